@@ -1,0 +1,340 @@
+package app
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/mykeyledger/mykey/app/jpki"
+	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/genesis"
+)
+
+// Version is the application's protocol version, reported by Info.
+const (
+	Version            = "0.1.0"
+	AppProtocolVersion = 1
+)
+
+var _ abci.Application = (*App)(nil)
+
+// App is the MyKey Ledger state machine behind CometBFT's ABCI.
+//
+// Concurrency: every ABCI method takes the App's lock, so methods never
+// overlap, whatever client creator CometBFT uses.
+type App struct {
+	mu    sync.Mutex
+	store *store.Store
+
+	// stage holds the changes of the block being executed, from InitChain
+	// or FinalizeBlock until Commit writes them.
+	stage       *store.Stage
+	stageHeight int64
+
+	chainID     string
+	verifier    *jpki.Verifier
+	sigs        *sigCache
+	lastTime    time.Time // time of the last committed block
+	pendingTime time.Time // time of the staged block
+}
+
+// Options configure New.
+type Options struct {
+	// Dir holds the Badger files of the app state. Ignored with InMemory.
+	Dir      string
+	InMemory bool
+}
+
+// New opens the app state in opts.Dir, recovering to the last committed
+// block.
+func New(opts Options) (*App, error) {
+	st, err := store.Open(opts.Dir, store.Options{InMemory: opts.InMemory})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{store: st, sigs: newSigCache(1 << 18)}
+	if st.Height() > 0 {
+		if err := a.loadChain(st); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stage != nil {
+		a.stage.Discard()
+		a.stage = nil
+	}
+	return a.store.Close()
+}
+
+// loadChain reads the chain ID, trust anchors and last block time from r.
+func (a *App) loadChain(r reader) error {
+	gs, err := getGov(r)
+	if err != nil {
+		return err
+	}
+	anchors, err := parseDERs(gs.TrustAnchors)
+	if err != nil {
+		return err
+	}
+	v, err := jpki.NewVerifier(anchors)
+	if err != nil {
+		return fmt.Errorf("app: trust anchors in state: %w", err)
+	}
+	t, err := loadUint(r, []byte(prefixBlockTime))
+	if err != nil {
+		return err
+	}
+	a.chainID, a.verifier, a.lastTime = gs.ChainId, v, time.Unix(0, int64(t)).UTC()
+	return nil
+}
+
+// Info is called by CometBFT at startup (the handshake) to learn the last
+// committed height and app hash; it replays any blocks after them.
+func (a *App) Info(_ context.Context, _ *abci.InfoRequest) (*abci.InfoResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	res := &abci.InfoResponse{
+		Data:            "mykey",
+		Version:         Version,
+		AppVersion:      AppProtocolVersion,
+		LastBlockHeight: a.store.Height(),
+	}
+	if res.LastBlockHeight > 0 {
+		res.LastBlockAppHash = a.store.AppHash()
+	}
+	return res, nil
+}
+
+// InitChain is called once, before the first block, with the genesis
+// document's app state. Its writes are committed with the first block.
+func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.store.Height() > 0 {
+		return nil, fmt.Errorf("app: InitChain on a chain already at height %d", a.store.Height())
+	}
+	gen, err := genesis.DecodeAppState(req.AppStateBytes)
+	if err != nil {
+		return nil, fmt.Errorf("app: genesis app state: %w", err)
+	}
+	if a.stage != nil {
+		a.stage.Discard()
+	}
+	a.stage = a.store.Stage()
+	c := newCache(a.stage)
+	if err := initState(c, req.ChainId, gen); err != nil {
+		return nil, err
+	}
+	var bt [8]byte
+	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
+	c.Set([]byte(prefixBlockTime), bt[:], 0)
+	if err := c.flush(a.stage); err != nil {
+		return nil, err
+	}
+	if err := a.loadChain(c); err != nil {
+		return nil, err
+	}
+	root, err := a.stage.Root()
+	if err != nil {
+		return nil, err
+	}
+	a.stageHeight = req.InitialHeight - 1
+	return &abci.InitChainResponse{AppHash: root}, nil
+}
+
+// CheckTx is called by the mempool for every new transaction and again
+// (Recheck) after each block. It runs the stateless checks, then the state
+// rules against the last committed state in a cache that is thrown away.
+func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.verifier == nil {
+		return &abci.CheckTxResponse{Code: ErrInternal.Code, Codespace: Codespace, Log: "chain not initialised"}, nil
+	}
+	x := &exec{app: a, c: newCache(a.store), height: a.store.Height() + 1, time: a.lastTime, chainID: a.chainID}
+	res, err := x.deliver(req.Tx)
+	if err != nil {
+		return nil, err
+	}
+	return &abci.CheckTxResponse{Code: res.Code, Codespace: res.Codespace, Log: res.Log, Events: res.Events}, nil
+}
+
+// PrepareProposal is called on the proposer to build a block from mempool
+// transactions. It drops transactions invalid whatever the state, keeps
+// conflicting claims (each is judged, and rejected with its code, in
+// FinalizeBlock), and stays within MaxTxBytes as CometBFT counts it.
+func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var (
+		out  [][]byte
+		size int64
+	)
+	for _, tx := range req.Txs {
+		if _, err := a.staticCheck(tx, a.chainID, req.Time); err != nil {
+			continue
+		}
+		n := cmttypes.ComputeProtoSizeForTxs([]cmttypes.Tx{tx})
+		if size+n > req.MaxTxBytes {
+			continue
+		}
+		size += n
+		out = append(out, tx)
+	}
+	return &abci.PrepareProposalResponse{Txs: out}, nil
+}
+
+// ProcessProposal is called on every validator for a proposed block; it
+// rejects a block that holds a transaction invalid whatever the state.
+func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, tx := range req.Txs {
+		if _, err := a.staticCheck(tx, a.chainID, req.Time); err != nil {
+			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
+		}
+	}
+	return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_ACCEPT}, nil
+}
+
+// FinalizeBlock executes a decided block: one result per transaction, in
+// order, staged in memory. Nothing is written until Commit.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.verifier == nil {
+		return nil, errors.New("app: FinalizeBlock before InitChain")
+	}
+	if a.stage == nil {
+		a.stage = a.store.Stage()
+	} else if a.stageHeight >= req.Height {
+		// A block executed but not committed is being executed again
+		// (the node restarted between FinalizeBlock and Commit): start over.
+		a.stage.Discard()
+		a.stage = a.store.Stage()
+	}
+	c := newCache(a.stage)
+	x := &exec{app: a, c: c, height: req.Height, time: req.Time.UTC(), chainID: a.chainID}
+	res := &abci.FinalizeBlockResponse{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
+	for i, tx := range req.Txs {
+		r, err := x.deliver(tx)
+		if err != nil {
+			return nil, fmt.Errorf("app: block %d tx %d: %w", req.Height, i, err)
+		}
+		res.TxResults[i] = r
+	}
+	var bt [8]byte
+	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
+	c.Set([]byte(prefixBlockTime), bt[:], 0)
+	if err := c.flush(a.stage); err != nil {
+		return nil, err
+	}
+	root, err := a.stage.Root()
+	if err != nil {
+		return nil, err
+	}
+	a.stageHeight = req.Height
+	a.pendingTime = req.Time.UTC()
+	res.AppHash = root
+	res.ValidatorUpdates = x.valUpdates
+	return res, nil
+}
+
+// Commit writes the block's changes, its height and app hash in one
+// atomic write. CometBFT calls it after FinalizeBlock and after saving the
+// block, so a crash before it replays the block.
+func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stage == nil {
+		return nil, errors.New("app: Commit without FinalizeBlock")
+	}
+	if err := a.store.Commit(a.stage, a.stageHeight); err != nil {
+		return nil, err
+	}
+	a.stage = nil
+	a.lastTime = a.pendingTime
+	return &abci.CommitResponse{}, nil
+}
+
+// ExtendVote: MyKey Ledger uses no vote extensions.
+func (a *App) ExtendVote(context.Context, *abci.ExtendVoteRequest) (*abci.ExtendVoteResponse, error) {
+	return &abci.ExtendVoteResponse{}, nil
+}
+
+// VerifyVoteExtension accepts only the empty extension ExtendVote makes.
+func (a *App) VerifyVoteExtension(_ context.Context, req *abci.VerifyVoteExtensionRequest) (*abci.VerifyVoteExtensionResponse, error) {
+	if len(req.VoteExtension) != 0 {
+		return &abci.VerifyVoteExtensionResponse{Status: abci.VERIFY_VOTE_EXTENSION_STATUS_REJECT}, nil
+	}
+	return &abci.VerifyVoteExtensionResponse{Status: abci.VERIFY_VOTE_EXTENSION_STATUS_ACCEPT}, nil
+}
+
+// initState writes the genesis app state.
+func initState(c *cache, chainID string, gen *genesis.AppState) error {
+	anchors, err := gen.Anchors()
+	if err != nil {
+		return err
+	}
+	gs := &types.GovState{NextSequence: 1, Threshold: gen.Government.Threshold, ChainId: chainID,
+		ValidatorKey: gen.Government.ValidatorKey, Power: gen.Government.Power}
+	for _, k := range gen.Government.Keys {
+		gs.Keys = append(gs.Keys, k)
+	}
+	for _, cert := range anchors {
+		gs.TrustAnchors = append(gs.TrustAnchors, cert.Raw)
+	}
+	if err := save(c, keyGov(), gs, 0); err != nil {
+		return err
+	}
+	x := &exec{c: c}
+	if len(gs.ValidatorKey) > 0 {
+		if err := x.claimValidatorKey(c, gs.ValidatorKey, "government"); err != nil {
+			return fmt.Errorf("app: genesis: %w", err)
+		}
+	}
+	for _, gp := range gen.Providers {
+		p := gp.Proto()
+		if err := ValidateProvider(p); err != nil {
+			return fmt.Errorf("app: genesis provider %q: %w", gp.ID, err)
+		}
+		if len(p.ValidatorKey) > 0 {
+			if err := x.claimValidatorKey(c, p.ValidatorKey, p.Id); err != nil {
+				return fmt.Errorf("app: genesis: %w", err)
+			}
+		}
+		if err := save(c, keyProvider(p.Id), p, 0); err != nil {
+			return err
+		}
+	}
+	for _, gp := range gen.Programs {
+		p, err := gp.Proto()
+		if err != nil {
+			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
+		}
+		if err := ValidateProgram(p); err != nil {
+			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
+		}
+		if err := save(c, keyProgram(p.Id), p, 0); err != nil {
+			return err
+		}
+		if err := save(c, keyProgramTotals(p.Id), &types.ProgramTotals{}, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+// Package app is MyKey Ledger's deterministic state machine: the rules of
+// DESIGN.md §3 behind CometBFT's ABCI.
+//
+// # The life of a transaction
+//
+// A transaction is a types.Tx holding one body: a citizen-signed link, a
+// provider's batch of such links, a provider-signed grant of one or many
+// charges, or a government action signed by k of n authority keys.
+//
+//  1. CheckTx (mempool, on the node that received it, and Recheck after
+//     every block). The stateless checks run first (staticCheck): the
+//     canonical decoding, field shapes, the chain ID, and for links the
+//     request's expiry, the certificate chain to a genesis trust anchor
+//     at the last block's time, its key usage and the card's RSA
+//     signature. Then the state rules run against the last committed
+//     state in a throwaway cache. Conflicting claims that each pass against
+//     committed state (the same card sent to two providers' nodes) both
+//     enter mempools; consensus orders them.
+//  2. PrepareProposal (the proposer) drops what is invalid whatever the
+//     state, judged at the proposal's block time, and stays within
+//     MaxTxBytes counted as CometBFT counts it. It keeps conflicting
+//     claims: each is judged in FinalizeBlock, and the loser's attempt and
+//     its rejection code stay on the ledger for auditors.
+//  3. ProcessProposal (every validator) refuses a block that holds a
+//     transaction invalid whatever the state.
+//  4. FinalizeBlock executes the block's transactions in order. Each runs
+//     in a child cache, and so does each link of a batch and each charge of
+//     a grant: a rejected item leaves no trace in state, an accepted one is
+//     merged into the block's cache. Every transaction gets a result with a
+//     code in codespace "mykey" (errors.go) and indexed events (link,
+//     grant, gov) carrying program, provider, mykey_id and outcome for
+//     tx_search. The block's cache is flushed, in key order, into the
+//     store's stage, and the stage's sparse Merkle sum trie root becomes
+//     the app hash.
+//  5. Commit writes the stage — records, trie nodes, height and app hash —
+//     in one atomic store write.
+//
+// # What is saved when
+//
+// Nothing reaches disk before Commit. A crash between FinalizeBlock and
+// Commit leaves the store at the previous block: Info reports that height
+// and app hash, and CometBFT replays the block, which gives the same app
+// hash. InitChain's genesis state is committed together with the first
+// block.
+//
+// # Determinism
+//
+// Every node must compute the same results and app hash. So this package
+// reads no clock (time is the block time given by CometBFT; CheckTx uses
+// the last committed block's time), uses no randomness and no floats, does
+// no I/O except through its store, never lets map iteration order reach
+// output (caches are flushed in sorted key order) and starts no goroutine
+// whose result order matters. Certificates are verified with
+// x509.VerifyOptions.CurrentTime set to the block time. The caches of
+// verified signatures and certificate chains only skip repeated work on a
+// pure function; whether an entry is present never changes a result.
+//
+// # Errors
+//
+// A bad transaction gets a non-zero code and a nil error. An error returned
+// from an ABCI method means a broken invariant or a failed store, and
+// CometBFT stops the node rather than diverge.
+//
+// # State
+//
+// keys.go lists every record kind and its key. The app hash is the root of
+// a sparse Merkle sum trie over all records; grant records weigh the yen
+// they granted, so the root also commits to the total yen granted. Query
+// with Prove returns ProofOps that CometBFT's merkle.ProofRuntime verifies
+// (see store.ProofRuntime).
+package app

@@ -1,0 +1,444 @@
+package app
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strconv"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+
+	"github.com/mykeyledger/mykey/app/jpki"
+	"github.com/mykeyledger/mykey/app/types"
+)
+
+// gov judges a government action: k of n authority signatures, the next
+// sequence number, then the action itself. A rejected action does not use
+// up its sequence number.
+func (x *exec) gov(s *types.SignedGov) ([]item, error) {
+	a := s.Action
+	var summary string
+	rej, fatal := x.attempt(func(c *cache) error {
+		gs, err := getGov(c)
+		if err != nil {
+			return err
+		}
+		if err := authorize(gs, s); err != nil {
+			return err
+		}
+		if a.Sequence != gs.NextSequence {
+			return ErrBadSequence.Wrapf("got %d, next is %d", a.Sequence, gs.NextSequence)
+		}
+		summary, err = x.applyGov(c, a)
+		if err != nil {
+			return err
+		}
+		gs.NextSequence++
+		if err := save(c, keyGov(), gs, 0); err != nil {
+			return err
+		}
+		h := &types.HistoryEntry{Sequence: a.Sequence, Height: x.height, Time: x.time.Unix(), Action: a, Summary: summary}
+		return save(c, keyHistory(a.Sequence), h, 0)
+	})
+	if fatal != nil {
+		return nil, fatal
+	}
+	attrs := []string{"action", govActionName(a), "sequence", strconv.FormatUint(a.Sequence, 10)}
+	if rej == nil {
+		attrs = append(attrs, "summary", summary)
+	}
+	return []item{{err: rej, event: event("gov", append(attrs, outcome(rej)...)...)}}, nil
+}
+
+// authorize counts valid signatures by distinct authority keys.
+func authorize(gs *types.GovState, s *types.SignedGov) error {
+	sb := s.Action.SignBytes()
+	valid := uint32(0)
+	for _, sig := range s.Signatures {
+		known := false
+		for _, k := range gs.Keys {
+			if string(k) == string(sig.PublicKey) {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return ErrUnauthorized.Wrapf("key %x is not a government authority key", sig.PublicKey)
+		}
+		if !ed25519.Verify(sig.PublicKey, sb, sig.Signature) {
+			return ErrBadSignature.Wrapf("authority key %x", sig.PublicKey)
+		}
+		valid++
+	}
+	if valid < gs.Threshold {
+		return ErrUnauthorized.Wrapf("%d of the required %d authority signatures", valid, gs.Threshold)
+	}
+	return nil
+}
+
+func govActionName(a *types.GovAction) string {
+	switch a.Action.(type) {
+	case *types.GovAction_RegisterProvider:
+		return "register_provider"
+	case *types.GovAction_UpdateProvider:
+		return "update_provider"
+	case *types.GovAction_SetProgram:
+		return "set_program"
+	case *types.GovAction_RevokeCertificates:
+		return "revoke_certificates"
+	case *types.GovAction_Succession:
+		return "succession"
+	case *types.GovAction_AttestEligibility:
+		return "attest_eligibility"
+	case *types.GovAction_Settle:
+		return "settle"
+	case *types.GovAction_CorrectLinkage:
+		return "correct_linkage"
+	}
+	return "unknown"
+}
+
+func (x *exec) applyGov(c *cache, a *types.GovAction) (string, error) {
+	switch act := a.Action.(type) {
+	case *types.GovAction_RegisterProvider:
+		return x.registerProvider(c, act.RegisterProvider)
+	case *types.GovAction_UpdateProvider:
+		return x.updateProvider(c, act.UpdateProvider)
+	case *types.GovAction_SetProgram:
+		return x.setProgram(c, act.SetProgram)
+	case *types.GovAction_RevokeCertificates:
+		return x.revoke(c, act.RevokeCertificates)
+	case *types.GovAction_Succession:
+		return x.succession(c, act.Succession)
+	case *types.GovAction_AttestEligibility:
+		return x.attest(c, act.AttestEligibility)
+	case *types.GovAction_Settle:
+		return x.settle(c, act.Settle)
+	case *types.GovAction_CorrectLinkage:
+		return x.correct(c, act.CorrectLinkage)
+	}
+	return "", ErrMalformed.Wrapf("unknown government action")
+}
+
+// ValidateProvider checks a provider record's fields.
+func ValidateProvider(p *types.Provider) error {
+	switch {
+	case p == nil:
+		return ErrMalformed.Wrapf("no provider")
+	case !validID(p.Id):
+		return ErrMalformed.Wrapf("provider id %q", p.Id)
+	case p.Name == "" || !validText(p.Name, MaxTextLen):
+		return ErrMalformed.Wrapf("provider name must be 1-%d printable characters", MaxTextLen)
+	case len(p.GrantKey) != ed25519.PublicKeySize:
+		return ErrMalformed.Wrapf("grant key must be %d bytes", ed25519.PublicKeySize)
+	case len(p.ValidatorKey) != 0 && len(p.ValidatorKey) != cmted25519.PubKeySize:
+		return ErrMalformed.Wrapf("validator key must be %d bytes", cmted25519.PubKeySize)
+	case p.Power < 0 || (p.Power > 0 && len(p.ValidatorKey) == 0):
+		return ErrMalformed.Wrapf("power %d needs a validator key and must not be negative", p.Power)
+	}
+	return nil
+}
+
+// ValidateProgram checks a program definition.
+func ValidateProgram(p *types.Program) error {
+	switch {
+	case p == nil:
+		return ErrMalformed.Wrapf("no program")
+	case !validID(p.Id):
+		return ErrMalformed.Wrapf("program id %q", p.Id)
+	case p.Name == "" || !validText(p.Name, MaxTextLen):
+		return ErrMalformed.Wrapf("program name must be 1-%d printable characters", MaxTextLen)
+	case p.LinkStart >= p.LinkEnd || p.GrantStart >= p.GrantEnd:
+		return ErrMalformed.Wrapf("program windows must start before they end")
+	case p.BudgetYen <= 0 || p.BudgetYen > MaxAmountYen*1000:
+		return ErrMalformed.Wrapf("budget %d yen out of range", p.BudgetYen)
+	case p.CapYen <= 0 || p.CapYen > MaxAmountYen:
+		return ErrMalformed.Wrapf("cap %d yen out of range", p.CapYen)
+	}
+	switch p.Kind {
+	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
+		if p.RateBp <= 0 || p.RateBp > 10000 {
+			return ErrMalformed.Wrapf("rate %d basis points out of range 1-10000", p.RateBp)
+		}
+	case types.ProgramKind_PROGRAM_KIND_FIXED:
+		if p.FixedYen <= 0 || p.FixedYen > p.CapYen {
+			return ErrMalformed.Wrapf("fixed amount %d yen must be positive and at most the cap", p.FixedYen)
+		}
+	default:
+		return ErrMalformed.Wrapf("unknown program kind %v", p.Kind)
+	}
+	return nil
+}
+
+func (x *exec) registerProvider(c *cache, r *types.RegisterProvider) (string, error) {
+	p := r.Provider
+	if err := ValidateProvider(p); err != nil {
+		return "", err
+	}
+	if old, err := c.Get(keyProvider(p.Id)); err != nil || old != nil {
+		if err != nil {
+			return "", err
+		}
+		return "", ErrInvalidAction.Wrapf("provider %q is already registered", p.Id)
+	}
+	p.Status = types.ProviderStatus_PROVIDER_STATUS_ACTIVE
+	if len(p.ValidatorKey) > 0 {
+		if err := x.claimValidatorKey(c, p.ValidatorKey, p.Id); err != nil {
+			return "", err
+		}
+		x.setPower(p.ValidatorKey, p.Power)
+	}
+	return fmt.Sprintf("registered provider %q", p.Id), save(c, keyProvider(p.Id), p, 0)
+}
+
+func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error) {
+	p, err := getProvider(c, u.ProviderId)
+	if err != nil {
+		return "", err
+	}
+	summary := fmt.Sprintf("updated provider %q:", p.Id)
+	switch u.Status {
+	case types.ProviderStatus_PROVIDER_STATUS_UNSPECIFIED:
+	case types.ProviderStatus_PROVIDER_STATUS_ACTIVE, types.ProviderStatus_PROVIDER_STATUS_SUSPENDED:
+		p.Status = u.Status
+		summary += " status " + u.Status.String()
+	default:
+		return "", ErrMalformed.Wrapf("unknown provider status %v", u.Status)
+	}
+	if len(u.GrantKey) > 0 {
+		if len(u.GrantKey) != ed25519.PublicKeySize {
+			return "", ErrMalformed.Wrapf("grant key must be %d bytes", ed25519.PublicKeySize)
+		}
+		p.GrantKey = u.GrantKey
+		summary += " grant key rotated"
+	}
+	if len(u.ValidatorKey) > 0 {
+		if len(u.ValidatorKey) != cmted25519.PubKeySize {
+			return "", ErrMalformed.Wrapf("validator key must be %d bytes", cmted25519.PubKeySize)
+		}
+		if err := x.claimValidatorKey(c, u.ValidatorKey, p.Id); err != nil {
+			return "", err
+		}
+		if len(p.ValidatorKey) > 0 && p.Power > 0 {
+			x.setPower(p.ValidatorKey, 0)
+			x.setPower(u.ValidatorKey, p.Power)
+		}
+		p.ValidatorKey = u.ValidatorKey
+		summary += " validator key replaced"
+	}
+	if u.SetPower {
+		if u.Power < 0 || (u.Power > 0 && len(p.ValidatorKey) == 0) {
+			return "", ErrInvalidAction.Wrapf("power %d needs a validator key and must not be negative", u.Power)
+		}
+		p.Power = u.Power
+		if len(p.ValidatorKey) > 0 {
+			x.setPower(p.ValidatorKey, u.Power)
+		}
+		summary += fmt.Sprintf(" power %d", u.Power)
+	}
+	return summary, save(c, keyProvider(p.Id), p, 0)
+}
+
+// claimValidatorKey records which provider owns a validator key; a key
+// serves one provider only.
+func (x *exec) claimValidatorKey(c *cache, key []byte, owner string) error {
+	k := []byte(prefixValidator + hex.EncodeToString(key))
+	cur, err := c.Get(k)
+	if err != nil {
+		return err
+	}
+	if cur != nil && string(cur) != owner {
+		return ErrInvalidAction.Wrapf("validator key %x belongs to %q", key, cur)
+	}
+	c.Set(k, []byte(owner), 0)
+	return nil
+}
+
+// setPower queues a validator power change for FinalizeBlock's response.
+func (x *exec) setPower(key []byte, power int64) {
+	for i := range x.valUpdates {
+		if string(x.valUpdates[i].PubKeyBytes) == string(key) {
+			x.valUpdates[i].Power = power
+			return
+		}
+	}
+	x.valUpdates = append(x.valUpdates, abci.ValidatorUpdate{Power: power, PubKeyBytes: append([]byte(nil), key...), PubKeyType: cmted25519.KeyType})
+}
+
+func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
+	p := s.Program
+	if err := ValidateProgram(p); err != nil {
+		return "", err
+	}
+	totals, err := getProgramTotals(c, p.Id)
+	if err != nil {
+		return "", err
+	}
+	if p.BudgetYen < totals.GrantedYen {
+		return "", ErrInvalidAction.Wrapf("budget %d yen is below the %d yen already granted", p.BudgetYen, totals.GrantedYen)
+	}
+	verb := "added"
+	if old, err := c.Get(keyProgram(p.Id)); err != nil {
+		return "", err
+	} else if old != nil {
+		var prev types.Program
+		if err := prev.Unmarshal(old); err != nil {
+			return "", fmt.Errorf("app: decode program %q: %w", p.Id, err)
+		}
+		if prev.Kind != p.Kind {
+			return "", ErrInvalidAction.Wrapf("program %q cannot change kind", p.Id)
+		}
+		verb = "updated"
+	}
+	if err := save(c, keyProgramTotals(p.Id), totals, 0); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s program %q", verb, p.Id), save(c, keyProgram(p.Id), p, 0)
+}
+
+// normalizeCertRef checks a certificate reference and gives its serial the
+// minimal encoding the ledger keys certificates by.
+func normalizeCertRef(r *types.CertRef) (*types.CertRef, string, error) {
+	if r == nil || len(r.Issuer) == 0 || len(r.Serial) == 0 || len(r.Issuer) > 1024 || len(r.Serial) > 32 {
+		return nil, "", ErrMalformed.Wrapf("certificate reference needs an issuer and a serial number")
+	}
+	id := jpki.CertID{Issuer: r.Issuer, Serial: new(big.Int).SetBytes(r.Serial).Bytes()}
+	return &types.CertRef{Issuer: id.Issuer, Serial: id.Serial}, id.Fingerprint(), nil
+}
+
+func (x *exec) revoke(c *cache, r *types.RevokeCertificates) (string, error) {
+	if len(r.Certificates) == 0 || len(r.Certificates) > 10000 || !validText(r.Reason, MaxTextLen) {
+		return "", ErrMalformed.Wrapf("revocation needs 1-10000 certificates and a printable reason")
+	}
+	for _, ref := range r.Certificates {
+		ref, fp, err := normalizeCertRef(ref)
+		if err != nil {
+			return "", err
+		}
+		var cr types.CertRecord
+		if _, err := load(c, keyCert(fp), &cr); err != nil {
+			return "", err
+		}
+		if cr.Revoked {
+			continue
+		}
+		cr.Cert, cr.Revoked, cr.RevokedHeight, cr.RevokeReason = ref, true, x.height, r.Reason
+		if err := save(c, keyCert(fp), &cr, 0); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("revoked %d certificates: %s", len(r.Certificates), r.Reason), nil
+}
+
+func (x *exec) attest(c *cache, a *types.AttestEligibility) (string, error) {
+	prog, err := getProgram(c, a.ProgramId)
+	if err != nil {
+		return "", err
+	}
+	if prog.Kind != types.ProgramKind_PROGRAM_KIND_FIXED {
+		return "", ErrInvalidAction.Wrapf("program %q is not a fixed program", prog.Id)
+	}
+	if len(a.MykeyIds) == 0 || len(a.MykeyIds) > 10000 {
+		return "", ErrMalformed.Wrapf("attestation needs 1-10000 MyKey IDs")
+	}
+	for _, id := range a.MykeyIds {
+		if !validMyKeyID(id) {
+			return "", ErrMalformed.Wrapf("MyKey ID %q", id)
+		}
+		mk, err := getMyKey(c, id)
+		if err != nil {
+			return "", err
+		}
+		p, err := getPerson(c, prog.Id, mk.Id)
+		if err != nil {
+			return "", err
+		}
+		p.Attested = true
+		if err := save(c, keyPerson(prog.Id, mk.Id), p, 0); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("attested %d people for program %q", len(a.MykeyIds), prog.Id), nil
+}
+
+func (x *exec) settle(c *cache, s *types.Settle) (string, error) {
+	if _, err := getProgram(c, s.ProgramId); err != nil {
+		return "", err
+	}
+	if _, err := getProvider(c, s.ProviderId); err != nil {
+		return "", err
+	}
+	if s.AmountYen <= 0 || s.AmountYen > MaxAmountYen*1000 || s.Reference == "" || !validText(s.Reference, MaxTextLen) {
+		return "", ErrMalformed.Wrapf("settlement needs a positive amount and a reference")
+	}
+	vt, err := getProviderTotals(c, s.ProgramId, s.ProviderId)
+	if err != nil {
+		return "", err
+	}
+	outstanding := vt.GrantedYen - vt.SettledYen - vt.RecoveredYen
+	if s.AmountYen > outstanding {
+		return "", ErrSettlementTooLarge.Wrapf("%d yen settled, %d yen outstanding for provider %q in program %q", s.AmountYen, outstanding, s.ProviderId, s.ProgramId)
+	}
+	vt.SettledYen += s.AmountYen
+	return fmt.Sprintf("settled %d yen with provider %q in program %q (%s)", s.AmountYen, s.ProviderId, s.ProgramId, s.Reference),
+		save(c, keyProviderTotals(s.ProgramId, s.ProviderId), vt, 0)
+}
+
+func (x *exec) correct(c *cache, k *types.CorrectLinkage) (string, error) {
+	if k.IncidentRef == "" || !validText(k.IncidentRef, MaxTextLen) {
+		return "", ErrMalformed.Wrapf("a correction needs an incident reference")
+	}
+	if !validMyKeyID(k.MykeyId) {
+		return "", ErrMalformed.Wrapf("MyKey ID %q", k.MykeyId)
+	}
+	if _, err := getProgram(c, k.ProgramId); err != nil {
+		return "", err
+	}
+	mk, err := getMyKey(c, k.MykeyId)
+	if err != nil {
+		return "", err
+	}
+	l, err := getLink(c, k.ProgramId, mk.Id)
+	if err != nil {
+		return "", err
+	}
+	if l == nil {
+		return "", ErrNotLinked.Wrapf("MyKey ID %s has no linkage in program %q", mk.Id, k.ProgramId)
+	}
+	switch k.Kind {
+	case types.CorrectionKind_CORRECTION_KIND_VOID:
+		return fmt.Sprintf("voided linkage of %s to %q in program %q (%s)", mk.Id, l.ProviderId, k.ProgramId, k.IncidentRef),
+			x.voidLink(c, l, "voided", k.IncidentRef)
+	case types.CorrectionKind_CORRECTION_KIND_MOVE:
+		if len(k.ToAccountCommitment) != CommitmentLen {
+			return "", ErrMalformed.Wrapf("account commitment must be %d bytes", CommitmentLen)
+		}
+		to, err := getProvider(c, k.ToProviderId)
+		if err != nil {
+			return "", err
+		}
+		owner, err := c.Get(keyAccount(k.ProgramId, to.Id, k.ToAccountCommitment))
+		if err != nil {
+			return "", err
+		}
+		if owner != nil {
+			return "", ErrAccountLinked.Wrapf("provider %q account is linked to MyKey ID %s", to.Id, owner)
+		}
+		from := l.ProviderId
+		if err := x.voidLink(c, l, "moved_from", k.IncidentRef); err != nil {
+			return "", err
+		}
+		moved := &types.Linkage{
+			ProgramId: k.ProgramId, MykeyId: mk.Id, ProviderId: to.Id, AccountCommitment: k.ToAccountCommitment,
+			Height: x.height, Time: x.time.Unix(), Status: types.LinkStatus_LINK_STATUS_ACTIVE,
+		}
+		if err := x.putLink(c, moved, "moved_to", k.IncidentRef); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("moved linkage of %s from %q to %q in program %q (%s)", mk.Id, from, to.Id, k.ProgramId, k.IncidentRef),
+			x.addLinked(c, k.ProgramId, to.Id, 1)
+	}
+	return "", ErrMalformed.Wrapf("correction kind must be void or move")
+}

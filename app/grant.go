@@ -1,0 +1,147 @@
+package app
+
+import (
+	"crypto/ed25519"
+	"strconv"
+	"time"
+
+	"github.com/mykeyledger/mykey/app/types"
+)
+
+func timeUTC(t int64) time.Time { return time.Unix(t, 0).UTC() }
+
+// grant judges a provider's grant: the signature and provider once, then
+// each charge on its own.
+func (x *exec) grant(s *types.SignedGrant) ([]item, error) {
+	g := s.Grant
+	prov, err := getProvider(x.c, g.ProviderId)
+	if err != nil {
+		return nil, err
+	}
+	if !ed25519.Verify(prov.GrantKey, g.SignBytes(), s.Signature) {
+		return nil, ErrBadSignature.Wrapf("provider %q signature on grant", g.ProviderId)
+	}
+	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
+		return nil, ErrProviderSuspended.Wrapf("%q", g.ProviderId)
+	}
+	items := make([]item, 0, len(g.Charges))
+	for _, ch := range g.Charges {
+		var granted int64
+		var mykey string
+		rej, fatal := x.attempt(func(c *cache) error {
+			var err error
+			mykey, granted, err = x.applyCharge(c, prov.Id, ch)
+			return err
+		})
+		if fatal != nil {
+			return nil, fatal
+		}
+		if mykey == "" {
+			mykey = ch.MykeyId
+		}
+		attrs := []string{
+			"program", ch.ProgramId, "provider", prov.Id, "mykey_id", mykey,
+			"charge_ref", ch.ChargeRef, "amount_yen", strconv.FormatInt(ch.AmountYen, 10),
+			"granted_yen", strconv.FormatInt(granted, 10),
+		}
+		items = append(items, item{err: rej, event: event("grant", append(attrs, outcome(rej)...)...)})
+	}
+	return items, nil
+}
+
+// applyCharge grants what one charge earns:
+// percent_of_charge: min(floor(charge × rate / 10000), cap − granted so far, budget left);
+// fixed: min(fixed amount − granted so far, budget left), once attested.
+// Zero is a rejection with its reason. It returns the person's surviving
+// MyKey ID and the yen granted.
+func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge) (string, int64, error) {
+	prog, err := getProgram(c, ch.ProgramId)
+	if err != nil {
+		return "", 0, err
+	}
+	now := x.time.Unix()
+	if now < prog.GrantStart || now >= prog.GrantEnd {
+		return "", 0, ErrWindowClosed.Wrapf("program %q records grants from %s to %s", prog.Id, unixText(prog.GrantStart), unixText(prog.GrantEnd))
+	}
+	if ch.ChargedAt < prog.GrantStart || ch.ChargedAt >= prog.GrantEnd {
+		return "", 0, ErrWindowClosed.Wrapf("charge made at %s is outside program %q's grant window", unixText(ch.ChargedAt), prog.Id)
+	}
+	if ch.ChargedAt > now+MaxChargeSkew {
+		return "", 0, ErrMalformed.Wrapf("charge time %s is after block time %s", unixText(ch.ChargedAt), unixText(now))
+	}
+	ckey := keyCharge(prog.Id, provider, ch.ChargeRef)
+	dup, err := c.Get(ckey)
+	if err != nil {
+		return "", 0, err
+	}
+	if dup != nil {
+		return "", 0, ErrDuplicateCharge.Wrapf("%q already recorded by provider %q in program %q", ch.ChargeRef, provider, prog.Id)
+	}
+	mk, err := getMyKey(c, ch.MykeyId)
+	if err != nil {
+		return "", 0, err
+	}
+	l, err := getLink(c, prog.Id, mk.Id)
+	if err != nil {
+		return mk.Id, 0, err
+	}
+	if l == nil || l.ProviderId != provider {
+		return mk.Id, 0, ErrNotLinked.Wrapf("MyKey ID %s is not linked to provider %q in program %q", mk.Id, provider, prog.Id)
+	}
+	person, err := getPerson(c, prog.Id, mk.Id)
+	if err != nil {
+		return mk.Id, 0, err
+	}
+	totals, err := getProgramTotals(c, prog.Id)
+	if err != nil {
+		return mk.Id, 0, err
+	}
+	var earned int64
+	switch prog.Kind {
+	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
+		earned = ch.AmountYen * prog.RateBp / 10000
+	case types.ProgramKind_PROGRAM_KIND_FIXED:
+		if !person.Attested {
+			return mk.Id, 0, ErrNotEligible.Wrapf("MyKey ID %s in program %q", mk.Id, prog.Id)
+		}
+		earned = prog.FixedYen
+	default:
+		return mk.Id, 0, ErrUnknownProgram.Wrapf("program %q has no known kind", prog.Id)
+	}
+	capLeft := prog.CapYen - person.GrantedYen
+	budgetLeft := prog.BudgetYen - totals.GrantedYen
+	switch {
+	case capLeft <= 0:
+		return mk.Id, 0, ErrCapReached.Wrapf("MyKey ID %s has been granted %d of %d yen in program %q", mk.Id, person.GrantedYen, prog.CapYen, prog.Id)
+	case budgetLeft <= 0:
+		return mk.Id, 0, ErrBudgetExhausted.Wrapf("program %q has granted its budget of %d yen", prog.Id, prog.BudgetYen)
+	case earned <= 0:
+		return mk.Id, 0, ErrZeroGrant.Wrapf("a charge of %d yen earns nothing at %d basis points", ch.AmountYen, prog.RateBp)
+	}
+	granted := min(earned, capLeft, budgetLeft)
+
+	rec := &types.GrantRecord{
+		ProgramId: prog.Id, ProviderId: provider, ChargeRef: ch.ChargeRef, MykeyId: mk.Id,
+		AmountYen: ch.AmountYen, GrantedYen: granted, ChargedAt: ch.ChargedAt,
+		Height: x.height, Time: now,
+	}
+	if err := save(c, ckey, rec, uint64(granted)); err != nil {
+		return mk.Id, 0, err
+	}
+	person.GrantedYen += granted
+	if err := save(c, keyPerson(prog.Id, mk.Id), person, 0); err != nil {
+		return mk.Id, 0, err
+	}
+	totals.GrantedYen += granted
+	totals.Grants++
+	if err := save(c, keyProgramTotals(prog.Id), totals, 0); err != nil {
+		return mk.Id, 0, err
+	}
+	vt, err := getProviderTotals(c, prog.Id, provider)
+	if err != nil {
+		return mk.Id, 0, err
+	}
+	vt.GrantedYen += granted
+	vt.Grants++
+	return mk.Id, granted, save(c, keyProviderTotals(prog.Id, provider), vt, 0)
+}

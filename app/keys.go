@@ -1,0 +1,64 @@
+package app
+
+import (
+	"encoding/hex"
+	"fmt"
+)
+
+// Store keys. Every record lives under one of these prefixes; a prefix is
+// never reused for another kind of record. Keys are readable strings so that
+// a query path and a proof's key path name the same thing. IDs never contain
+// "/", so every key is unambiguous.
+const (
+	prefixGov            = "gov"             // GovState
+	prefixMyKeySeq       = "meta/mykeyseq"   // uint64: MyKey IDs issued
+	prefixEventSeq       = "meta/eventseq"   // uint64: link events and over-grants recorded
+	prefixProvider       = "provider/"       // provider/<id> → Provider
+	prefixProgram        = "program/"        // program/<id> → Program
+	prefixProgramTotals  = "programtotals/"  // programtotals/<program> → ProgramTotals
+	prefixProviderTotals = "providertotals/" // providertotals/<program>/<provider> → ProviderTotals
+	prefixCert           = "cert/"           // cert/<fingerprint> → CertRecord
+	prefixMyKey          = "mykey/"          // mykey/<id> → MyKeyRecord
+	prefixLink           = "link/"           // link/<program>/<mykey> → Linkage
+	prefixAccount        = "account/"        // account/<program>/<provider>/<commitment hex> → MyKey ID
+	prefixPerson         = "person/"         // person/<program>/<mykey> → PersonTotals
+	prefixCharge         = "charge/"         // charge/<program>/<provider>/<ref> → GrantRecord (weight: yen granted)
+	prefixOverGrant      = "overgrant/"      // overgrant/<program>/<provider>/<seq> → OverGrant
+	prefixLinkHistory    = "linkhistory/"    // linkhistory/<program>/<mykey>/<seq> → LinkEvent
+	prefixHistory        = "history/"        // history/<sequence> → HistoryEntry
+	prefixValidator      = "validator/"      // validator/<pubkey hex> → provider ID owning it
+	prefixBlockTime      = "meta/blocktime"  // int64: last block time, Unix seconds
+)
+
+func keyGov() []byte               { return []byte(prefixGov) }
+func keyMyKeySeq() []byte          { return []byte(prefixMyKeySeq) }
+func keyEventSeq() []byte          { return []byte(prefixEventSeq) }
+func keyProvider(id string) []byte { return []byte(prefixProvider + id) }
+func keyProgram(id string) []byte  { return []byte(prefixProgram + id) }
+func keyProgramTotals(p string) []byte {
+	return []byte(prefixProgramTotals + p)
+}
+func keyProviderTotals(program, provider string) []byte {
+	return []byte(prefixProviderTotals + program + "/" + provider)
+}
+func keyCert(fingerprint string) []byte { return []byte(prefixCert + fingerprint) }
+func keyMyKey(id string) []byte         { return []byte(prefixMyKey + id) }
+func keyLink(program, mykey string) []byte {
+	return []byte(prefixLink + program + "/" + mykey)
+}
+func keyAccount(program, provider string, commitment []byte) []byte {
+	return []byte(prefixAccount + program + "/" + provider + "/" + hex.EncodeToString(commitment))
+}
+func keyPerson(program, mykey string) []byte {
+	return []byte(prefixPerson + program + "/" + mykey)
+}
+func keyCharge(program, provider, ref string) []byte {
+	return []byte(prefixCharge + program + "/" + provider + "/" + ref)
+}
+func keyOverGrant(program, provider string, seq uint64) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%016x", prefixOverGrant, program, provider, seq))
+}
+func keyLinkHistory(program, mykey string, seq uint64) []byte {
+	return []byte(fmt.Sprintf("%s%s/%s/%016x", prefixLinkHistory, program, mykey, seq))
+}
+func keyHistory(seq uint64) []byte { return []byte(fmt.Sprintf("%s%016x", prefixHistory, seq)) }

@@ -1,0 +1,247 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/mykeyledger/mykey/app/types"
+)
+
+// succession maps a renewed or reissued certificate to the MyKey ID of the
+// one it replaces. If both certificates were already used under different
+// IDs (the 2022 failure), the IDs are merged: the older ID wins, the later
+// linkage in each program is voided, and anything paid above the person's
+// cap is recorded as an over-grant to recover from that provider.
+func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
+	if !validText(s.Reason, MaxTextLen) {
+		return "", ErrMalformed.Wrapf("succession reason must be printable")
+	}
+	oldRef, oldFP, err := normalizeCertRef(s.OldCert)
+	if err != nil {
+		return "", err
+	}
+	newRef, newFP, err := normalizeCertRef(s.NewCert)
+	if err != nil {
+		return "", err
+	}
+	if oldFP == newFP {
+		return "", ErrInvalidAction.Wrapf("a certificate cannot succeed itself")
+	}
+	var oldRec, newRec types.CertRecord
+	if _, err := load(c, keyCert(oldFP), &oldRec); err != nil {
+		return "", err
+	}
+	if _, err := load(c, keyCert(newFP), &newRec); err != nil {
+		return "", err
+	}
+	oldRec.Cert, newRec.Cert = oldRef, newRef
+	oldID, err := survivingID(c, oldRec.MykeyId)
+	if err != nil {
+		return "", err
+	}
+	newID, err := survivingID(c, newRec.MykeyId)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case oldID == "" && newID == "":
+		mk, err := issueMyKey(c, oldRef, x.height)
+		if err != nil {
+			return "", err
+		}
+		if err := x.addCert(c, mk, newRef); err != nil {
+			return "", err
+		}
+		oldRec.MykeyId, newRec.MykeyId = mk.Id, mk.Id
+	case newID == "":
+		mk, err := getMyKey(c, oldID)
+		if err != nil {
+			return "", err
+		}
+		if err := x.addCert(c, mk, newRef); err != nil {
+			return "", err
+		}
+		newRec.MykeyId = oldID
+	case oldID == "":
+		mk, err := getMyKey(c, newID)
+		if err != nil {
+			return "", err
+		}
+		if err := x.addCert(c, mk, oldRef); err != nil {
+			return "", err
+		}
+		oldRec.MykeyId = newID
+	case oldID == newID:
+		return "", ErrInvalidAction.Wrapf("both certificates already belong to MyKey ID %s", oldID)
+	default:
+		winner, err := x.merge(c, oldID, newID, s.Reason)
+		if err != nil {
+			return "", err
+		}
+		if err := save(c, keyCert(oldFP), &oldRec, 0); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("merged MyKey IDs %s and %s into %s: %s", oldID, newID, winner, s.Reason), nil
+	}
+	if err := save(c, keyCert(oldFP), &oldRec, 0); err != nil {
+		return "", err
+	}
+	if err := save(c, keyCert(newFP), &newRec, 0); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("certificate %s succeeds %s as MyKey ID %s: %s", newFP[:16], oldFP[:16], oldRec.MykeyId, s.Reason), nil
+}
+
+func survivingID(c *cache, id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	mk, err := getMyKey(c, id)
+	if err != nil {
+		return "", err
+	}
+	return mk.Id, nil
+}
+
+func (x *exec) addCert(c *cache, mk *types.MyKeyRecord, ref *types.CertRef) error {
+	mk.Certs = append(mk.Certs, ref)
+	return save(c, keyMyKey(mk.Id), mk, 0)
+}
+
+// merge joins two MyKey IDs of one person; the older (first issued) wins.
+func (x *exec) merge(c *cache, a, b, reason string) (string, error) {
+	ma, err := getMyKey(c, a)
+	if err != nil {
+		return "", err
+	}
+	mb, err := getMyKey(c, b)
+	if err != nil {
+		return "", err
+	}
+	winner, loser := ma, mb
+	if mb.IssuedHeight < ma.IssuedHeight || (mb.IssuedHeight == ma.IssuedHeight && mb.IssuedSeq < ma.IssuedSeq) {
+		winner, loser = mb, ma
+	}
+	// Every certificate of the loser now names the winner.
+	for _, ref := range loser.Certs {
+		_, fp, err := normalizeCertRef(ref)
+		if err != nil {
+			return "", err
+		}
+		var cr types.CertRecord
+		if _, err := load(c, keyCert(fp), &cr); err != nil {
+			return "", err
+		}
+		cr.Cert, cr.MykeyId = ref, winner.Id
+		if err := save(c, keyCert(fp), &cr, 0); err != nil {
+			return "", err
+		}
+		winner.Certs = append(winner.Certs, ref)
+	}
+	for _, program := range loser.Programs {
+		if err := x.mergeProgram(c, program, winner, loser, reason); err != nil {
+			return "", err
+		}
+		if !slices.Contains(winner.Programs, program) {
+			winner.Programs = append(winner.Programs, program)
+		}
+	}
+	loser.MergedInto = winner.Id
+	if err := save(c, keyMyKey(loser.Id), loser, 0); err != nil {
+		return "", err
+	}
+	return winner.Id, save(c, keyMyKey(winner.Id), winner, 0)
+}
+
+// mergeProgram joins one program's linkage and totals of loser into winner.
+func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKeyRecord, reason string) error {
+	prog, err := getProgram(c, program)
+	if err != nil {
+		return err
+	}
+	lw, err := getLink(c, program, winner.Id)
+	if err != nil {
+		return err
+	}
+	ll, err := getLink(c, program, loser.Id)
+	if err != nil {
+		return err
+	}
+	// recoverFrom is the provider any over-grant is recovered from: the
+	// one whose linkage is voided, else the loser's last provider.
+	recoverFrom := ""
+	switch {
+	case lw != nil && ll != nil:
+		later := ll
+		if lw.Height > ll.Height {
+			later = lw
+		}
+		recoverFrom = later.ProviderId
+		if err := x.voidLink(c, later, "voided_by_merge", reason); err != nil {
+			return err
+		}
+		if later == lw {
+			// The loser's earlier linkage survives under the winner's ID.
+			if err := x.moveLink(c, ll, winner.Id, reason); err != nil {
+				return err
+			}
+		}
+	case ll != nil:
+		recoverFrom = ll.ProviderId
+		if err := x.moveLink(c, ll, winner.Id, reason); err != nil {
+			return err
+		}
+	}
+	pl, err := getPerson(c, program, loser.Id)
+	if err != nil {
+		return err
+	}
+	pw, err := getPerson(c, program, winner.Id)
+	if err != nil {
+		return err
+	}
+	pw.GrantedYen += pl.GrantedYen
+	pw.RecoveredYen += pl.RecoveredYen
+	pw.Attested = pw.Attested || pl.Attested
+	c.Delete(keyPerson(program, loser.Id))
+	over := pw.GrantedYen - pw.RecoveredYen - prog.CapYen
+	if over > 0 {
+		if recoverFrom == "" {
+			if lw != nil {
+				recoverFrom = lw.ProviderId
+			} else {
+				return fmt.Errorf("app: over-grant of %d yen for %s in %q with no provider to recover from", over, winner.Id, program)
+			}
+		}
+		seq, err := nextSeq(c, keyEventSeq())
+		if err != nil {
+			return err
+		}
+		og := &types.OverGrant{ProgramId: program, ProviderId: recoverFrom, MykeyId: winner.Id, AmountYen: over, Height: x.height, Reference: reason}
+		if err := save(c, keyOverGrant(program, recoverFrom, seq), og, 0); err != nil {
+			return err
+		}
+		pw.RecoveredYen += over
+		vt, err := getProviderTotals(c, program, recoverFrom)
+		if err != nil {
+			return err
+		}
+		vt.RecoveredYen += over
+		if err := save(c, keyProviderTotals(program, recoverFrom), vt, 0); err != nil {
+			return err
+		}
+	}
+	return save(c, keyPerson(program, winner.Id), pw, 0)
+}
+
+// moveLink re-keys an active linkage to another MyKey ID of the same
+// person, keeping its provider and account.
+func (x *exec) moveLink(c *cache, l *types.Linkage, to, reason string) error {
+	c.Delete(keyLink(l.ProgramId, l.MykeyId))
+	if err := x.linkEvent(c, l, "merged_away", reason); err != nil {
+		return err
+	}
+	moved := *l
+	moved.MykeyId = to
+	return x.putLink(c, &moved, "merged_in", reason)
+}
