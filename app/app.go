@@ -12,6 +12,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/mykeyledger/mykey/app/jpki"
+	"github.com/mykeyledger/mykey/app/snapshot"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
@@ -43,6 +44,10 @@ type App struct {
 	sigs        *sigCache
 	lastTime    time.Time // time of the last committed block
 	pendingTime time.Time // time of the staged block
+
+	snaps        *snapshot.Store // nil: this node takes no snapshots
+	snapInterval uint64
+	restore      *restore // the snapshot being restored by state sync
 }
 
 // Options configure New.
@@ -50,6 +55,14 @@ type Options struct {
 	// Dir holds the Badger files of the app state. Ignored with InMemory.
 	Dir      string
 	InMemory bool
+	// SnapshotDir holds state-sync snapshots ("" = no snapshots are
+	// taken, but the node can still restore one from peers).
+	SnapshotDir string
+	// SnapshotInterval takes a snapshot after every block whose height is
+	// a multiple of it (0 = never).
+	SnapshotInterval uint64
+	// SnapshotKeep is how many recent snapshots are kept (default 2).
+	SnapshotKeep int
 }
 
 // New opens the app state in opts.Dir, recovering to the last committed
@@ -59,7 +72,17 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{store: st, sigs: newSigCache(1 << 18)}
+	a := &App{store: st, sigs: newSigCache(1 << 18), snapInterval: opts.SnapshotInterval}
+	if opts.SnapshotDir != "" {
+		keep := opts.SnapshotKeep
+		if keep == 0 {
+			keep = 2
+		}
+		if a.snaps, err = snapshot.Open(opts.SnapshotDir, keep); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	if st.Height() > 0 {
 		if err := a.loadChain(st); err != nil {
 			st.Close()
@@ -268,6 +291,9 @@ func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResp
 	}
 	a.stage = nil
 	a.lastTime = a.pendingTime
+	if err := a.maybeSnapshot(); err != nil {
+		return nil, err
+	}
 	return &abci.CommitResponse{}, nil
 }
 

@@ -55,26 +55,3 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	}
 	return res, nil
 }
-
-// State sync is not offered yet: the node lists no snapshots and refuses
-// any offered to it, so a new node syncs by replaying blocks.
-
-// ListSnapshots is called by peers' state sync; there are none.
-func (a *App) ListSnapshots(context.Context, *abci.ListSnapshotsRequest) (*abci.ListSnapshotsResponse, error) {
-	return &abci.ListSnapshotsResponse{}, nil
-}
-
-// OfferSnapshot refuses every snapshot.
-func (a *App) OfferSnapshot(context.Context, *abci.OfferSnapshotRequest) (*abci.OfferSnapshotResponse, error) {
-	return &abci.OfferSnapshotResponse{Result: abci.OFFER_SNAPSHOT_RESULT_REJECT}, nil
-}
-
-// LoadSnapshotChunk has no chunks to give.
-func (a *App) LoadSnapshotChunk(context.Context, *abci.LoadSnapshotChunkRequest) (*abci.LoadSnapshotChunkResponse, error) {
-	return &abci.LoadSnapshotChunkResponse{}, nil
-}
-
-// ApplySnapshotChunk aborts: no snapshot is ever accepted.
-func (a *App) ApplySnapshotChunk(context.Context, *abci.ApplySnapshotChunkRequest) (*abci.ApplySnapshotChunkResponse, error) {
-	return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_ABORT}, nil
-}

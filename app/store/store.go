@@ -1,0 +1,473 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/pokt-network/smt"
+)
+
+const (
+	// MaxKeySize is the largest record key accepted by Stage.Set.
+	MaxKeySize = 4096
+	// MaxValueSize is the largest record value accepted by Stage.Set.
+	MaxValueSize = 4 << 20
+
+	// RootSize is the size of an SMST root: digest, sum and count.
+	RootSize = digestSize + 16
+
+	digestSize  = sha256.Size
+	weightBytes = 8
+
+	defaultRedoChunkSize   = 4 << 20
+	defaultValueLogGCEvery = 50
+	defaultValueLogFile    = 256 << 20
+	defaultValueThreshold  = 1 << 20
+	defaultNodeCacheSize   = 64 << 20
+	gcDiscardRatio         = 0.5
+)
+
+var (
+	prefixRecord = []byte("r/")
+	prefixNode   = []byte("n/")
+	prefixRedo   = []byte("w/")
+	keyHeight    = []byte("m/height")
+	keyRoot      = []byte("m/root")
+)
+
+var (
+	// ErrClosed is returned by operations on a closed Store.
+	ErrClosed = errors.New("store: closed")
+	// ErrStaleStage is returned by Commit for a stage that was created
+	// before another commit, or that was already committed or discarded.
+	ErrStaleStage = errors.New("store: stale stage")
+	// ErrInvalidKey is returned for empty or too long keys.
+	ErrInvalidKey = errors.New("store: invalid key")
+	// ErrValueTooLarge is returned for values above MaxValueSize.
+	ErrValueTooLarge = errors.New("store: value too large")
+	// ErrInvalidProof is returned when a proof does not verify.
+	ErrInvalidProof = errors.New("store: invalid proof")
+)
+
+// Options configures Open. The zero value is a sane on-disk configuration.
+type Options struct {
+	// InMemory runs Badger in memory (for tests); dir is ignored. There is
+	// no redo log since nothing survives a crash anyway.
+	InMemory bool
+
+	// BlockCacheSize is Badger's block cache in bytes (0: Badger's default,
+	// 256 MiB).
+	BlockCacheSize int64
+	// IndexCacheSize is Badger's index cache in bytes (0: Badger's default,
+	// indexes kept in memory).
+	IndexCacheSize int64
+	// MemTableSize is Badger's memtable size in bytes (0: 64 MiB). Badger's
+	// transaction size limit is 15 % of it.
+	MemTableSize int64
+	// ValueLogFileSize is the size of one Badger value log file (0:
+	// 256 MiB). Smaller files let value-log GC reclaim old redo chunks
+	// sooner.
+	ValueLogFileSize int64
+	// RedoChunkSize is the size of one redo log chunk (0: 4 MiB).
+	RedoChunkSize int
+	// ValueLogGCEvery runs one round of Badger value-log GC after every
+	// this many commits (0: 50; negative: never, call RunValueLogGC
+	// yourself). Ignored for in-memory stores.
+	ValueLogGCEvery int64
+	// NodeCacheSize bounds the memory (bytes, approximately) of the cache
+	// of trie nodes kept across blocks (0: 64 MiB; negative: no cache).
+	NodeCacheSize int64
+	// Logger receives Badger's log output (nil: silent).
+	Logger badger.Logger
+}
+
+// Store is the committed application state. Its methods are safe for
+// concurrent use; a Stage is not (use it from one goroutine).
+type Store struct {
+	db      *badger.DB
+	durable bool // on disk: use the redo log
+	chunk   int
+	gcEvery int64
+
+	gate  gate
+	cache *nodeCache
+
+	// Guarded by gate (written only while holding it exclusively).
+	height int64
+	root   []byte
+	gen    uint64
+	closed bool
+	failed error // set when a commit failed after its commit point
+	commit int64 // commits since Open, for value-log GC
+
+	// redoTxnLimit, if > 0, forces the multi-transaction redo path with
+	// at most this many chunks per transaction (tests only).
+	redoTxnLimit int
+}
+
+// testHook, when set (tests only), is called at named points of Commit.
+// A non-nil return aborts the commit right there, as a crash would: nothing
+// after the point happens, and the store refuses further commits.
+var testHook func(point string) error
+
+const (
+	hookBeforeRedo = "before-redo" // nothing written yet
+	hookRedoChunk  = "redo-chunk"  // a chunk transaction committed, no marker yet
+	hookAfterRedo  = "after-redo"  // marker, m/height, m/root durable
+	hookMidApply   = "mid-apply"   // part of the changeset applied
+	hookAfterApply = "after-apply" // whole changeset applied, redo entry still there
+	hookMidReplay  = "mid-replay"  // Open: part of a redo entry replayed
+)
+
+func hook(point string) error {
+	if testHook == nil {
+		return nil
+	}
+	if err := testHook(point); err != nil {
+		return fmt.Errorf("store: test hook %s: %w", point, err)
+	}
+	return nil
+}
+
+// Open opens or creates the store in dir and recovers an interrupted commit
+// (see the package documentation).
+func Open(dir string, opts Options) (*Store, error) {
+	var bo badger.Options
+	if opts.InMemory {
+		bo = badger.DefaultOptions("").WithInMemory(true)
+	} else {
+		bo = badger.DefaultOptions(dir).WithSyncWrites(true)
+		vlog := opts.ValueLogFileSize
+		if vlog == 0 {
+			vlog = defaultValueLogFile
+		}
+		bo = bo.WithValueLogFileSize(vlog)
+	}
+	// Commits have a single writer; conflict detection is wasted work.
+	bo = bo.WithLogger(opts.Logger).WithDetectConflicts(false)
+	if opts.BlockCacheSize > 0 {
+		bo = bo.WithBlockCacheSize(opts.BlockCacheSize)
+	}
+	if opts.IndexCacheSize > 0 {
+		bo = bo.WithIndexCacheSize(opts.IndexCacheSize)
+	}
+	if opts.MemTableSize > 0 {
+		bo = bo.WithMemTableSize(opts.MemTableSize)
+	}
+	// Badger requires ValueThreshold <= 15 % of the memtable.
+	vt := int64(defaultValueThreshold)
+	if maxBatch := bo.MemTableSize * 15 / 100; vt > maxBatch/4 {
+		vt = maxBatch / 4
+	}
+	bo = bo.WithValueThreshold(vt)
+
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open badger: %w", err)
+	}
+	s := &Store{
+		db:      db,
+		durable: !opts.InMemory,
+		chunk:   opts.RedoChunkSize,
+		gcEvery: opts.ValueLogGCEvery,
+	}
+	s.gate.init()
+	cacheSize := opts.NodeCacheSize
+	if cacheSize == 0 {
+		cacheSize = defaultNodeCacheSize
+	}
+	s.cache = newNodeCache(cacheSize)
+	if s.chunk <= 0 {
+		s.chunk = defaultRedoChunkSize
+	}
+	if s.gcEvery == 0 {
+		s.gcEvery = defaultValueLogGCEvery
+	}
+	if err := s.loadMeta(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.recover(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) loadMeta() error {
+	return s.db.View(func(txn *badger.Txn) error {
+		h, err := getValue(txn, keyHeight)
+		if err != nil {
+			return fmt.Errorf("store: read height: %w", err)
+		}
+		r, err := getValue(txn, keyRoot)
+		if err != nil {
+			return fmt.Errorf("store: read root: %w", err)
+		}
+		switch {
+		case h == nil && r == nil:
+			s.height, s.root = 0, emptyRoot()
+		case len(h) == 8 && len(r) == RootSize:
+			s.height = int64(binary.BigEndian.Uint64(h))
+			s.root = r
+		default:
+			return fmt.Errorf("store: corrupt meta: height %x, root %x", h, r)
+		}
+		return nil
+	})
+}
+
+// Close closes the store. A Stage of a closed store can no longer commit.
+func (s *Store) Close() error {
+	s.gate.lock()
+	defer s.gate.unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close badger: %w", err)
+	}
+	return nil
+}
+
+// Height returns the last committed height, 0 for a fresh store.
+func (s *Store) Height() int64 {
+	s.gate.rlock()
+	defer s.gate.runlock()
+	return s.height
+}
+
+// AppHash returns the last committed root (see the package documentation);
+// for an empty store it is the SMST's empty root (48 zero bytes).
+func (s *Store) AppHash() []byte {
+	s.gate.rlock()
+	defer s.gate.runlock()
+	return bytes.Clone(s.root)
+}
+
+// Get returns the committed value of key, or (nil, nil) if absent. A present
+// record with an empty value returns a non-nil empty slice.
+func (s *Store) Get(key []byte) ([]byte, error) {
+	s.gate.rlock()
+	defer s.gate.runlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	v, _, err := s.getRecord(key)
+	return v, err
+}
+
+// getRecord reads a committed record. The caller holds the gate.
+func (s *Store) getRecord(key []byte) (value []byte, weight uint64, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		raw, err := getValue(txn, recordKey(key))
+		if err != nil || raw == nil {
+			return err
+		}
+		value, weight, err = decodeRecord(raw)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: get %q: %w", key, err)
+	}
+	return value, weight, nil
+}
+
+// Iterate calls fn for each committed record whose key starts with prefix,
+// in ascending key order, until fn returns true. key and value are fresh
+// copies owned by fn. fn may read the store but must not call Commit.
+func (s *Store) Iterate(prefix []byte, fn func(key, value []byte) (stop bool)) error {
+	return s.iterate(prefix, func(key, value []byte, _ uint64) (bool, error) {
+		return fn(key, value), nil
+	})
+}
+
+func (s *Store) iterate(prefix []byte, fn func(key, value []byte, weight uint64) (bool, error)) error {
+	s.gate.rlock()
+	defer s.gate.runlock()
+	if s.closed {
+		return ErrClosed
+	}
+	full := recordKey(prefix)
+	return s.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Prefix = full
+		it := txn.NewIterator(io)
+		defer it.Close()
+		for it.Seek(full); it.ValidForPrefix(full); it.Next() {
+			item := it.Item()
+			key := item.KeyCopy(nil)[len(prefixRecord):]
+			raw, err := item.ValueCopy(nil)
+			if err != nil {
+				return fmt.Errorf("store: iterate %q: %w", key, err)
+			}
+			value, weight, err := decodeRecord(raw)
+			if err != nil {
+				return fmt.Errorf("store: iterate %q: %w", key, err)
+			}
+			stop, err := fn(key, value, weight)
+			if err != nil || stop {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RunValueLogGC reclaims Badger value-log space (mostly old redo chunks)
+// until there is nothing left worth rewriting. It is a no-op for in-memory
+// stores.
+func (s *Store) RunValueLogGC() error {
+	s.gate.rlock()
+	defer s.gate.runlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.runGC(-1)
+}
+
+// runGC runs up to rounds GC rounds (rounds < 0: until nothing to do).
+func (s *Store) runGC(rounds int) error {
+	if !s.durable {
+		return nil
+	}
+	for i := 0; rounds < 0 || i < rounds; i++ {
+		err := s.db.RunValueLogGC(gcDiscardRatio)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: value log gc: %w", err)
+		}
+	}
+	return nil
+}
+
+// getValue returns a copy of key's value, or nil if absent.
+func getValue(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+func recordKey(key []byte) []byte {
+	return concat(prefixRecord, key)
+}
+
+func nodeKey(digest []byte) []byte {
+	return concat(prefixNode, digest)
+}
+
+func concat(a, b []byte) []byte {
+	out := make([]byte, 0, len(a)+len(b))
+	return append(append(out, a...), b...)
+}
+
+func encodeRecord(value []byte, weight uint64) []byte {
+	out := make([]byte, weightBytes+len(value))
+	binary.BigEndian.PutUint64(out, weight)
+	copy(out[weightBytes:], value)
+	return out
+}
+
+// decodeRecord splits a stored record; the value aliases raw and is
+// non-nil even when empty.
+func decodeRecord(raw []byte) (value []byte, weight uint64, err error) {
+	if len(raw) < weightBytes {
+		return nil, 0, fmt.Errorf("corrupt record of %d bytes", len(raw))
+	}
+	return raw[weightBytes:len(raw):len(raw)], binary.BigEndian.Uint64(raw), nil
+}
+
+// emptyRoot is the root of the empty SMST (all zero).
+func emptyRoot() []byte {
+	return make([]byte, RootSize)
+}
+
+// newTrieSpec returns a fresh spec (its hasher is not shared).
+func newTrieSpec() *smt.TrieSpec {
+	spec := smt.NewTrieSpec(sha256.New(), true)
+	return &spec
+}
+
+// trieValue is the value stored in the SMST leaf for a record value; see
+// the package documentation for why it is prefixed.
+func trieValue(value []byte) []byte {
+	out := make([]byte, 1+len(value))
+	copy(out[1:], value)
+	return out
+}
+
+// RootSum returns the total weight committed to by root.
+func RootSum(root []byte) (uint64, error) {
+	if len(root) != RootSize {
+		return 0, fmt.Errorf("store: root of %d bytes, want %d", len(root), RootSize)
+	}
+	return smt.MerkleSumRoot(root).Sum()
+}
+
+// RootCount returns the number of records committed to by root.
+func RootCount(root []byte) (uint64, error) {
+	if len(root) != RootSize {
+		return 0, fmt.Errorf("store: root of %d bytes, want %d", len(root), RootSize)
+	}
+	return smt.MerkleSumRoot(root).Count()
+}
+
+// gate lets any number of readers in unless a commit is applying its
+// changeset; a commit waits for readers to leave. Unlike sync.RWMutex a
+// waiting writer does not block new readers, so reads may nest (a writer
+// can starve only under a reader load that never drops to zero).
+type gate struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	readers int
+	writing bool
+}
+
+func (g *gate) init() { g.cond = sync.NewCond(&g.mu) }
+
+func (g *gate) rlock() {
+	g.mu.Lock()
+	for g.writing {
+		g.cond.Wait()
+	}
+	g.readers++
+	g.mu.Unlock()
+}
+
+func (g *gate) runlock() {
+	g.mu.Lock()
+	g.readers--
+	if g.readers == 0 {
+		g.cond.Broadcast()
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) lock() {
+	g.mu.Lock()
+	for g.writing || g.readers > 0 {
+		g.cond.Wait()
+	}
+	g.writing = true
+	g.mu.Unlock()
+}
+
+func (g *gate) unlock() {
+	g.mu.Lock()
+	g.writing = false
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
