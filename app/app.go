@@ -207,6 +207,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 		out  [][]byte
 		size int64
 	)
+	a.preverify(req.Txs, a.chainID, req.Time)
 	for _, tx := range req.Txs {
 		if _, err := a.staticCheck(tx, a.chainID, req.Time); err != nil {
 			continue
@@ -226,6 +227,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.preverify(req.Txs, a.chainID, req.Time)
 	for _, tx := range req.Txs {
 		if _, err := a.staticCheck(tx, a.chainID, req.Time); err != nil {
 			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
@@ -250,6 +252,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		a.stage.Discard()
 		a.stage = a.store.Stage()
 	}
+	a.preverify(req.Txs, a.chainID, req.Time)
 	c := newCache(a.stage)
 	x := &exec{app: a, c: c, height: req.Height, time: req.Time.UTC(), chainID: a.chainID}
 	res := &abci.FinalizeBlockResponse{TxResults: make([]*abci.ExecTxResult, len(req.Txs))}
