@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // Query serves committed records. The path names the record's store key
@@ -21,6 +23,12 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	res := &abci.QueryResponse{Codespace: Codespace, Height: height}
 	var key []byte
 	switch {
+	case req.Path == "/range":
+		if req.Height != 0 && req.Height != height {
+			res.Code, res.Log = ErrMalformed.Code, "only the last committed height can be queried"
+			return res, nil
+		}
+		return a.queryRange(req, res)
 	case req.Path == "/key":
 		key = req.Data
 	case strings.HasPrefix(req.Path, "/") && len(req.Path) > 1:
@@ -53,5 +61,58 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	if v == nil {
 		res.Log = "not found"
 	}
+	return res, nil
+}
+
+// MaxRangeLimit bounds the records of one "/range" answer.
+const MaxRangeLimit = 1000
+
+// queryRange lists records by key prefix (RangeQuery in Data), each with
+// its proof when asked, all at the answer's height.
+func (a *App) queryRange(req *abci.QueryRequest, res *abci.QueryResponse) (*abci.QueryResponse, error) {
+	var q types.RangeQuery
+	if err := q.Unmarshal(req.Data); err != nil {
+		res.Code, res.Log = ErrMalformed.Code, "range query: "+err.Error()
+		return res, nil
+	}
+	limit := int(q.Limit)
+	if limit <= 0 || limit > MaxRangeLimit {
+		limit = MaxRangeLimit
+	}
+	var (
+		out  types.RangeResult
+		ierr error
+	)
+	err := a.store.IterateFrom([]byte(q.Prefix), []byte(q.StartAfter), func(k, v []byte) bool {
+		if len(out.Records) == limit {
+			out.Next = out.Records[len(out.Records)-1].Key
+			return true
+		}
+		rec := &types.RangeRecord{Key: string(k), Value: v}
+		if req.Prove {
+			_, _, ops, err := a.store.Prove(k)
+			if err != nil {
+				ierr = err
+				return true
+			}
+			if rec.ProofOps, err = ops.Marshal(); err != nil {
+				ierr = err
+				return true
+			}
+		}
+		out.Records = append(out.Records, rec)
+		return false
+	})
+	if err == nil {
+		err = ierr
+	}
+	if err != nil {
+		return nil, err
+	}
+	bz, err := out.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	res.Key, res.Value = []byte(q.Prefix), bz
 	return res, nil
 }
