@@ -6,6 +6,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -15,11 +16,19 @@ import (
 // carries ProofOps that verify the value (or its absence) against the app
 // hash of the returned height, which the header at height+1 holds.
 // Queries always answer from the last committed state; Height must be 0
-// or that height.
-func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	height := a.store.Height()
+// or that height. Query does not take the App's lock: it reads one
+// consistent view of the store, so it never waits for consensus and never
+// sees half a block.
+func (a *App) Query(_ context.Context, req *abci.QueryRequest) (res *abci.QueryResponse, err error) {
+	err = a.store.View(func(v *store.View) error {
+		res, err = a.query(v, req)
+		return err
+	})
+	return res, err
+}
+
+func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse, error) {
+	height := v.Height()
 	res := &abci.QueryResponse{Codespace: Codespace, Height: height}
 	var key []byte
 	switch {
@@ -28,7 +37,7 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 			res.Code, res.Log = ErrMalformed.Code, "only the last committed height can be queried"
 			return res, nil
 		}
-		return a.queryRange(req, res)
+		return a.queryRange(v, req, res)
 	case req.Path == "/key":
 		key = req.Data
 	case strings.HasPrefix(req.Path, "/") && len(req.Path) > 1:
@@ -43,22 +52,22 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	}
 	res.Key = key
 	if !req.Prove {
-		v, err := a.store.Get(key)
+		val, err := v.Get(key)
 		if err != nil {
 			return nil, err
 		}
-		res.Value = v
-		if v == nil {
+		res.Value = val
+		if val == nil {
 			res.Log = "not found"
 		}
 		return res, nil
 	}
-	v, _, ops, err := a.store.Prove(key)
+	val, _, ops, err := v.Prove(key)
 	if err != nil {
 		return nil, err
 	}
-	res.Value, res.ProofOps = v, ops
-	if v == nil {
+	res.Value, res.ProofOps = val, ops
+	if val == nil {
 		res.Log = "not found"
 	}
 	return res, nil
@@ -69,7 +78,7 @@ const MaxRangeLimit = 1000
 
 // queryRange lists records by key prefix (RangeQuery in Data), each with
 // its proof when asked, all at the answer's height.
-func (a *App) queryRange(req *abci.QueryRequest, res *abci.QueryResponse) (*abci.QueryResponse, error) {
+func (a *App) queryRange(v *store.View, req *abci.QueryRequest, res *abci.QueryResponse) (*abci.QueryResponse, error) {
 	var q types.RangeQuery
 	if err := q.Unmarshal(req.Data); err != nil {
 		res.Code, res.Log = ErrMalformed.Code, "range query: "+err.Error()
@@ -83,14 +92,14 @@ func (a *App) queryRange(req *abci.QueryRequest, res *abci.QueryResponse) (*abci
 		out  types.RangeResult
 		ierr error
 	)
-	err := a.store.IterateFrom([]byte(q.Prefix), []byte(q.StartAfter), func(k, v []byte) bool {
+	err := v.IterateFrom([]byte(q.Prefix), []byte(q.StartAfter), func(k, val []byte) bool {
 		if len(out.Records) == limit {
 			out.Next = out.Records[len(out.Records)-1].Key
 			return true
 		}
-		rec := &types.RangeRecord{Key: string(k), Value: v}
+		rec := &types.RangeRecord{Key: string(k), Value: val}
 		if req.Prove {
-			_, _, ops, err := a.store.Prove(k)
+			_, _, ops, err := v.Prove(k)
 			if err != nil {
 				ierr = err
 				return true

@@ -41,12 +41,14 @@ func (s *Store) Commit(st *Stage, height int64) error {
 	if st.err != nil {
 		return st.err
 	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
 	defer st.Discard()
-	root, err := st.Root()
-	if err != nil {
+	if err := s.checkCommit(st, height); err != nil {
 		return err
 	}
-	if err := s.checkCommit(st, height); err != nil {
+	root, err := st.Root()
+	if err != nil {
 		return err
 	}
 	// Let the SMST write its dirty nodes and delete its orphans; both land
@@ -62,56 +64,51 @@ func (s *Store) Commit(st *Stage, height int64) error {
 	if s.durable {
 		chunks = encodeChunks(ops, s.chunk)
 	}
-
-	s.gate.lock()
-	err = s.commitLocked(st, height, root, ops, chunks)
-	s.gate.unlock()
-	if err != nil {
+	if err := s.write(height, root, ops, chunks); err != nil {
+		s.mu.Lock()
+		s.failed = err
+		s.mu.Unlock()
 		return err
 	}
-
-	if s.durable && s.gcEvery > 0 && s.commit%s.gcEvery == 0 {
-		// Best effort: the block is committed whatever GC does.
-		s.gate.rlock()
-		if !s.closed {
-			_ = s.runGC(1)
+	for _, o := range ops {
+		if bytes.HasPrefix(o.key, prefixNode) {
+			d := string(o.key[len(prefixNode):])
+			if o.del {
+				s.cache.remove(d)
+			} else {
+				s.cache.put(d, o.val)
+			}
 		}
-		s.gate.runlock()
+	}
+	s.publish(height, root)
+	s.commits++
+	if s.durable && s.gcEvery > 0 && s.commits%s.gcEvery == 0 {
+		// Best effort: the block is committed whatever GC does.
+		_ = s.runGC(1)
 	}
 	return nil
 }
 
 func (s *Store) checkCommit(st *Stage, height int64) error {
-	s.gate.rlock()
-	defer s.gate.runlock()
-	return s.checkCommitLocked(st, height)
-}
-
-func (s *Store) checkCommitLocked(st *Stage, height int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch {
 	case s.closed:
 		return ErrClosed
 	case s.failed != nil:
 		return fmt.Errorf("store: an earlier commit failed, reopen the store: %w", s.failed)
-	case st.gen != s.gen:
+	case st.base != s.snap:
 		return ErrStaleStage
-	case height <= s.height:
-		return fmt.Errorf("store: commit height %d not above committed height %d", height, s.height)
+	case height <= s.snap.height:
+		return fmt.Errorf("store: commit height %d not above committed height %d", height, s.snap.height)
 	}
 	return nil
 }
 
-// commitLocked runs with the gate held exclusively.
-func (s *Store) commitLocked(st *Stage, height int64, root []byte, ops []op, chunks [][]byte) (err error) {
-	if err := s.checkCommitLocked(st, height); err != nil {
-		return err
-	}
-	// From here on any failure leaves Badger in a state only Open resolves.
-	defer func() {
-		if err != nil {
-			s.failed = err
-		}
-	}()
+// write makes the changeset durable with height and root (redo log) and
+// applies it. Readers keep seeing the previous snapshot meanwhile. Any
+// error leaves Badger in a state that only Open resolves.
+func (s *Store) write(height int64, root []byte, ops []op, chunks [][]byte) error {
 	if err := hook(hookBeforeRedo); err != nil {
 		return err
 	}
@@ -123,7 +120,7 @@ func (s *Store) commitLocked(st *Stage, height int64, root []byte, ops []op, chu
 			return err
 		}
 	} else {
-		ops = append(ops,
+		ops = append(ops[:len(ops):len(ops)],
 			op{key: keyHeight, val: heightBytes(height)},
 			op{key: keyRoot, val: root})
 	}
@@ -138,19 +135,6 @@ func (s *Store) commitLocked(st *Stage, height int64, root []byte, ops []op, chu
 			return err
 		}
 	}
-	for _, o := range ops {
-		if bytes.HasPrefix(o.key, prefixNode) {
-			d := string(o.key[len(prefixNode):])
-			if o.del {
-				s.cache.remove(d)
-			} else {
-				s.cache.put(d, o.val)
-			}
-		}
-	}
-	s.height, s.root = height, bytes.Clone(root)
-	s.gen++
-	s.commit++
 	return nil
 }
 
@@ -528,8 +512,8 @@ func (s *Store) deleteRedo(h int64) error {
 
 // recover finishes an interrupted commit: it replays the redo entry whose
 // marker belongs to the committed height and removes every redo key.
-// It runs from Open after loadMeta.
-func (s *Store) recover() error {
+// height and root are the committed meta. It runs from Open.
+func (s *Store) recover(height int64, root []byte) error {
 	if !s.durable {
 		return nil
 	}
@@ -562,14 +546,14 @@ func (s *Store) recover() error {
 	}
 	for _, h := range order { // ascending: keys sort by big-endian height
 		if heights[h] {
-			if h > s.height {
-				return fmt.Errorf("store: redo marker for height %d above committed height %d", h, s.height)
+			if h > height {
+				return fmt.Errorf("store: redo marker for height %d above committed height %d", h, height)
 			}
 			// A marker below the committed height belongs to a block
 			// that was fully applied before a later commit; only the
 			// committed height's entry can be unfinished.
-			if h == s.height {
-				if err := s.replay(h); err != nil {
+			if h == height {
+				if err := s.replay(h, root); err != nil {
 					return err
 				}
 			}
@@ -582,7 +566,7 @@ func (s *Store) recover() error {
 }
 
 // replay re-applies the redo entry of height h chunk by chunk.
-func (s *Store) replay(h int64) error {
+func (s *Store) replay(h int64, root []byte) error {
 	var m marker
 	err := s.db.View(func(txn *badger.Txn) error {
 		raw, err := getValue(txn, markerKey(h))
@@ -595,8 +579,8 @@ func (s *Store) replay(h int64) error {
 	if err != nil {
 		return fmt.Errorf("store: redo marker %d: %w", h, err)
 	}
-	if m.height != h || !bytes.Equal(m.root, s.root) {
-		return fmt.Errorf("store: redo marker %d does not match committed height %d root %x", h, s.height, s.root)
+	if m.height != h || !bytes.Equal(m.root, root) {
+		return fmt.Errorf("store: redo marker %d does not match the committed root %x", h, root)
 	}
 	var total uint64
 	for i := 0; i < m.chunks; i++ {

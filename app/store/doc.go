@@ -67,15 +67,24 @@
 // (Options.InMemory, for tests) skip the redo log: they cannot survive a
 // crash anyway.
 //
-// Reads of committed state (Get, Iterate, Prove, ExportRecords, Height,
-// AppHash) wait while a commit applies its changeset, and a commit waits for
-// in-flight reads to finish, so readers never observe a half-applied block.
-// Reads may nest (Iterate's callback may call Get), but a callback of Iterate
-// or ExportRecords must not call Commit: that would deadlock.
+// # Reads and concurrency
+//
+// Reads of committed state (Get, Iterate, IterateFrom, Prove, ExportRecords,
+// Height, AppHash) go through a snapshot: a Badger read transaction opened
+// after the last block was fully applied, together with that block's height
+// and root. A commit applies its changeset while readers keep using the old
+// snapshot and publishes a new one only when the block is completely
+// applied, so a reader never observes a half-applied block and commits never
+// wait for readers (nor readers for commits). Store.View runs several reads
+// against one snapshot, e.g. a range listing with a proof per record, all at
+// the same height. Read callbacks may read and even commit, but must not
+// call Close, which waits for running reads.
 //
 // After each commit the next Stage imports the trie afresh from the committed
 // root (smt.ImportSparseMerkleSumTrie), so memory does not grow with every
-// node ever touched.
+// node ever touched. A bounded cache of trie nodes (Options.NodeCacheSize,
+// default 128 MiB) spares Badger reads of the upper trie levels in every
+// block; nodes are content-addressed, so the cache cannot change results.
 //
 // The redo chunks are garbage in Badger's value log once deleted. On-disk
 // stores run Badger's value-log GC every Options.ValueLogGCEvery commits
@@ -106,7 +115,9 @@
 //
 // VerifyValue and VerifyAbsence build the key path with hex key encoding:
 // merkle.KeyPath{}.AppendKey(key, merkle.KeyEncodingHex), i.e. "/x:<HEX>".
-// VerifyValueWeight additionally checks the proven weight.
+// VerifyValueWeight additionally checks the proven weight, and VerifyProof
+// accepts either kind (the proof says which), for clients that cannot tell
+// an empty value from an absent one after a protobuf round trip.
 //
 // # Limits
 //

@@ -5,14 +5,6 @@ import (
 	"fmt"
 )
 
-// ExportRecords calls fn for every committed record in ascending key order,
-// for state sync. key and value are fresh copies. fn must not call Commit.
-func (s *Store) ExportRecords(fn func(key, value []byte, weight uint64) error) error {
-	return s.iterate(nil, func(key, value []byte, weight uint64) (bool, error) {
-		return false, fn(key, value, weight)
-	})
-}
-
 // ImportRecords fills an empty store (height 0, no records) with a state
 // snapshot and commits it at height. fill is called once and must call set
 // for every record, in any order. If wantRoot is not nil the rebuilt root

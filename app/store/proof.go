@@ -42,20 +42,25 @@ var _ merkle.ProofOperator = (*ProofOp)(nil)
 // the committed root (AppHash). value is nil if key is absent, and the
 // proof is then an absence proof.
 func (s *Store) Prove(key []byte) (value []byte, weight uint64, ops *cmtcrypto.ProofOps, err error) {
+	err = s.View(func(v *View) error {
+		value, weight, ops, err = v.Prove(key)
+		return err
+	})
+	return value, weight, ops, err
+}
+
+// Prove is Store.Prove at the view's block: the proof is against
+// v.AppHash().
+func (v *View) Prove(key []byte) (value []byte, weight uint64, ops *cmtcrypto.ProofOps, err error) {
 	if err := checkKey(key); err != nil {
 		return nil, 0, nil, err
 	}
-	s.gate.rlock()
-	defer s.gate.runlock()
-	if s.closed {
-		return nil, 0, nil, ErrClosed
-	}
-	value, weight, err = s.getRecord(key)
+	value, weight, err = v.getRecord(key)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	root := bytes.Clone(s.root)
-	trie := smt.ImportSparseMerkleSumTrie(committedNodes{s}, sha256.New(), bytes.Clone(root))
+	root := v.AppHash()
+	trie := smt.ImportSparseMerkleSumTrie(committedNodes{v}, sha256.New(), bytes.Clone(root))
 	p, err := trie.Prove(key)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("store: prove %q: %w", key, err)
@@ -274,6 +279,34 @@ func VerifyAbsence(root []byte, key []byte, ops *cmtcrypto.ProofOps) error {
 		return fmt.Errorf("store: verify absence of %q: %w", key, err)
 	}
 	return nil
+}
+
+// VerifyProof checks a proof from Store.Prove whichever kind it is: a
+// membership proof of key = value (nil and empty values are the same, as
+// they are after a protobuf round trip) or, when the proof is an absence
+// proof, that key is absent (value must then be empty). It returns whether
+// the record exists and its proven weight.
+func VerifyProof(root []byte, key, value []byte, ops *cmtcrypto.ProofOps) (exists bool, weight uint64, err error) {
+	if err := checkOps(key, ops); err != nil {
+		return false, 0, err
+	}
+	op, err := decodeProofOp(ops.Ops[0])
+	if err != nil {
+		return false, 0, fmt.Errorf("%w: %w", ErrInvalidProof, err)
+	}
+	if !op.Exists {
+		if len(value) != 0 {
+			return false, 0, fmt.Errorf("%w: absence proof for %q with a value", ErrInvalidProof, key)
+		}
+		return false, 0, VerifyAbsence(root, key, ops)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	if err := VerifyValue(root, key, value, ops); err != nil {
+		return false, 0, err
+	}
+	return true, op.Weight, nil
 }
 
 // ProofWeight returns the weight a record proof carries. It is only proven

@@ -82,6 +82,21 @@ func TestProofs(t *testing.T) {
 		t.Fatal("empty value proved absent")
 	}
 
+	// VerifyProof handles both kinds; an empty value survives a nil round
+	// trip.
+	if ok, w, err := VerifyProof(root, []byte("empty"), nil, eops); err != nil || !ok || w != 0 {
+		t.Fatalf("VerifyProof empty value: %v %v %d", ok, err, w)
+	}
+	if ok, w, err := VerifyProof(root, grant, v, ops); err != nil || !ok || w != 10000 {
+		t.Fatalf("VerifyProof: %v %v %d", ok, err, w)
+	}
+	if _, _, err := VerifyProof(root, grant, []byte("other"), ops); err == nil {
+		t.Fatal("VerifyProof accepted a tampered value")
+	}
+	if _, _, err := VerifyProof(root, grant, nil, ops); err == nil {
+		t.Fatal("VerifyProof accepted a missing value for a membership proof")
+	}
+
 	// Failures.
 	fails := map[string]func() error{
 		"tampered value": func() error { return VerifyValue(root, grant, []byte("ten thousand yen!"), ops) },
@@ -147,6 +162,12 @@ func TestProofs(t *testing.T) {
 	}
 	if err := VerifyAbsence(root, grant, mops); err == nil {
 		t.Fatal("absence proof of one key worked for another")
+	}
+	if ok, _, err := VerifyProof(root, missing, nil, mops); err != nil || ok {
+		t.Fatalf("VerifyProof absence: %v %v", ok, err)
+	}
+	if _, _, err := VerifyProof(root, missing, []byte("x"), mops); err == nil {
+		t.Fatal("VerifyProof: absence proof with a value")
 	}
 
 	// Another height's root: the proofs above fail once the state moves on,

@@ -15,9 +15,9 @@ import (
 // not safe for concurrent use. Commit it with Store.Commit or drop it with
 // Discard; a stage that is simply abandoned leaves no trace either.
 type Stage struct {
-	s   *Store
-	gen uint64
-	err error // sticky: set when the stage is unusable
+	s    *Store
+	base *snapshot // the committed block this stage builds on
+	err  error     // sticky: set when the stage is unusable
 
 	recs    map[string]*stagedRecord // every key set or deleted in this stage
 	pending map[string]struct{}      // keys changed since the last Root
@@ -36,14 +36,13 @@ type stagedRecord struct {
 // independent; only one of the stages created between two commits can be
 // committed.
 func (s *Store) Stage() *Stage {
-	s.gate.rlock()
-	defer s.gate.runlock()
+	s.mu.Lock()
 	st := &Stage{
 		s:       s,
-		gen:     s.gen,
+		base:    s.snap,
 		recs:    make(map[string]*stagedRecord),
 		pending: make(map[string]struct{}),
-		root:    bytes.Clone(s.root),
+		root:    bytes.Clone(s.snap.root),
 	}
 	switch {
 	case s.closed:
@@ -51,10 +50,11 @@ func (s *Store) Stage() *Stage {
 	case s.failed != nil:
 		st.err = s.failed
 	}
+	s.mu.Unlock()
 	st.nodes = &nodeOverlay{s: s, m: make(map[string]nodeEntry)}
 	// A fresh import per block: only nodes this block touches are held in
-	// memory.
-	st.trie = smt.ImportSparseMerkleSumTrie(st.nodes, sha256.New(), bytes.Clone(s.root))
+	// memory (plus the bounded node cache).
+	st.trie = smt.ImportSparseMerkleSumTrie(st.nodes, sha256.New(), bytes.Clone(st.root))
 	return st
 }
 
@@ -173,19 +173,21 @@ type nodeEntry struct {
 	deleted bool
 }
 
-func (o *nodeOverlay) Get(key []byte) ([]byte, error) {
+func (o *nodeOverlay) Get(key []byte) (node []byte, err error) {
 	if e, ok := o.m[string(key)]; ok {
 		if e.deleted {
 			return nil, fmt.Errorf("store: trie node %x: %w", key, badger.ErrKeyNotFound)
 		}
 		return e.value, nil
 	}
-	o.s.gate.rlock()
-	defer o.s.gate.runlock()
-	if o.s.closed {
-		return nil, ErrClosed
+	if node, ok := o.s.cache.get(key); ok {
+		return node, nil
 	}
-	return o.s.readNode(key)
+	err = o.s.View(func(v *View) error {
+		node, err = v.readNode(key)
+		return err
+	})
+	return node, err
 }
 
 func (o *nodeOverlay) Set(key, value []byte) error {
@@ -208,10 +210,10 @@ func (o *nodeOverlay) ClearAll() error {
 }
 
 // committedNodes is a read-only MapStore over Badger's n/ keys, for proofs
-// against the committed root. The caller holds the gate.
-type committedNodes struct{ s *Store }
+// against a view's root.
+type committedNodes struct{ v *View }
 
-func (c committedNodes) Get(key []byte) ([]byte, error) { return c.s.readNode(key) }
+func (c committedNodes) Get(key []byte) ([]byte, error) { return c.v.readNode(key) }
 func (c committedNodes) Set(_, _ []byte) error {
 	return errors.New("store: committed trie is read-only")
 }
@@ -221,25 +223,4 @@ func (c committedNodes) Delete(_ []byte) error {
 func (c committedNodes) Len() (int, error) { return 0, errors.New("store: Len not supported") }
 func (c committedNodes) ClearAll() error {
 	return errors.New("store: committed trie is read-only")
-}
-
-// readNode reads a committed trie node. The caller holds the gate.
-func (s *Store) readNode(digest []byte) ([]byte, error) {
-	if v, ok := s.cache.get(digest); ok {
-		return v, nil
-	}
-	var v []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(nodeKey(digest))
-		if err != nil {
-			return err
-		}
-		v, err = item.ValueCopy(nil)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: trie node %x: %w", digest, err)
-	}
-	s.cache.put(string(digest), bytes.Clone(v))
-	return v, nil
 }

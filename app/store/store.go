@@ -28,7 +28,7 @@ const (
 	defaultValueLogGCEvery = 50
 	defaultValueLogFile    = 256 << 20
 	defaultValueThreshold  = 1 << 20
-	defaultNodeCacheSize   = 64 << 20
+	defaultNodeCacheSize   = 128 << 20
 	gcDiscardRatio         = 0.5
 )
 
@@ -80,7 +80,8 @@ type Options struct {
 	// yourself). Ignored for in-memory stores.
 	ValueLogGCEvery int64
 	// NodeCacheSize bounds the memory (bytes, approximately) of the cache
-	// of trie nodes kept across blocks (0: 64 MiB; negative: no cache).
+	// of trie nodes kept across blocks (0: 128 MiB; negative: no cache).
+	// Nodes are content-addressed, so the cache never changes results.
 	NodeCacheSize int64
 	// Logger receives Badger's log output (nil: silent).
 	Logger badger.Logger
@@ -93,21 +94,35 @@ type Store struct {
 	durable bool // on disk: use the redo log
 	chunk   int
 	gcEvery int64
+	cache   *nodeCache
 
-	gate  gate
-	cache *nodeCache
+	// commitMu serialises Commit and Close.
+	commitMu sync.Mutex
+	commits  int64 // commits since Open, for value-log GC; under commitMu
 
-	// Guarded by gate (written only while holding it exclusively).
-	height int64
-	root   []byte
-	gen    uint64
+	// mu guards the fields below; cond signals active reaching zero.
+	mu     sync.Mutex
+	cond   *sync.Cond
+	snap   *snapshot // the last committed block
+	active int       // snapshot references held by readers
 	closed bool
-	failed error // set when a commit failed after its commit point
-	commit int64 // commits since Open, for value-log GC
+	failed error // set when a commit failed after it started writing
 
 	// redoTxnLimit, if > 0, forces the multi-transaction redo path with
 	// at most this many chunks per transaction (tests only).
 	redoTxnLimit int
+}
+
+// snapshot is one committed block: a Badger read transaction opened after
+// the block was fully applied, with the block's height and root. Readers
+// hold a reference while they read, so a commit applying the next block
+// never shows them a half-applied state and never waits for them.
+type snapshot struct {
+	txn     *badger.Txn
+	height  int64
+	root    []byte
+	refs    int
+	retired bool // replaced by a newer snapshot; discard at refs == 0
 }
 
 // testHook, when set (tests only), is called at named points of Commit.
@@ -176,7 +191,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		chunk:   opts.RedoChunkSize,
 		gcEvery: opts.ValueLogGCEvery,
 	}
-	s.gate.init()
+	s.cond = sync.NewCond(&s.mu)
 	cacheSize := opts.NodeCacheSize
 	if cacheSize == 0 {
 		cacheSize = defaultNodeCacheSize
@@ -188,19 +203,21 @@ func Open(dir string, opts Options) (*Store, error) {
 	if s.gcEvery == 0 {
 		s.gcEvery = defaultValueLogGCEvery
 	}
-	if err := s.loadMeta(); err != nil {
+	height, root, err := s.loadMeta()
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := s.recover(); err != nil {
+	if err := s.recover(height, root); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	s.snap = &snapshot{txn: db.NewTransaction(false), height: height, root: root}
 	return s, nil
 }
 
-func (s *Store) loadMeta() error {
-	return s.db.View(func(txn *badger.Txn) error {
+func (s *Store) loadMeta() (height int64, root []byte, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
 		h, err := getValue(txn, keyHeight)
 		if err != nil {
 			return fmt.Errorf("store: read height: %w", err)
@@ -211,68 +228,150 @@ func (s *Store) loadMeta() error {
 		}
 		switch {
 		case h == nil && r == nil:
-			s.height, s.root = 0, emptyRoot()
+			height, root = 0, emptyRoot()
 		case len(h) == 8 && len(r) == RootSize:
-			s.height = int64(binary.BigEndian.Uint64(h))
-			s.root = r
+			height, root = int64(binary.BigEndian.Uint64(h)), r
 		default:
 			return fmt.Errorf("store: corrupt meta: height %x, root %x", h, r)
 		}
 		return nil
 	})
+	return height, root, err
 }
 
-// Close closes the store. A Stage of a closed store can no longer commit.
-func (s *Store) Close() error {
-	s.gate.lock()
-	defer s.gate.unlock()
+// acquire returns the current snapshot with a reference held.
+func (s *Store) acquire() (*snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
+		return nil, ErrClosed
+	}
+	s.snap.refs++
+	s.active++
+	return s.snap, nil
+}
+
+func (s *Store) release(sn *snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sn.refs--
+	if sn.refs == 0 && sn.retired {
+		sn.txn.Discard()
+	}
+	s.active--
+	if s.active == 0 {
+		s.cond.Broadcast()
+	}
+}
+
+// publish makes a newly applied block visible to readers.
+func (s *Store) publish(height int64, root []byte) {
+	sn := &snapshot{txn: s.db.NewTransaction(false), height: height, root: bytes.Clone(root)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.snap
+	s.snap = sn
+	old.retired = true
+	if old.refs == 0 {
+		old.txn.Discard()
+	}
+}
+
+// Close waits for running reads, then closes the store. It must not be
+// called from inside a read callback (Iterate, View, ...).
+func (s *Store) Close() error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	for s.active > 0 {
+		s.cond.Wait()
+	}
+	s.snap.retired = true
+	s.snap.txn.Discard()
+	s.mu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close badger: %w", err)
 	}
 	return nil
 }
 
+// View calls fn with a consistent read-only view of the last committed
+// block. Everything read through v belongs to the same block even if
+// commits happen meanwhile; v must not be used after fn returns. fn must
+// not call Close.
+func (s *Store) View(fn func(v *View) error) error {
+	sn, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer s.release(sn)
+	v := &View{s: s, sn: sn}
+	defer func() { v.done = true }()
+	return fn(v)
+}
+
+// View is a read-only view of one committed block; see Store.View.
+type View struct {
+	s    *Store
+	sn   *snapshot
+	done bool
+}
+
+var errViewDone = errors.New("store: view used after its callback returned")
+
+// Height returns the view's block height.
+func (v *View) Height() int64 { return v.sn.height }
+
+// AppHash returns the view's root.
+func (v *View) AppHash() []byte { return bytes.Clone(v.sn.root) }
+
 // Height returns the last committed height, 0 for a fresh store.
 func (s *Store) Height() int64 {
-	s.gate.rlock()
-	defer s.gate.runlock()
-	return s.height
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap.height
 }
 
 // AppHash returns the last committed root (see the package documentation);
 // for an empty store it is the SMST's empty root (48 zero bytes).
 func (s *Store) AppHash() []byte {
-	s.gate.rlock()
-	defer s.gate.runlock()
-	return bytes.Clone(s.root)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.snap.root)
 }
 
 // Get returns the committed value of key, or (nil, nil) if absent. A present
 // record with an empty value returns a non-nil empty slice.
-func (s *Store) Get(key []byte) ([]byte, error) {
-	s.gate.rlock()
-	defer s.gate.runlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	v, _, err := s.getRecord(key)
-	return v, err
-}
-
-// getRecord reads a committed record. The caller holds the gate.
-func (s *Store) getRecord(key []byte) (value []byte, weight uint64, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
-		raw, err := getValue(txn, recordKey(key))
-		if err != nil || raw == nil {
-			return err
-		}
-		value, weight, err = decodeRecord(raw)
+func (s *Store) Get(key []byte) (value []byte, err error) {
+	err = s.View(func(v *View) error {
+		value, err = v.Get(key)
 		return err
 	})
+	return value, err
+}
+
+// Get is Store.Get at the view's block.
+func (v *View) Get(key []byte) ([]byte, error) {
+	value, _, err := v.getRecord(key)
+	return value, err
+}
+
+func (v *View) getRecord(key []byte) (value []byte, weight uint64, err error) {
+	if v.done {
+		return nil, 0, errViewDone
+	}
+	if len(key) == 0 {
+		return nil, 0, nil // no record has an empty key
+	}
+	raw, err := getValue(v.sn.txn, recordKey(key))
+	if err == nil && raw != nil {
+		value, weight, err = decodeRecord(raw)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: get %q: %w", key, err)
 	}
@@ -281,58 +380,112 @@ func (s *Store) getRecord(key []byte) (value []byte, weight uint64, err error) {
 
 // Iterate calls fn for each committed record whose key starts with prefix,
 // in ascending key order, until fn returns true. key and value are fresh
-// copies owned by fn. fn may read the store but must not call Commit.
+// copies owned by fn. All records come from the same block. fn may read the
+// store (and even commit) but must not call Close.
 func (s *Store) Iterate(prefix []byte, fn func(key, value []byte) (stop bool)) error {
-	return s.iterate(prefix, func(key, value []byte, _ uint64) (bool, error) {
+	return s.IterateFrom(prefix, nil, fn)
+}
+
+// IterateFrom is Iterate starting after the key startAfter (exclusive; nil
+// or empty starts at the prefix), so a long range can be read in pages.
+func (s *Store) IterateFrom(prefix, startAfter []byte, fn func(key, value []byte) (stop bool)) error {
+	return s.View(func(v *View) error { return v.IterateFrom(prefix, startAfter, fn) })
+}
+
+// Iterate is Store.Iterate at the view's block.
+func (v *View) Iterate(prefix []byte, fn func(key, value []byte) (stop bool)) error {
+	return v.IterateFrom(prefix, nil, fn)
+}
+
+// IterateFrom is Store.IterateFrom at the view's block.
+func (v *View) IterateFrom(prefix, startAfter []byte, fn func(key, value []byte) (stop bool)) error {
+	return v.iterate(prefix, startAfter, func(key, value []byte, _ uint64) (bool, error) {
 		return fn(key, value), nil
 	})
 }
 
-func (s *Store) iterate(prefix []byte, fn func(key, value []byte, weight uint64) (bool, error)) error {
-	s.gate.rlock()
-	defer s.gate.runlock()
-	if s.closed {
-		return ErrClosed
+// ExportRecords calls fn for every committed record in ascending key order,
+// for state sync; all records come from the same block. key and value are
+// fresh copies. fn must not call Close.
+func (s *Store) ExportRecords(fn func(key, value []byte, weight uint64) error) error {
+	return s.View(func(v *View) error { return v.ExportRecords(fn) })
+}
+
+// ExportRecords is Store.ExportRecords at the view's block.
+func (v *View) ExportRecords(fn func(key, value []byte, weight uint64) error) error {
+	return v.iterate(nil, nil, func(key, value []byte, weight uint64) (bool, error) {
+		return false, fn(key, value, weight)
+	})
+}
+
+func (v *View) iterate(prefix, startAfter []byte, fn func(key, value []byte, weight uint64) (bool, error)) error {
+	if v.done {
+		return errViewDone
 	}
 	full := recordKey(prefix)
-	return s.db.View(func(txn *badger.Txn) error {
-		io := badger.DefaultIteratorOptions
-		io.Prefix = full
-		it := txn.NewIterator(io)
-		defer it.Close()
-		for it.Seek(full); it.ValidForPrefix(full); it.Next() {
-			item := it.Item()
-			key := item.KeyCopy(nil)[len(prefixRecord):]
-			raw, err := item.ValueCopy(nil)
-			if err != nil {
-				return fmt.Errorf("store: iterate %q: %w", key, err)
-			}
-			value, weight, err := decodeRecord(raw)
-			if err != nil {
-				return fmt.Errorf("store: iterate %q: %w", key, err)
-			}
-			stop, err := fn(key, value, weight)
-			if err != nil || stop {
-				return err
-			}
+	seek := full
+	var after []byte
+	if len(startAfter) > 0 {
+		after = recordKey(startAfter)
+		if bytes.Compare(after, seek) > 0 {
+			seek = after
 		}
-		return nil
-	})
+	}
+	io := badger.DefaultIteratorOptions
+	io.Prefix = full
+	it := v.sn.txn.NewIterator(io)
+	defer it.Close()
+	for it.Seek(seek); it.ValidForPrefix(full); it.Next() {
+		item := it.Item()
+		if after != nil && bytes.Equal(item.Key(), after) {
+			continue
+		}
+		key := item.KeyCopy(nil)[len(prefixRecord):]
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("store: iterate %q: %w", key, err)
+		}
+		value, weight, err := decodeRecord(raw)
+		if err != nil {
+			return fmt.Errorf("store: iterate %q: %w", key, err)
+		}
+		stop, err := fn(key, value, weight)
+		if err != nil || stop {
+			return err
+		}
+	}
+	return nil
+}
+
+// readNode reads a committed trie node (nodes are content-addressed, so any
+// snapshot holding it returns the same bytes).
+func (v *View) readNode(digest []byte) ([]byte, error) {
+	if v.done {
+		return nil, errViewDone
+	}
+	if n, ok := v.s.cache.get(digest); ok {
+		return n, nil
+	}
+	n, err := getValue(v.sn.txn, nodeKey(digest))
+	if err == nil && n == nil {
+		err = badger.ErrKeyNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: trie node %x: %w", digest, err)
+	}
+	v.s.cache.put(string(digest), bytes.Clone(n))
+	return n, nil
 }
 
 // RunValueLogGC reclaims Badger value-log space (mostly old redo chunks)
 // until there is nothing left worth rewriting. It is a no-op for in-memory
 // stores.
 func (s *Store) RunValueLogGC() error {
-	s.gate.rlock()
-	defer s.gate.runlock()
-	if s.closed {
-		return ErrClosed
-	}
-	return s.runGC(-1)
+	return s.View(func(*View) error { return s.runGC(-1) })
 }
 
-// runGC runs up to rounds GC rounds (rounds < 0: until nothing to do).
+// runGC runs up to rounds GC rounds (rounds < 0: until nothing to do). The
+// caller keeps the store open (holds a snapshot reference).
 func (s *Store) runGC(rounds int) error {
 	if !s.durable {
 		return nil
@@ -423,51 +576,4 @@ func RootCount(root []byte) (uint64, error) {
 		return 0, fmt.Errorf("store: root of %d bytes, want %d", len(root), RootSize)
 	}
 	return smt.MerkleSumRoot(root).Count()
-}
-
-// gate lets any number of readers in unless a commit is applying its
-// changeset; a commit waits for readers to leave. Unlike sync.RWMutex a
-// waiting writer does not block new readers, so reads may nest (a writer
-// can starve only under a reader load that never drops to zero).
-type gate struct {
-	mu      sync.Mutex
-	cond    *sync.Cond
-	readers int
-	writing bool
-}
-
-func (g *gate) init() { g.cond = sync.NewCond(&g.mu) }
-
-func (g *gate) rlock() {
-	g.mu.Lock()
-	for g.writing {
-		g.cond.Wait()
-	}
-	g.readers++
-	g.mu.Unlock()
-}
-
-func (g *gate) runlock() {
-	g.mu.Lock()
-	g.readers--
-	if g.readers == 0 {
-		g.cond.Broadcast()
-	}
-	g.mu.Unlock()
-}
-
-func (g *gate) lock() {
-	g.mu.Lock()
-	for g.writing || g.readers > 0 {
-		g.cond.Wait()
-	}
-	g.writing = true
-	g.mu.Unlock()
-}
-
-func (g *gate) unlock() {
-	g.mu.Lock()
-	g.writing = false
-	g.cond.Broadcast()
-	g.mu.Unlock()
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestStageVisibility(t *testing.T) {
@@ -139,6 +141,35 @@ func TestIterate(t *testing.T) {
 			t.Errorf("Iterate(%q): got %q, want %q", c.prefix, got, c.want)
 		}
 	}
+	// IterateFrom: startAfter is exclusive, need not exist, and may lie
+	// outside the prefix.
+	from := func(prefix, after string) []string {
+		var got []string
+		if err := s.IterateFrom([]byte(prefix), []byte(after), func(k, v []byte) bool {
+			got = append(got, string(k))
+			return false
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	fromCases := []struct {
+		prefix, after string
+		want          []string
+	}{
+		{"a/", "a/b", []string{"a/b/c", "a/c", "a/\xff\xff"}},
+		{"a/", "a/bb", []string{"a/c", "a/\xff\xff"}},
+		{"a/", "", []string{"a/", "a/\x00", "a/b", "a/b/c", "a/c", "a/\xff\xff"}},
+		{"a/", "0", []string{"a/", "a/\x00", "a/b", "a/b/c", "a/c", "a/\xff\xff"}},
+		{"a/", "a0", nil},
+		{"", "a0", []string{"a\xff", "b"}},
+	}
+	for _, c := range fromCases {
+		if got := from(c.prefix, c.after); fmt.Sprintf("%q", got) != fmt.Sprintf("%q", c.want) {
+			t.Errorf("IterateFrom(%q, %q): got %q, want %q", c.prefix, c.after, got, c.want)
+		}
+	}
+
 	// Values are stripped of the weight, and reads may nest.
 	err := s.Iterate([]byte("b"), func(k, v []byte) bool {
 		if string(v) != "6" {
@@ -542,4 +573,131 @@ func TestBigBlock(t *testing.T) {
 		t.Fatalf("count after second block %d", got)
 	}
 	checkTrieNodes(t, s)
+}
+
+// Readers running during commits never see a half-applied block, and
+// proofs made concurrently verify against the root they were made for.
+func TestConcurrentReads(t *testing.T) {
+	s := openDisk(t, t.TempDir(), Options{RedoChunkSize: 4 << 10})
+	const keys = 300
+	blockOf := func(h int) block {
+		var b block
+		for i := 0; i < keys; i++ {
+			b = append(b, change{key: testKey(i), value: []byte(fmt.Sprint(h)), weight: uint64(h)})
+		}
+		return b
+	}
+	commitBlock(t, s, blockOf(1), 1)
+	// Pause in the middle of each apply, so that a half-applied block is
+	// in Badger for a while.
+	testHook = func(p string) error {
+		if p == hookMidApply {
+			time.Sleep(3 * time.Millisecond)
+		}
+		return nil
+	}
+	defer func() { testHook = nil }()
+	var mu sync.Mutex
+	roots := map[string]bool{string(s.AppHash()): true}
+
+	done := make(chan struct{})
+	errc := make(chan error, 4)
+	var wg sync.WaitGroup
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-done:
+					errc <- nil
+					return
+				default:
+				}
+				switch r {
+				case 0: // one Iterate sees one block
+					var first string
+					var mixed error
+					err := s.Iterate([]byte("acct/"), func(k, v []byte) bool {
+						if first == "" {
+							first = string(v)
+						} else if string(v) != first {
+							mixed = fmt.Errorf("mixed blocks in one iteration: %s and %s", first, v)
+							return true
+						}
+						return false
+					})
+					if err == nil {
+						err = mixed
+					}
+					if err != nil {
+						errc <- err
+						return
+					}
+				case 3: // reads in one View belong to the View's block
+					err := s.View(func(v *View) error {
+						want := fmt.Sprint(v.Height())
+						for _, i := range []int{0, keys - 1, keys / 2} {
+							got, err := v.Get(testKey(i))
+							if err != nil {
+								return err
+							}
+							if string(got) != want {
+								return fmt.Errorf("view at height %s read %s", want, got)
+							}
+							time.Sleep(100 * time.Microsecond)
+						}
+						return nil
+					})
+					if err != nil {
+						errc <- err
+						return
+					}
+				case 1, 2: // proofs verify against their own root, a committed one
+					v, _, ops, err := s.Prove(testKey(n % keys))
+					if err != nil {
+						errc <- err
+						return
+					}
+					op, err := decodeProofOp(ops.Ops[0])
+					if err != nil {
+						errc <- err
+						return
+					}
+					if err := VerifyValue(op.Root, testKey(n%keys), v, ops); err != nil {
+						errc <- err
+						return
+					}
+					mu.Lock()
+					ok := roots[string(op.Root)]
+					mu.Unlock()
+					if !ok {
+						errc <- fmt.Errorf("proof against uncommitted root %x", op.Root)
+						return
+					}
+				}
+			}
+		}(r)
+	}
+	for h := 2; h <= 25; h++ {
+		st := s.Stage()
+		stageBlock(t, st, blockOf(h))
+		root, err := st.Root()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		roots[string(root)] = true // before the commit makes it visible
+		mu.Unlock()
+		if err := s.Commit(st, int64(h)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	for i := 0; i < 4; i++ {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -109,7 +109,6 @@ func (ProgramKind) EnumDescriptor() ([]byte, []int) {
 // Tx is the envelope CometBFT carries.
 type Tx struct {
 	// Types that are valid to be assigned to Body:
-	//
 	//	*Tx_Link
 	//	*Tx_LinkBatch
 	//	*Tx_Grant
