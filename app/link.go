@@ -71,6 +71,15 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 	if vl != nil {
 		attrs = append(attrs, "cert", vl.fp)
 	}
+	if mykey != "" && rej != nil {
+		// A rejected attempt's own issuance was discarded with it: name
+		// the person only if the ledger knows the ID.
+		if known, err := x.c.Get(keyMyKey(mykey)); err != nil {
+			return item{}, err
+		} else if known == nil {
+			mykey = ""
+		}
+	}
 	if mykey != "" {
 		attrs = append(attrs, "mykey_id", mykey)
 	}

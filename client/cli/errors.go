@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mykeyledger/mykey/app"
+)
+
+// Exit statuses (see the package documentation).
+const (
+	ExitOK       = 0
+	ExitFailure  = 1
+	ExitUsage    = 2
+	ExitRejected = 3
+	ExitNotFound = 4
+)
+
+// exitError carries an exit status with an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode is the exit status the error ends the process with.
+func (e *exitError) ExitCode() int { return e.code }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func notFound(format string, args ...any) error {
+	return &exitError{code: ExitNotFound, err: fmt.Errorf(format, args...)}
+}
+
+// rejected is the ledger's refusal (code != 0) of what was sent, in plain
+// words with what to do.
+func rejected(what string, code uint32, log string) error {
+	return &exitError{code: ExitRejected, err: errors.New(RejectionText(what, code, log))}
+}
+
+// exitCode maps an error to the process's exit status.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	// Ours, and those of mounted command packages (audit).
+	var e interface{ ExitCode() int }
+	if errors.As(err, &e) {
+		return e.ExitCode()
+	}
+	return ExitFailure
+}
+
+// RejectionText says why the ledger refused something and what to do:
+// "the ledger rejected the link: <log> (code 11, already_linked). <hint>".
+func RejectionText(what string, code uint32, log string) string {
+	name := app.CodeName(code)
+	if name == "" {
+		name = "unknown code"
+	}
+	if log == "" {
+		log = "no reason given"
+	}
+	s := fmt.Sprintf("the ledger rejected %s: %s (code %d, %s)", what, log, code, name)
+	if h := hints[code]; h != "" {
+		s += ". " + h
+	}
+	return s
+}
+
+// hints say what to do after a rejection.
+var hints = map[uint32]string{
+	app.ErrWrongChain.Code:        "The request was signed for another network: check --node, and sign again",
+	app.ErrExpired.Code:           "The signed request is too old: sign it again",
+	app.ErrBadSignature.Code:      "Check that the key or card matches what the ledger has registered",
+	app.ErrUntrustedCert.Code:     "This network does not trust the card's issuer: use a card of this network's CA",
+	app.ErrCertExpired.Code:       "The card's certificate has expired: renew it at your municipal office, then link with the new certificate",
+	app.ErrCertRevoked.Code:       "The card's certificate was revoked: use your new card; the government records the succession",
+	app.ErrUnknownProvider.Code:   "Check the provider ID: mykey query provider ID",
+	app.ErrProviderSuspended.Code: "The provider is suspended: choose another provider",
+	app.ErrWindowClosed.Code:      "The program does not take this now: see its windows with mykey query program ID",
+	app.ErrAlreadyLinked.Code:     "A linkage is final: if it is wrong, the government can correct it (mykey gov correct-linkage)",
+	app.ErrAccountLinked.Code:     "This account already belongs to another person in this program: make sure you are logged in to your own account, or contact the provider",
+	app.ErrNotLinked.Code:         "The person must first link to this provider (mykey link)",
+	app.ErrDuplicateCharge.Code:   "This charge reference was recorded before: it is never granted twice",
+	app.ErrCapReached.Code:        "The person has received the program's maximum",
+	app.ErrBudgetExhausted.Code:   "The program's budget is used up",
+	app.ErrUnauthorized.Code:      "Collect enough government authority signatures (mykey gov sign)",
+	app.ErrBadSequence.Code:       "Another government action went first: make a new proposal with the next sequence (mykey query gov)",
+	app.ErrUnknownProgram.Code:    "Check the program ID: mykey query program ID",
+	app.ErrNotEligible.Code:       "The government has not attested this person for the program (mykey gov attest)",
+	app.ErrUnknownMyKey.Code:      "Check the MyKey ID: mykey query mykey ID",
+	app.ErrTooLarge.Code:          "Send fewer items per transaction",
+	app.ErrWrongProvider.Code:     "The citizen signed this request for another provider",
+}

@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mykeyledger/mykey/app"
+	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/client/rpc"
+	"github.com/mykeyledger/mykey/client/txbuild"
+)
+
+// PersonJSON is the --json output of `mykey query person`.
+type PersonJSON struct {
+	AnswerJSON
+	ProgramID    string `json:"program_id"`
+	MyKeyID      string `json:"mykey_id"`
+	GrantedYen   int64  `json:"granted_yen"`
+	RecoveredYen int64  `json:"recovered_yen"`
+	Attested     bool   `json:"attested"`
+}
+
+func (q *querier) personCmd() *cobra.Command {
+	var program, mykey string
+	cmd := &cobra.Command{
+		Use:   "person --program ID --mykey ID",
+		Short: "What a person has been granted in a program",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			id := strings.ToUpper(mykey)
+			if !txbuild.ValidID(program) || !txbuild.ValidMyKeyID(id) {
+				return usageErr("--program and --mykey are required")
+			}
+			var p types.PersonTotals
+			a, err := q.get(cmd.Context(), rpc.KeyPerson(program, id), &p,
+				fmt.Sprintf("grant or attestation for MyKey ID %s in program %q", id, program))
+			if err != nil {
+				return err
+			}
+			out := PersonJSON{AnswerJSON: a, ProgramID: program, MyKeyID: id, GrantedYen: p.GrantedYen,
+				RecoveredYen: p.RecoveredYen, Attested: p.Attested}
+			return q.c.output(out, func(w io.Writer) {
+				fmt.Fprintf(w, "MyKey ID %s in program %q: granted %s", id, program, txbuild.Yen(out.GrantedYen))
+				if out.RecoveredYen > 0 {
+					fmt.Fprintf(w, ", %s to recover (over-grant)", txbuild.Yen(out.RecoveredYen))
+				}
+				if out.Attested {
+					fmt.Fprint(w, ", attested eligible")
+				}
+				fmt.Fprintln(w)
+				q.verifiedNote(w, out.AnswerJSON)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&program, "program", "", "program ID")
+	cmd.Flags().StringVar(&mykey, "mykey", "", "MyKey ID")
+	return cmd
+}
+
+// ProviderTotalsJSON is the --json output of `mykey query totals
+// --provider`.
+type ProviderTotalsJSON struct {
+	AnswerJSON
+	ProgramID      string `json:"program_id"`
+	ProviderID     string `json:"provider_id"`
+	GrantedYen     int64  `json:"granted_yen"`
+	SettledYen     int64  `json:"settled_yen"`
+	RecoveredYen   int64  `json:"recovered_yen"`
+	OutstandingYen int64  `json:"outstanding_yen"` // granted − settled − recovered
+	Grants         int64  `json:"grants"`
+	Linked         int64  `json:"linked"`
+}
+
+func (q *querier) totalsCmd() *cobra.Command {
+	var program, provider string
+	cmd := &cobra.Command{
+		Use:   "totals --program ID --provider ID",
+		Short: "A provider's totals in a program: granted, settled, outstanding",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !txbuild.ValidID(program) || !txbuild.ValidID(provider) {
+				return usageErr("--program and --provider are required (mykey query program ID shows a program's totals)")
+			}
+			var t types.ProviderTotals
+			a, err := q.get(cmd.Context(), rpc.KeyProviderTotals(program, provider), &t,
+				fmt.Sprintf("totals of provider %q in program %q", provider, program))
+			if err != nil {
+				return err
+			}
+			out := ProviderTotalsJSON{AnswerJSON: a, ProgramID: program, ProviderID: provider, GrantedYen: t.GrantedYen,
+				SettledYen: t.SettledYen, RecoveredYen: t.RecoveredYen, OutstandingYen: t.GrantedYen - t.SettledYen - t.RecoveredYen,
+				Grants: t.Grants, Linked: t.Linked}
+			return q.c.output(out, func(w io.Writer) {
+				fmt.Fprintf(w, "provider %q in program %q: %d linked, %d grants\ngranted %s, settled %s, recovered %s, outstanding %s\n",
+					provider, program, out.Linked, out.Grants, txbuild.Yen(out.GrantedYen), txbuild.Yen(out.SettledYen),
+					txbuild.Yen(out.RecoveredYen), txbuild.Yen(out.OutstandingYen))
+				q.verifiedNote(w, out.AnswerJSON)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&program, "program", "", "program ID")
+	cmd.Flags().StringVar(&provider, "provider", "", "provider ID")
+	return cmd
+}
+
+// CertRecordJSON is the --json output of `mykey query cert`.
+type CertRecordJSON struct {
+	AnswerJSON
+	CertJSON
+	MyKeyID       string `json:"mykey_id"`
+	Revoked       bool   `json:"revoked"`
+	RevokedHeight int64  `json:"revoked_height,omitempty"`
+	RevokeReason  string `json:"revoke_reason,omitempty"`
+}
+
+func (q *querier) certCmd() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "cert (FINGERPRINT | --cert FILE)",
+		Short: "What the ledger knows of a card certificate: MyKey ID, revocation",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var fp string
+			switch {
+			case len(args) == 1 && file == "":
+				fp = strings.ToLower(args[0])
+			case len(args) == 0 && file != "":
+				ref, err := certRefFromFile(file)
+				if err != nil {
+					return err
+				}
+				fp = txbuild.CertRefFingerprint(ref)
+			default:
+				return usageErr("give a fingerprint or --cert FILE")
+			}
+			var cr types.CertRecord
+			a, err := q.get(cmd.Context(), rpc.KeyCert(fp), &cr, "record of certificate "+fp)
+			if err != nil {
+				return err
+			}
+			out := CertRecordJSON{AnswerJSON: a, CertJSON: certJSON(cr.Cert), MyKeyID: cr.MykeyId, Revoked: cr.Revoked,
+				RevokedHeight: cr.RevokedHeight, RevokeReason: cr.RevokeReason}
+			out.Fingerprint = fp
+			return q.c.output(out, func(w io.Writer) {
+				fmt.Fprintf(w, "certificate %s\nissuer: %s\nserial: %s\nMyKey ID: %s\n", fp, out.Issuer, out.Serial, orNone(out.MyKeyID))
+				if out.Revoked {
+					fmt.Fprintf(w, "REVOKED in block %d: %s\n", out.RevokedHeight, out.RevokeReason)
+				}
+				q.verifiedNote(w, out.AnswerJSON)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&file, "cert", "", "certificate file (PEM or DER)")
+	return cmd
+}
+
+// GovStateJSON is the --json output of `mykey query gov`.
+type GovStateJSON struct {
+	AnswerJSON
+	ChainID      string   `json:"chain_id"`
+	NextSequence uint64   `json:"next_sequence"`
+	Threshold    uint32   `json:"threshold"`
+	Keys         []string `json:"keys"` // hex
+	TrustAnchors int      `json:"trust_anchors"`
+}
+
+func (q *querier) govCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "gov",
+		Short: "The government's keys, threshold and next sequence number",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var gs types.GovState
+			a, err := q.get(cmd.Context(), rpc.KeyGov(), &gs, "government record")
+			if err != nil {
+				return err
+			}
+			out := GovStateJSON{AnswerJSON: a, ChainID: gs.ChainId, NextSequence: gs.NextSequence, Threshold: gs.Threshold,
+				Keys: []string{}, TrustAnchors: len(gs.TrustAnchors)}
+			for _, k := range gs.Keys {
+				out.Keys = append(out.Keys, hex.EncodeToString(k))
+			}
+			return q.c.output(out, func(w io.Writer) {
+				fmt.Fprintf(w, "chain %s: government actions need %d of %d keys; next sequence %d; %d trust anchor(s)\n",
+					out.ChainID, out.Threshold, len(out.Keys), out.NextSequence, out.TrustAnchors)
+				for _, k := range out.Keys {
+					fmt.Fprintf(w, "  key %s\n", k)
+				}
+				q.verifiedNote(w, out.AnswerJSON)
+			})
+		},
+	}
+}
+
+// TxJSON is the --json output of `mykey query tx`.
+type TxJSON struct {
+	TxHash string     `json:"tx_hash"`
+	Height int64      `json:"height"`
+	Code   uint32     `json:"code"`
+	Reason string     `json:"reason,omitempty"`
+	Log    string     `json:"log"`
+	Items  []ItemJSON `json:"items"`
+}
+
+// ItemJSON is one judged item of a transaction (its event).
+type ItemJSON struct {
+	Type  string            `json:"type"`
+	Attrs map[string]string `json:"attributes"`
+}
+
+func (q *querier) txCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "tx HASH",
+		Short: "A committed transaction's result and the outcome of each item",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			hash, err := hex.DecodeString(args[0])
+			if err != nil || len(hash) != 32 {
+				return usageErr("%q is not a transaction hash (64 hex digits)", args[0])
+			}
+			if _, err := q.c.status(ctx); err != nil {
+				return err
+			}
+			t, err := q.c.n.Tx(ctx, hash)
+			if err != nil {
+				return err
+			}
+			if t == nil {
+				return notFound("transaction %X is not in a block (it may be waiting in a mempool, or have been refused)", hash)
+			}
+			out := TxJSON{TxHash: strings.ToUpper(args[0]), Height: t.Height, Code: t.Result.Code, Log: t.Result.Log, Items: []ItemJSON{}}
+			if out.Code != 0 {
+				out.Reason = app.CodeName(out.Code)
+			}
+			for _, it := range rpc.Items(t.Result.Events) {
+				out.Items = append(out.Items, ItemJSON{Type: it.Type, Attrs: it.Attrs})
+			}
+			return q.c.output(out, func(w io.Writer) {
+				fmt.Fprintf(w, "transaction %s in block %d: code %d %s: %s\n", out.TxHash, out.Height, out.Code, out.Reason, out.Log)
+				for _, it := range rpc.Items(t.Result.Events) {
+					fmt.Fprintf(w, "  %s %s", it.Type, it.Get("outcome"))
+					for _, k := range []string{"mykey_id", "charge_ref", "granted_yen", "action", "reason"} {
+						if v := it.Get(k); v != "" {
+							fmt.Fprintf(w, " %s=%s", k, v)
+						}
+					}
+					fmt.Fprintln(w)
+				}
+			})
+		},
+	}
+}
+
+// dn formats a DER Name (RFC 4514).
+func dn(der []byte) string {
+	var rdns pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(der, &rdns); err != nil || len(rest) > 0 {
+		return hex.EncodeToString(der)
+	}
+	return rdns.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
