@@ -301,3 +301,24 @@ func TestCodesUnique(t *testing.T) {
 		t.Fatalf("wrapped rejection became %d", c)
 	}
 }
+
+func TestRecheckKeepsConflictingClaims(t *testing.T) {
+	n := newTestNet(t, netOptions{})
+	n.block()
+	c := n.card()
+	loser := n.linkTx(c, "mynapoint", "linepay", "l")
+	n.block(n.linkTx(c, "mynapoint", "paypay", "p"))
+	r, err := n.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: loser, Type: abci.CHECK_TX_TYPE_RECHECK})
+	if err != nil || r.Code != 0 {
+		t.Fatalf("recheck dropped a conflicting claim: %v %+v", err, r)
+	}
+	r, _ = n.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: loser, Type: abci.CHECK_TX_TYPE_CHECK})
+	if r.Code != ErrAlreadyLinked.Code {
+		t.Fatalf("a new check of the claim: %d, want already linked", r.Code)
+	}
+	r, _ = n.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: []byte("junk"), Type: abci.CHECK_TX_TYPE_RECHECK})
+	if r.Code != ErrMalformed.Code {
+		t.Fatalf("recheck kept junk: %d", r.Code)
+	}
+	wantCode(t, n.block(loser)[0], ErrAlreadyLinked)
+}

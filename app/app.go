@@ -180,13 +180,25 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 }
 
 // CheckTx is called by the mempool for every new transaction and again
-// (Recheck) after each block. It runs the stateless checks, then the state
-// rules against the last committed state in a cache that is thrown away.
+// (Recheck) after each block. A new transaction gets the stateless checks,
+// then the state rules against the last committed state in a cache that is
+// thrown away. A Recheck runs the stateless checks only.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.verifier == nil {
 		return &abci.CheckTxResponse{Code: ErrInternal.Code, Codespace: Codespace, Log: "chain not initialised"}, nil
+	}
+	if req.Type == abci.CHECK_TX_TYPE_RECHECK {
+		// After a block, a transaction already in the mempool is dropped
+		// only if it became invalid whatever the state (expired, say). A
+		// claim that now conflicts with a committed one stays, so it is
+		// judged in FinalizeBlock and its rejection is on the ledger.
+		if _, err := a.staticCheck(req.Tx, a.chainID, a.lastTime); err != nil {
+			code, log := ABCIInfo(err)
+			return &abci.CheckTxResponse{Code: code, Codespace: Codespace, Log: log}, nil
+		}
+		return &abci.CheckTxResponse{}, nil
 	}
 	x := &exec{app: a, c: newCache(a.store), height: a.store.Height() + 1, time: a.lastTime, chainID: a.chainID}
 	res, err := x.deliver(req.Tx)

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mykeyledger/mykey/genesis"
+)
+
+func genesisCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "genesis",
+		Short: "Build and check genesis files",
+	}
+	cmd.AddCommand(genesisBuildCmd(e), genesisValidateCmd(e))
+	return cmd
+}
+
+func genesisBuildCmd(e *env) *cobra.Command {
+	var (
+		chainID, appState, out, when string
+		production                   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "build --chain-id ID --app-state FILE --out genesis.json",
+		Short: "Build a genesis.json from an app_state JSON file",
+		Long: `build reads the app_state (government keys and threshold, providers with
+their grant and validator keys, programs, trust anchors; see package genesis)
+from FILE, validates it, derives the CometBFT validators from it and writes
+genesis.json. If the app state lists no trust_anchors, the real J-LIS
+user-authentication CA roots are used (--production-anchors), so that real My
+Number Cards can link. Validator keys are what show-validator prints.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			bz, err := os.ReadFile(appState)
+			if err != nil {
+				return err
+			}
+			var st genesis.AppState
+			dec := json.NewDecoder(bytes.NewReader(bz))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&st); err != nil {
+				return fmt.Errorf("%s: %w", appState, err)
+			}
+			if len(st.TrustAnchors) == 0 && production {
+				st.TrustAnchors = genesis.ProductionTrustAnchors()
+				e.msg("trust anchors: the J-LIS user-authentication CA roots")
+			}
+			t := time.Now().UTC().Truncate(time.Second)
+			if when != "" {
+				if t, err = time.Parse(time.RFC3339, when); err != nil {
+					return fmt.Errorf("--genesis-time: %w", err)
+				}
+			}
+			doc := &genesis.Document{ChainID: chainID, GenesisTime: t, AppState: st}
+			if err := doc.Save(out); err != nil {
+				return err
+			}
+			e.msg("wrote %s (chain %s, %d validators)", out, chainID, len(st.Validators()))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&chainID, "chain-id", "", "chain ID (required)")
+	f.StringVar(&appState, "app-state", "", "app_state JSON file (required)")
+	f.StringVar(&out, "out", "genesis.json", "genesis file to write")
+	f.StringVar(&when, "genesis-time", "", "genesis time, RFC 3339 (default now)")
+	f.BoolVar(&production, "production-anchors", true, "trust the J-LIS roots when the app state lists no trust_anchors")
+	_ = cmd.MarkFlagRequired("chain-id")
+	_ = cmd.MarkFlagRequired("app-state")
+	return cmd
+}
+
+func genesisValidateCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a genesis.json and print a summary",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			doc, err := genesis.Load(args[0])
+			if err != nil {
+				return err
+			}
+			st := doc.AppState
+			fmt.Fprintf(e.stdout, "chain %s, genesis time %s\n", doc.ChainID, doc.GenesisTime.Format(time.RFC3339))
+			fmt.Fprintf(e.stdout, "government: %d of %d keys\n", st.Government.Threshold, len(st.Government.Keys))
+			for _, v := range st.Validators() {
+				fmt.Fprintf(e.stdout, "validator %-12s power %d\n", v.Name, v.Power)
+			}
+			for _, p := range st.Programs {
+				fmt.Fprintf(e.stdout, "program %s (%s)\n", p.ID, p.Kind)
+			}
+			fmt.Fprintf(e.stdout, "%d trust anchors\n", len(st.TrustAnchors))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"encoding/hex"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mykeyledger/mykey/node"
+)
+
+func initCmd(e *env) *cobra.Command {
+	var (
+		opts   node.InitOptions
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "init --home DIR --chain-id ID --moniker NAME",
+		Short: "Set up a node's home: config.toml, node key and validator key",
+		Long: `init writes <home>/config/config.toml (CometBFT's settings and the ledger's
+[mykey] section), the node key and the validator key. Existing files are
+kept. The genesis file comes from the network (the government publishes it;
+mykeyd testnet writes one for a test network): pass it with --genesis or
+copy it to <home>/config/genesis.json. Print the validator key for the
+genesis with show-validator.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			res, err := node.InitHome(opts)
+			if err != nil {
+				return err
+			}
+			for _, f := range res.Created {
+				e.msg("wrote %s", f)
+			}
+			out := map[string]string{
+				"home":          opts.Home,
+				"chain_id":      opts.ChainID,
+				"node_id":       string(res.NodeID),
+				"validator_key": hex.EncodeToString(res.ValidatorKey),
+			}
+			if asJSON {
+				if err := e.printJSON(out); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(e.stdout, "node_id       %s\nvalidator_key %s\n", out["node_id"], out["validator_key"])
+			}
+			if opts.Genesis == "" {
+				e.msg("next: put the network's genesis.json (chain %s) at %s, then run `mykeyd start --home %s`",
+					opts.ChainID, res.Config.Comet.GenesisFile(), opts.Home)
+			}
+			return nil
+		},
+	}
+	homeFlag(cmd, &opts.Home)
+	f := cmd.Flags()
+	f.StringVar(&opts.ChainID, "chain-id", "", "chain ID of the network this node joins (required)")
+	f.StringVar(&opts.Moniker, "moniker", "", "node name shown to peers (default: the host name)")
+	f.StringVar(&opts.Genesis, "genesis", "", "the network's genesis.json to install (checked first)")
+	f.StringVar(&opts.Peers, "peers", "", "persistent peers, comma-separated ID@host:port")
+	f.StringVar(&opts.P2PListen, "p2p-laddr", "", "P2P listen address (default tcp://0.0.0.0:26656)")
+	f.StringVar(&opts.RPCListen, "rpc-laddr", "", "RPC listen address (default tcp://127.0.0.1:26657)")
+	f.StringVar(&opts.MetricsListen, "metrics-laddr", "", "Prometheus listen address (default 127.0.0.1:26660)")
+	f.StringVar(&opts.ReadyListen, "ready-laddr", "", "readiness endpoint listen address (default tcp://127.0.0.1:26680)")
+	f.BoolVar(&asJSON, "json", false, "print JSON (home, chain_id, node_id, validator_key)")
+	_ = cmd.MarkFlagRequired("chain-id")
+	return cmd
+}

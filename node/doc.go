@@ -1,0 +1,24 @@
+// Package node is mykeyd: a MyKey Ledger node is CometBFT v1 running
+// in-process with the ledger (package app) through a local ABCI client.
+//
+// What it adds to CometBFT:
+//
+//   - Configuration (config.go, toml.go): one file, <home>/config/config.toml,
+//     holding CometBFT's sections (written from CometBFT's own commented
+//     template) and a [mykey] section (AppConfig). LoadConfig reads it
+//     strictly: an unknown key is an error.
+//   - Running (run.go): New checks the genesis file (genesis.Load), opens
+//     the app state in <home>/data/mykey (Badger) with its snapshots in
+//     <home>/data/snapshots, and builds the CometBFT node; Run starts it
+//     and stops it cleanly when its context ends (SIGINT, SIGTERM).
+//   - Metrics (metrics.go): the ledger's counters, derived from the results
+//     and events of committed blocks by wrapping the ABCI application
+//     (Instrument), on CometBFT's Prometheus registry and namespace.
+//   - Readiness (ready.go): GET /ready is 200 only when the node is caught
+//     up and has peers.
+//   - Setup (init.go, statesync.go, testnet.go): a node's home (InitHome),
+//     the state-sync trust root from running nodes (TrustFromRPC), and a
+//     whole test network on 127.0.0.1 (Testnet).
+//
+// The commands are in node/cli, the multi-node tests in node/e2e.
+package node

@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/mykeyledger/mykey/genesis"
+)
+
+// TestOperatorSetup follows the README's "Running a validator" steps with
+// two operators, the government and a provider, each on its own home:
+// init, keygen, genesis build (with the J-LIS trust anchors), init again
+// with the genesis and the peer, start, and blocks are made.
+func TestOperatorSetup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real nodes; skipped with -short")
+	}
+	dir := t.TempDir()
+	base := freeBasePort(t, 2)
+	mykeydOut := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(mykeyd, args...).Output()
+		if err != nil {
+			var stderr string
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = string(ee.Stderr)
+			}
+			t.Fatalf("mykeyd %s: %v\n%s", strings.Join(args, " "), err, stderr)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	const chain = "mykey-operators"
+	names := []string{"government", "paypay"}
+	type op struct{ home, nodeID, valKey, p2p, rpc, ready string }
+	ops := make([]op, 2)
+	for i, name := range names {
+		port := base + 10*i
+		o := op{home: filepath.Join(dir, name),
+			p2p:   fmt.Sprintf("127.0.0.1:%d", port),
+			rpc:   fmt.Sprintf("127.0.0.1:%d", port+1),
+			ready: fmt.Sprintf("127.0.0.1:%d", port+3)}
+		var res struct {
+			NodeID       string `json:"node_id"`
+			ValidatorKey string `json:"validator_key"`
+		}
+		out := mykeydOut("init", "--home", o.home, "--chain-id", chain, "--moniker", name, "--json",
+			"--p2p-laddr", "tcp://"+o.p2p, "--rpc-laddr", "tcp://"+o.rpc,
+			"--metrics-laddr", fmt.Sprintf("127.0.0.1:%d", port+2), "--ready-laddr", "tcp://"+o.ready)
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("init --json: %v: %s", err, out)
+		}
+		o.nodeID, o.valKey = res.NodeID, res.ValidatorKey
+		if got := mykeydOut("show-node-id", "--home", o.home); got != o.nodeID {
+			t.Fatalf("show-node-id %s, init said %s", got, o.nodeID)
+		}
+		if got := mykeydOut("show-validator", "--home", o.home); got != o.valKey {
+			t.Fatalf("show-validator %s, init said %s", got, o.valKey)
+		}
+		ops[i] = o
+	}
+	govKey := mykeydOut("keygen", "--role", "government", "--id", "gov-0", "--out", filepath.Join(dir, "gov-0.json"))
+	grantKey := mykeydOut("keygen", "--role", "provider", "--id", "paypay", "--out", filepath.Join(dir, "paypay-grant.json"))
+
+	// The government assembles the app state; no trust_anchors: the J-LIS
+	// roots go in.
+	appState := fmt.Sprintf(`{
+  "government": {"keys": ["%s"], "threshold": 1, "validator_key": "%s", "power": 10, "name": "government"},
+  "providers": [{"id": "paypay", "name": "PayPay", "grant_key": "%s", "validator_key": "%s", "power": 10}],
+  "programs": [{"id": "mynapoint", "name": "MyNa Point", "kind": "percent_of_charge", "rate_bp": 2500, "cap_yen": 5000,
+    "budget_yen": 1000000000, "link_start": "2026-01-01T00:00:00Z", "link_end": "2027-01-01T00:00:00Z",
+    "grant_start": "2026-01-01T00:00:00Z", "grant_end": "2027-01-01T00:00:00Z"}]
+}`, govKey, ops[0].valKey, grantKey, ops[1].valKey)
+	statePath := filepath.Join(dir, "app_state.json")
+	if err := os.WriteFile(statePath, []byte(appState), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gen := filepath.Join(dir, "genesis.json")
+	mykeydOut("genesis", "build", "--chain-id", chain, "--app-state", statePath, "--out", gen)
+	if out := mykeydOut("genesis", "validate", gen); !strings.Contains(out, "validator paypay") || !strings.Contains(out, "2 trust anchors") {
+		t.Fatalf("genesis validate:\n%s", out)
+	}
+	doc, err := genesis.Load(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(doc.AppState.TrustAnchors, "") != strings.Join(genesis.ProductionTrustAnchors(), "") {
+		t.Fatal("genesis build did not use the J-LIS trust anchors")
+	}
+
+	for i := range ops {
+		peer := ops[1-i]
+		mykeydOut("init", "--home", ops[i].home, "--chain-id", chain, "--genesis", gen, "--peers", peer.nodeID+"@"+peer.p2p)
+	}
+	// Loopback peers need these two settings (mykeyd testnet sets them).
+	for _, o := range ops {
+		cfgPath := filepath.Join(o.home, "config", "config.toml")
+		bz, err := os.ReadFile(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.Replace(string(bz), "addr_book_strict = true", "addr_book_strict = false", 1)
+		s = strings.Replace(s, "allow_duplicate_ip = false", "allow_duplicate_ip = true", 1)
+		if err := os.WriteFile(cfgPath, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var procs []*proc
+	t.Cleanup(func() { // on failure: stop what still runs
+		for _, p := range procs {
+			if p != nil {
+				_ = stopProc(p)
+			}
+		}
+	})
+	for i, o := range ops {
+		procs = append(procs, startProc(t, o.home, filepath.Join(dir, fmt.Sprintf("node%d.log", i))))
+	}
+	c, err := rpchttp.NewWithTimeout("http://"+ops[1].rpc, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the two operators' nodes to make block 3", func() bool {
+		ctx, cancel := ctxT(3 * time.Second)
+		defer cancel()
+		st, err := c.Status(ctx)
+		return err == nil && st.SyncInfo.LatestBlockHeight >= 3
+	})
+	waitFor(t, 20*time.Second, "the provider's node to be ready", func() bool {
+		resp, err := http.Get("http://" + ops[1].ready + "/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	for i, p := range procs {
+		procs[i] = nil
+		if err := stopProc(p); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/mykeyledger/mykey/app"
+	"github.com/mykeyledger/mykey/node"
+)
+
+// TestRestartNetwork stops every node, reads what each one's app state
+// holds, starts them all again from their data directories, and checks
+// that the network continues from that state: the same height and app
+// hash, the records written before, and new blocks on top.
+func TestRestartNetwork(t *testing.T) {
+	nw := newNetwork(t, 4)
+	nw.startAll()
+	all := []int{0, 1, 2, 3}
+
+	// Some state: linkages through each provider, and a grant.
+	var txs [][]byte
+	for k, c := range nw.cards(3) {
+		provider := []string{"paypay", "linepay", "rakutenpay"}[k]
+		tx := nw.linkTx(c, provider, fmt.Sprintf("acct-%d", k))
+		if res, err := nw.broadcast(k+1, tx); err != nil || res.Code != 0 {
+			t.Fatalf("link %d: %v %+v", k, err, res)
+		}
+		txs = append(txs, tx)
+	}
+	var keys []string
+	for k, tx := range txs {
+		r := nw.committed(0, tx, 30*time.Second)
+		if r == nil || r.TxResult.Code != 0 {
+			t.Fatalf("link %d not committed: %+v", k, r)
+		}
+		keys = append(keys, "link/"+node.DefaultProgram+"/"+attr(r.TxResult, "link", "mykey_id"))
+	}
+	mykey := keys[0][len("link/"+node.DefaultProgram+"/"):]
+	grant := nw.grantTx("paypay", mykey, 4000, "before-restart")
+	if res, err := nw.broadcast(1, grant); err != nil || res.Code != 0 {
+		t.Fatalf("grant: %v %+v", err, res)
+	}
+	if r := nw.committed(0, grant, 30*time.Second); r == nil || r.TxResult.Code != 0 {
+		t.Fatalf("grant not committed: %+v", r)
+	}
+	keys = append(keys, "charge/"+node.DefaultProgram+"/paypay/before-restart", "programtotals/"+node.DefaultProgram)
+	before, _ := nw.queryManySameHeight(all, keys)
+
+	// Stop everything at once.
+	var wg sync.WaitGroup
+	errs := make([]error, len(all))
+	for _, i := range all {
+		p := nw.procs[i]
+		nw.procs[i] = nil
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = stopProc(p) }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+
+	// What each node's app state holds now.
+	heights := make([]int64, len(all))
+	hashes := make([][]byte, len(all))
+	for _, i := range all {
+		heights[i], hashes[i] = appInfo(t, filepath.Join(nw.lay.Nodes[i].Home, node.AppStateDir))
+	}
+	var top int64
+	var topHash []byte
+	for i, h := range heights {
+		if h > top {
+			top, topHash = h, hashes[i]
+		}
+	}
+	for i, h := range heights {
+		// A node may have stopped before committing the last block.
+		if h < top-1 {
+			t.Fatalf("node %d's app state is at height %d, the others at %d", i, h, top)
+		}
+		if h == top && !bytes.Equal(hashes[i], topHash) {
+			t.Fatalf("node %d: app hash %X at height %d, another node has %X", i, hashes[i], top, topHash)
+		}
+	}
+	t.Logf("stopped: app states at heights %v, app hash at %d %X", heights, top, topHash)
+
+	// Start again from the data directories.
+	for _, i := range all {
+		nw.start(i)
+	}
+	for _, i := range all {
+		nw.waitHeight(i, top+3, 60*time.Second)
+	}
+	for _, i := range all {
+		h := top + 1
+		ctx, cancel := ctxT(5 * time.Second)
+		blk, err := nw.rpc[i].Block(ctx, &h)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(blk.Block.AppHash, topHash) {
+			t.Fatalf("node %d: block %d carries app hash %X, but the state saved at %d was %X", i, h, blk.Block.AppHash, top, topHash)
+		}
+	}
+	nw.sameAppHashes(all, 1, top+3)
+	after, _ := nw.queryManySameHeight(all, keys)
+	for k, key := range keys {
+		for i := range all {
+			if after[k][i] == nil || !bytes.Equal(after[k][i], before[k][i]) {
+				t.Fatalf("node %d: %s changed across the restart", i, key)
+			}
+		}
+	}
+	t.Logf("restarted: continued from height %d to %d with the same records", top, nw.maxHeight(all...))
+}
+
+// appInfo opens a stopped node's app state and returns its last committed
+// height and app hash.
+func appInfo(t *testing.T, dir string) (int64, []byte) {
+	t.Helper()
+	a, err := app.New(app.Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	defer a.Close()
+	info, err := a.Info(context.Background(), &abci.InfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.LastBlockHeight, info.LastBlockAppHash
+}

@@ -1,0 +1,245 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cfg "github.com/cometbft/cometbft/config"
+	cmtflags "github.com/cometbft/cometbft/libs/cli/flags"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/libs/log"
+	cmtnode "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mykeyledger/mykey/app"
+	"github.com/mykeyledger/mykey/genesis"
+)
+
+// NewLogger returns CometBFT's logger writing to w in the configured
+// format ("plain" or "json") and level (e.g. "info" or
+// "consensus:info,*:error").
+func NewLogger(c *cfg.Config, w io.Writer) (log.Logger, error) {
+	var l log.Logger
+	switch c.LogFormat {
+	case cfg.LogFormatJSON:
+		l = log.NewTMJSONLogger(log.NewSyncWriter(w))
+	default:
+		l = log.NewTMLogger(log.NewSyncWriter(w))
+	}
+	l, err := cmtflags.ParseLogLevel(c.LogLevel, l, cfg.DefaultLogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("node: log_level: %w", err)
+	}
+	return l, nil
+}
+
+// Node is a MyKey Ledger validator or full node: CometBFT in-process with
+// the app, the app metrics and the readiness endpoint.
+type Node struct {
+	cfg    *Config
+	logger log.Logger
+	app    *app.App
+	comet  *cmtnode.Node
+	ready  *http.Server
+	readyL net.Listener
+}
+
+// New opens the app state and sets up CometBFT from the configuration. The
+// genesis file is checked first (genesis.Load), so a bad one is reported
+// with every problem before anything starts. Start runs the node.
+func New(ctx context.Context, c *Config, logger log.Logger) (*Node, error) {
+	doc, err := genesis.Load(c.Comet.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if want := c.App.ChainID; want != "" && doc.ChainID != want {
+		return nil, fmt.Errorf("node: %s is for chain %q but this node is configured for %q (mykey.chain_id in %s)",
+			c.Comet.GenesisFile(), doc.ChainID, want, ConfigPath(c.Comet.RootDir))
+	}
+	nodeKey, err := p2p.LoadNodeKey(c.Comet.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("node: node key %s: %w (run `mykeyd init`)", c.Comet.NodeKeyFile(), err)
+	}
+	pv, err := loadPrivValidator(c.Comet)
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.New(appOptions(c))
+	if err != nil {
+		return nil, fmt.Errorf("node: open app state %s: %w", c.AppStatePath(), err)
+	}
+	var abciApp abci.Application = a
+	if c.Comet.Instrumentation.Prometheus {
+		m, err := NewMetrics(prometheus.DefaultRegisterer, c.Comet.Instrumentation.Namespace, doc.ChainID)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("node: metrics: %w", err)
+		}
+		abciApp = Instrument(a, m)
+	}
+	comet, err := cmtnode.NewNode(ctx, c.Comet, pv, nodeKey,
+		proxy.NewLocalClientCreator(abciApp),
+		cmtnode.DefaultGenesisDocProviderFunc(c.Comet),
+		cfg.DefaultDBProvider,
+		cmtnode.DefaultMetricsProvider(c.Comet.Instrumentation),
+		logger)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	return &Node{cfg: c, logger: logger, app: a, comet: comet}, nil
+}
+
+// appOptions are the app's options from the configuration.
+func appOptions(c *Config) app.Options {
+	return app.Options{
+		Dir:              c.AppStatePath(),
+		SnapshotDir:      c.SnapshotPath(),
+		SnapshotInterval: c.App.SnapshotInterval,
+		SnapshotKeep:     int(c.App.SnapshotKeepRecent),
+	}
+}
+
+// loadValidatorKey reads the validator key file.
+func loadValidatorKey(c *cfg.Config) (privval.FilePVKey, error) {
+	var key privval.FilePVKey
+	keyFile := c.PrivValidatorKeyFile()
+	bz, err := os.ReadFile(keyFile)
+	if err != nil {
+		return key, fmt.Errorf("node: validator key: %w (run `mykeyd init`)", err)
+	}
+	if err := cmtjson.Unmarshal(bz, &key); err != nil {
+		return key, fmt.Errorf("node: validator key %s: %w", keyFile, err)
+	}
+	if key.PrivKey == nil {
+		return key, fmt.Errorf("node: validator key %s holds no private key", keyFile)
+	}
+	key.PubKey = key.PrivKey.PubKey()
+	return key, nil
+}
+
+// loadPrivValidator loads the validator key and its last-sign state,
+// returning an error where privval.LoadFilePV would exit the process.
+func loadPrivValidator(c *cfg.Config) (*privval.FilePV, error) {
+	key, err := loadValidatorKey(c)
+	if err != nil {
+		return nil, err
+	}
+	keyFile, stateFile := c.PrivValidatorKeyFile(), c.PrivValidatorStateFile()
+	bz, err := os.ReadFile(stateFile)
+	if errors.Is(err, os.ErrNotExist) {
+		// A key without a state file has never signed here: start from
+		// an empty state (CometBFT's init does the same).
+		pv := privval.NewFilePV(key.PrivKey, keyFile, stateFile)
+		pv.LastSignState.Save()
+		return pv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node: validator state: %w", err)
+	}
+	var st privval.FilePVLastSignState
+	if err := cmtjson.Unmarshal(bz, &st); err != nil {
+		return nil, fmt.Errorf("node: validator state %s: %w", stateFile, err)
+	}
+	return privval.LoadFilePV(keyFile, stateFile), nil
+}
+
+// Start starts CometBFT (which replays any blocks the app has not
+// committed) and the readiness endpoint.
+func (n *Node) Start() error {
+	if addr := n.cfg.App.ReadyListenAddr; addr != "" {
+		hp, err := listenHostPort(addr)
+		if err != nil {
+			return err
+		}
+		l, err := net.Listen("tcp", hp)
+		if err != nil {
+			return fmt.Errorf("node: ready endpoint: %w", err)
+		}
+		n.readyL = l
+		n.ready = &http.Server{
+			Handler:           readyHandler(n.status, n.cfg.App.ReadyMinPeers),
+			ReadHeaderTimeout: 5 * time.Second,
+		}
+		go func() {
+			if err := n.ready.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.logger.Error("ready endpoint stopped", "err", err)
+			}
+		}()
+	}
+	if err := n.comet.Start(); err != nil {
+		n.stopReady()
+		return fmt.Errorf("node: start: %w", err)
+	}
+	n.logger.Info("mykeyd started", "node_id", n.comet.NodeInfo().ID(), "moniker", n.cfg.Comet.Moniker,
+		"app_state", n.cfg.AppStatePath())
+	return nil
+}
+
+// status reports what readiness is judged on.
+func (n *Node) status() nodeStatus {
+	return nodeStatus{
+		CatchingUp: n.comet.ConsensusReactor().WaitSync(),
+		Peers:      n.comet.Switch().Peers().Size(),
+		Height:     n.comet.BlockStore().Height(),
+	}
+}
+
+func (n *Node) stopReady() {
+	if n.ready != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = n.ready.Shutdown(ctx)
+		n.ready = nil
+	}
+}
+
+// Stop stops CometBFT, then closes the app state. Safe to call once after
+// Start, or instead of Start to release what New opened.
+func (n *Node) Stop() error {
+	n.stopReady()
+	var errs []error
+	if n.comet.IsRunning() {
+		if err := n.comet.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("node: stop: %w", err))
+		}
+		n.comet.Wait()
+	}
+	if err := n.app.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("node: close app state: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Comet returns the CometBFT node, for status and tests.
+func (n *Node) Comet() *cmtnode.Node { return n.comet }
+
+// Run starts a node from the configuration and runs it until ctx is done
+// (mykeyd cancels it on SIGINT or SIGTERM), then stops it cleanly.
+func Run(ctx context.Context, c *Config, logger log.Logger) error {
+	n, err := New(ctx, c, logger)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(); err != nil {
+		_ = n.Stop()
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("mykeyd stopping")
+	if err := n.Stop(); err != nil {
+		return err
+	}
+	logger.Info("mykeyd stopped")
+	return nil
+}

@@ -1,0 +1,348 @@
+package node
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/client/cardcmd/testca"
+	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/genesis"
+)
+
+// Defaults of a test network.
+const (
+	DefaultTestnetChainID = "mykey-localnet"
+	// DefaultBasePort puts node 0's RPC on CometBFT's usual 26657.
+	DefaultBasePort = 26656
+	// PortsPerNode: node i uses base+10i (P2P), +1 (RPC), +2 (Prometheus)
+	// and +3 (readiness).
+	PortsPerNode = 10
+	// DefaultProgram is the program of a test network's genesis: 25 % of
+	// each charge, at most ¥5,000 per person.
+	DefaultProgram     = "mynapoint"
+	DefaultRateBP      = 2500
+	DefaultCapYen      = 5000
+	DefaultBudgetYen   = 10_000_000_000
+	TestCardPIN        = "1234"
+	validatorPower     = 10
+	governmentNodeName = "government"
+)
+
+// providerIDs name the providers of a test network, node 1 first.
+var providerIDs = []string{"paypay", "linepay", "rakutenpay", "aupay", "dbarai", "merpay", "famipay", "waon", "nanaco"}
+
+// TestnetOptions configure Testnet.
+type TestnetOptions struct {
+	Validators int    // number of validators, at least 1; node 0 is the government's
+	Output     string // directory to create (must not exist or be empty)
+	ChainID    string // "" means DefaultTestnetChainID
+	BasePort   int    // 0 means DefaultBasePort
+	// Cards is the number of test card files to write (PIN 1234).
+	Cards int
+	// GovernmentKeys and GovernmentThreshold: k of n authority keys.
+	GovernmentKeys, GovernmentThreshold int
+	// TimeoutPropose and TimeoutCommit set every node's consensus
+	// timeouts; 0 keeps CometBFT's defaults (3s and 1s).
+	TimeoutPropose, TimeoutCommit time.Duration
+	// SnapshotInterval and SnapshotKeep: every node's snapshot settings
+	// (0: DefaultAppConfig's).
+	SnapshotInterval uint64
+	SnapshotKeep     uint32
+	// GenesisTime; zero means now.
+	GenesisTime time.Time
+}
+
+// Layout describes a test network for scripts (mykeyd testnet --json).
+type Layout struct {
+	ChainID             string            `json:"chain_id"`
+	Genesis             string            `json:"genesis"`
+	Nodes               []LayoutNode      `json:"nodes"`
+	GovernmentKeys      []string          `json:"government_keys"`
+	GovernmentThreshold int               `json:"government_threshold"`
+	ProviderKeys        map[string]string `json:"provider_keys"`
+	// TestCA is a test CA directory as `mykey testca init` makes it:
+	// ca.pem (the test root, genesis's trust anchor) and ca.key (its
+	// key, PKCS#8 PEM), so `mykey testca issue --ca DIR` issues more cards.
+	TestCA    string   `json:"testca"`
+	TestCards []string `json:"test_cards"`
+	Programs  []string `json:"programs"`
+}
+
+// LayoutNode is one node of a test network.
+type LayoutNode struct {
+	Name       string `json:"name"`
+	Role       string `json:"role"` // "government" or "provider"
+	ProviderID string `json:"provider_id,omitempty"`
+	Home       string `json:"home"`
+	NodeID     string `json:"node_id"`
+	RPC        string `json:"rpc"`     // http://127.0.0.1:PORT
+	P2P        string `json:"p2p"`     // ID@127.0.0.1:PORT
+	Metrics    string `json:"metrics"` // http://127.0.0.1:PORT/metrics
+	Ready      string `json:"ready"`   // http://127.0.0.1:PORT/ready
+}
+
+// LayoutFile is the name of the layout file Testnet writes in Output.
+const LayoutFile = "network.json"
+
+// Testnet writes a ready network on 127.0.0.1 under opts.Output: one home
+// per node (config, keys, genesis), the government's authority keys, one
+// grant key per provider, a test JPKI CA and a few test cards, and
+// network.json describing it all. Node 0 is the government's, nodes 1..N-1
+// are providers'.
+func Testnet(opts TestnetOptions) (*Layout, error) {
+	if opts.Validators < 1 {
+		return nil, errors.New("node: testnet needs at least 1 validator")
+	}
+	if opts.Validators > 1+len(providerIDs) {
+		return nil, fmt.Errorf("node: testnet supports at most %d validators", 1+len(providerIDs))
+	}
+	if opts.ChainID == "" {
+		opts.ChainID = DefaultTestnetChainID
+	}
+	if opts.BasePort == 0 {
+		opts.BasePort = DefaultBasePort
+	}
+	if last := opts.BasePort + PortsPerNode*opts.Validators; opts.BasePort < 1024 || last > 65535 {
+		return nil, fmt.Errorf("node: base port %d gives ports up to %d; use 1024..%d", opts.BasePort, last, 65535-PortsPerNode*opts.Validators)
+	}
+	if opts.GovernmentKeys == 0 {
+		opts.GovernmentKeys = 1
+	}
+	if opts.GovernmentThreshold == 0 {
+		opts.GovernmentThreshold = 1
+	}
+	if opts.GovernmentThreshold > opts.GovernmentKeys {
+		return nil, fmt.Errorf("node: government threshold %d is above the %d keys", opts.GovernmentThreshold, opts.GovernmentKeys)
+	}
+	if opts.GenesisTime.IsZero() {
+		opts.GenesisTime = time.Now()
+	}
+	opts.GenesisTime = opts.GenesisTime.UTC().Truncate(time.Second)
+	out, err := filepath.Abs(opts.Output)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("node: %s exists and is not empty; remove it or choose another --output", out)
+	}
+	for _, d := range []string{out, filepath.Join(out, "keys"), filepath.Join(out, "testca"), filepath.Join(out, "cards")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+	}
+
+	lay := &Layout{
+		ChainID:             opts.ChainID,
+		Genesis:             filepath.Join(out, "genesis.json"),
+		GovernmentThreshold: opts.GovernmentThreshold,
+		ProviderKeys:        map[string]string{},
+		TestCA:              filepath.Join(out, "testca"),
+		Programs:            []string{DefaultProgram},
+	}
+	st := genesis.AppState{
+		Government: genesis.Government{Threshold: uint32(opts.GovernmentThreshold), Name: governmentNodeName},
+	}
+
+	// Government authority keys.
+	for i := range opts.GovernmentKeys {
+		k, err := keyfile.Generate(keyfile.RoleGovernment, fmt.Sprintf("government-%d", i))
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(out, "keys", fmt.Sprintf("government-%d.json", i))
+		if err := keyfile.Save(path, k); err != nil {
+			return nil, err
+		}
+		st.Government.Keys = append(st.Government.Keys, genesis.HexBytes(k.Public()))
+		lay.GovernmentKeys = append(lay.GovernmentKeys, path)
+	}
+
+	// Node homes: config, node key, validator key.
+	configs := make([]*Config, opts.Validators)
+	for i := range opts.Validators {
+		name, role, provider := governmentNodeName, "government", ""
+		if i > 0 {
+			name, role, provider = providerIDs[i-1], "provider", providerIDs[i-1]
+		}
+		home := filepath.Join(out, fmt.Sprintf("node%d", i))
+		res, err := InitHome(InitOptions{Home: home, ChainID: opts.ChainID, Moniker: name})
+		if err != nil {
+			return nil, err
+		}
+		c := res.Config
+		port := opts.BasePort + PortsPerNode*i
+		c.Comet.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", port)
+		c.Comet.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", port+1)
+		c.Comet.Instrumentation.PrometheusListenAddr = fmt.Sprintf("127.0.0.1:%d", port+2)
+		c.App.ReadyListenAddr = fmt.Sprintf("tcp://127.0.0.1:%d", port+3)
+		c.App.ReadyMinPeers = min(1, opts.Validators-1)
+		// Several nodes on one address, none of them routable.
+		c.Comet.P2P.AllowDuplicateIP = true
+		c.Comet.P2P.AddrBookStrict = false
+		if opts.TimeoutPropose > 0 {
+			c.Comet.Consensus.TimeoutPropose = opts.TimeoutPropose
+		}
+		if opts.TimeoutCommit > 0 {
+			c.Comet.Consensus.TimeoutCommit = opts.TimeoutCommit
+		}
+		if opts.SnapshotInterval > 0 {
+			c.App.SnapshotInterval = opts.SnapshotInterval
+		}
+		if opts.SnapshotKeep > 0 {
+			c.App.SnapshotKeepRecent = opts.SnapshotKeep
+		}
+		configs[i] = c
+		lay.Nodes = append(lay.Nodes, LayoutNode{
+			Name: name, Role: role, ProviderID: provider, Home: home,
+			NodeID:  string(res.NodeID),
+			RPC:     fmt.Sprintf("http://127.0.0.1:%d", port+1),
+			P2P:     fmt.Sprintf("%s@127.0.0.1:%d", res.NodeID, port),
+			Metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port+2),
+			Ready:   fmt.Sprintf("http://127.0.0.1:%d/ready", port+3),
+		})
+		if i == 0 {
+			st.Government.ValidatorKey = res.ValidatorKey
+			st.Government.Power = validatorPower
+			continue
+		}
+		k, err := keyfile.Generate(keyfile.RoleProvider, provider)
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(out, "keys", "provider-"+provider+".json")
+		if err := keyfile.Save(path, k); err != nil {
+			return nil, err
+		}
+		lay.ProviderKeys[provider] = path
+		st.Providers = append(st.Providers, genesis.Provider{
+			ID: provider, Name: provider, GrantKey: genesis.HexBytes(k.Public()),
+			ValidatorKey: res.ValidatorKey, Power: validatorPower,
+		})
+	}
+
+	// The test CA, trusted by genesis, and test cards.
+	ca, err := jpkitest.NewCA(jpkitest.CAOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := saveTestCA(lay.TestCA, ca); err != nil {
+		return nil, err
+	}
+	st.TrustAnchors = []string{string(ca.CertPEM)}
+	for i := range opts.Cards {
+		card, err := ca.Issue(jpkitest.CardOptions{})
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(out, "cards", fmt.Sprintf("card-%d.json", i))
+		err = cardfile.Create(path, &cardfile.Card{
+			Certificate: card.CertDER, CACertificate: ca.Cert.Raw, Key: card.Key,
+			PIN: TestCardPIN, TriesLeft: cardfile.AuthPINTries,
+		})
+		if err != nil {
+			return nil, err
+		}
+		lay.TestCards = append(lay.TestCards, path)
+	}
+
+	// One program, open from an hour before genesis for a year.
+	st.Programs = []genesis.Program{genesis.NewProgramPercent(DefaultProgram, DefaultRateBP, DefaultCapYen, DefaultBudgetYen,
+		opts.GenesisTime.Add(-time.Hour), opts.GenesisTime.AddDate(1, 0, 0))}
+
+	doc := &genesis.Document{ChainID: opts.ChainID, GenesisTime: opts.GenesisTime, AppState: st}
+	if err := doc.Save(lay.Genesis); err != nil {
+		return nil, err
+	}
+	gen, err := os.ReadFile(lay.Genesis)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	for i, c := range configs {
+		var peers []string
+		for j, n := range lay.Nodes {
+			if j != i {
+				peers = append(peers, n.P2P)
+			}
+		}
+		c.Comet.P2P.PersistentPeers = strings.Join(peers, ",")
+		if err := c.Save(); err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(c.Comet.GenesisFile(), gen, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	bz, err := json.MarshalIndent(lay, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(out, LayoutFile), append(bz, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return lay, nil
+}
+
+// LoadLayout reads the network.json of a test network.
+func LoadLayout(dir string) (*Layout, error) {
+	bz, err := os.ReadFile(filepath.Join(dir, LayoutFile))
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	var lay Layout
+	if err := json.Unmarshal(bz, &lay); err != nil {
+		return nil, fmt.Errorf("node: %s: %w", filepath.Join(dir, LayoutFile), err)
+	}
+	return &lay, nil
+}
+
+func saveTestCA(dir string, ca *jpkitest.CA) error {
+	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.Key)
+	if err != nil {
+		return fmt.Errorf("node: test CA key: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, testca.CertFile), ca.CertPEM, 0o644); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, testca.KeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+}
+
+// LoadTestCA reads a test CA directory (ca.pem and ca.key) as a
+// jpkitest.CA, to issue more test cards in tests and load generators.
+func LoadTestCA(dir string) (*jpkitest.CA, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, testca.CertFile))
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, testca.KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, fmt.Errorf("node: %s: bad PEM", dir)
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("node: test CA certificate: %w", err)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("node: test CA key: %w", err)
+	}
+	rk, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("node: test CA key is not an RSA key")
+	}
+	return &jpkitest.CA{Cert: cert, Key: rk, CertPEM: certPEM}, nil
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run every test of MyKey Ledger: gofmt, go vet, then go test ./... (unit
+# tests, real 4-validator networks of mykeyd processes on 127.0.0.1, and
+# the card tests through pcscd with the vpcd driver, which those tests
+# start themselves). Installs nothing: it checks what the tests need and
+# says what to install (.ci/run installs it on a fresh Debian machine).
+#
+#   scripts/test.sh                  everything
+#   scripts/test.sh ./node/...       only some packages (go test patterns)
+#   GO_TEST_FLAGS=-short scripts/test.sh   skip the multi-node networks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have go || missing+=("Go 1.26 (https://go.dev/dl/; put it on PATH)")
+have gcc || missing+=("gcc (Debian: build-essential)")
+have pkg-config || missing+=("pkg-config")
+if have pkg-config && ! pkg-config --exists libpcsclite; then
+	missing+=("libpcsclite-dev")
+fi
+[[ -x /usr/sbin/pcscd ]] || have pcscd || missing+=("pcscd")
+[[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ]] || missing+=("vsmartcard-vpcd")
+if ((${#missing[@]})); then
+	echo "test: missing prerequisites:" >&2
+	printf '  - %s\n' "${missing[@]}" >&2
+	echo "On Debian, as root: .ci/run installs them (or apt-get install the packages above)." >&2
+	exit 1
+fi
+if ! have chromium && ! have chromium-browser && ! have google-chrome; then
+	echo "test: note: no chromium; the web explorer's browser test (client/audit) will be skipped" >&2
+fi
+want=go1.26
+case "$(go env GOVERSION)" in
+go1.2[6-9]* | go1.[3-9][0-9]*) ;;
+*) echo "test: $(go env GOVERSION) is too old; need $want or later" >&2; exit 1 ;;
+esac
+
+pkgs=("$@")
+((${#pkgs[@]})) || pkgs=(./...)
+
+start=$(date +%s)
+echo "== gofmt"
+unformatted=$(gofmt -l .)
+if [[ -n $unformatted ]]; then
+	echo "test: not gofmt'd:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+echo "== go vet"
+go vet "${pkgs[@]}"
+echo "== go test"
+# -timeout bounds each test binary; the slowest (node/e2e, real networks)
+# takes about two minutes on 2 cores.
+go test -count=1 -timeout 20m ${GO_TEST_FLAGS:-} "${pkgs[@]}"
+echo "== all tests passed in $(($(date +%s) - start)) s"
