@@ -1,0 +1,216 @@
+package audit
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mykeyledger/mykey/client/audit/lightverify"
+	"github.com/mykeyledger/mykey/client/audit/report"
+)
+
+// Exit statuses of audit errors (see ExitError).
+const (
+	ExitFailure   = 1
+	ExitUsage     = 2
+	ExitNotFound  = 4
+	ExitUntrusted = 5
+	ExitMismatch  = 6
+)
+
+// ExitError is an error with the exit status it should end the process
+// with.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitCode is the process exit status.
+func (e *ExitError) ExitCode() int { return e.Code }
+
+// Environment variables the commands read.
+const (
+	EnvNode    = "MYKEY_NODE"
+	EnvNetwork = "MYKEY_NETWORK"
+	DefaultURL = "http://127.0.0.1:26657"
+)
+
+// flags are the options every audit command takes.
+type flags struct {
+	node        string
+	network     string
+	json        bool
+	genesis     string
+	trustHeight int64
+	trustHash   string
+	trustPeriod time.Duration
+	witnesses   []string
+	chainID     string
+	insecure    bool
+	headerWait  time.Duration
+}
+
+// NewCmd returns `audit` and its subcommands.
+func NewCmd() *cobra.Command {
+	f := &flags{}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Read the ledger as an auditor: every figure proved against block headers",
+		Long: `audit reads the public grant ledger without trusting any node. Each answer
+is proved against the app hash of a block header that CometBFT's light
+client verified from a trust anchor you choose:
+
+  --trust-height N --trust-hash HEX   a header you got from a source you trust
+  --genesis FILE                      the network's genesis file (trust starts at
+                                      its first block, signed by its validators)
+
+With --network DIR the genesis is DIR's. Output says the height its figures
+are proved at. --insecure-no-verify reads without verifying and says
+UNVERIFIED. A node whose answer fails its proof is named, and the exit
+status is 5; figures that do not reconcile exit 6.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.node, "node", "", "node RPC URL (default $"+EnvNode+", the --network's first node, or "+DefaultURL+")")
+	pf.StringVar(&f.network, "network", "", "local network directory written by mykeyd testnet (default $"+EnvNetwork+")")
+	pf.BoolVar(&f.json, "json", false, "print the result as JSON on stdout")
+	pf.StringVar(&f.genesis, "genesis", "", "trust the chain from this genesis file (its validators must sign the first block)")
+	pf.Int64Var(&f.trustHeight, "trust-height", 0, "trust anchor: height of a header you trust")
+	pf.StringVar(&f.trustHash, "trust-hash", "", "trust anchor: hash (hex) of the header at --trust-height")
+	pf.DurationVar(&f.trustPeriod, "trust-period", 0, "how long a verified header may vouch for later ones (default 336h; with --genesis, the chain's age + 336h)")
+	pf.StringArrayVar(&f.witnesses, "witness", nil, "another node whose headers must agree (repeatable)")
+	pf.StringVar(&f.chainID, "chain-id", "", "the chain ID to expect (default the genesis file's or the node's)")
+	pf.BoolVar(&f.insecure, "insecure-no-verify", false, "do not verify anything; output says UNVERIFIED")
+	pf.DurationVar(&f.headerWait, "header-wait", time.Minute, "how long to wait for the block whose header proves an answer")
+	cmd.AddCommand(
+		newSummaryCmd(f),
+		newProviderCmd(f),
+		newPersonCmd(f),
+		newHistoryCmd(f),
+		newExportCmd(f),
+		newReconcileCmd(f),
+		newServeCmd(f),
+	)
+	return cmd
+}
+
+// layout is what audit needs of a mykeyd testnet network.json.
+type layout struct {
+	Genesis string `json:"genesis"`
+	Nodes   []struct {
+		RPC string `json:"rpc"`
+	} `json:"nodes"`
+}
+
+// open resolves the node and the trust anchor and returns a client.
+func (f *flags) open(ctx context.Context) (*lightverify.Client, error) {
+	network := f.network
+	if network == "" {
+		network = os.Getenv(EnvNetwork)
+	}
+	var lay *layout
+	if network != "" {
+		bz, err := os.ReadFile(filepath.Join(network, "network.json"))
+		if err != nil {
+			return nil, usage("audit: --network: %w", err)
+		}
+		lay = &layout{}
+		if err := json.Unmarshal(bz, lay); err != nil {
+			return nil, usage("audit: %s: %w", filepath.Join(network, "network.json"), err)
+		}
+	}
+	node := f.node
+	if node == "" {
+		node = os.Getenv(EnvNode)
+	}
+	if node == "" && lay != nil && len(lay.Nodes) > 0 {
+		node = lay.Nodes[0].RPC
+	}
+	if node == "" {
+		node = DefaultURL
+	}
+	opts := lightverify.Options{
+		Node: node, Witnesses: f.witnesses, ChainID: f.chainID, Genesis: f.genesis,
+		TrustHeight: f.trustHeight, TrustPeriod: f.trustPeriod, Insecure: f.insecure, HeaderWait: f.headerWait,
+	}
+	if opts.Genesis == "" && opts.TrustHeight == 0 && lay != nil {
+		opts.Genesis = lay.Genesis
+	}
+	if f.trustHash != "" || f.trustHeight != 0 {
+		h, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(f.trustHash), "0x"))
+		if err != nil || len(h) != 32 || f.trustHeight <= 0 {
+			return nil, usage("audit: --trust-height N and --trust-hash (64 hex digits) go together")
+		}
+		opts.TrustHash = h
+	}
+	c, err := lightverify.New(ctx, opts)
+	if err != nil {
+		if errors.Is(err, lightverify.ErrNoAnchor) {
+			return nil, &ExitError{Code: ExitUsage, Err: err}
+		}
+		return nil, classify(err)
+	}
+	return c, nil
+}
+
+func usage(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// classify gives an error its exit status.
+func classify(err error) error {
+	var ee *ExitError
+	switch {
+	case err == nil, errors.As(err, &ee):
+		return err
+	case errors.Is(err, report.ErrNotFound):
+		return &ExitError{Code: ExitNotFound, Err: err}
+	}
+	if _, ok := lightverify.Untrusted(err); ok {
+		return &ExitError{Code: ExitUntrusted, Err: err}
+	}
+	return &ExitError{Code: ExitFailure, Err: err}
+}
+
+// Proof says where a result's figures are proved, for --json.
+type Proof struct {
+	Node     string `json:"node"`
+	ChainID  string `json:"chain_id"`
+	Height   int64  `json:"height"`
+	Verified bool   `json:"verified"`
+	Anchor   string `json:"anchor"`
+	AppHash  string `json:"app_hash,omitempty"`
+}
+
+func proofOf(c *lightverify.Client, height int64, appHash []byte) Proof {
+	return Proof{Node: c.Node(), ChainID: c.ChainID(), Height: height, Verified: c.Verified(), Anchor: c.Anchor(), AppHash: hex.EncodeToString(appHash)}
+}
+
+// proofLine says in words where figures are proved.
+func proofLine(c *lightverify.Client, height int64) string {
+	if !c.Verified() {
+		return fmt.Sprintf("UNVERIFIED: verification is off (--insecure-no-verify); figures as node %s gave them at height %d", c.Node(), height)
+	}
+	return fmt.Sprintf("Proved at height %d against the header of block %d, verified by the light client from the %s; node %s",
+		height, height+1, c.Anchor(), c.Node())
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

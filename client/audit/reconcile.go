@@ -1,0 +1,144 @@
+package audit
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mykeyledger/mykey/client/audit/report"
+)
+
+// ReconcileJSON is `audit reconcile --json`.
+type ReconcileJSON struct {
+	Proof          Proof             `json:"proof"`
+	OK             bool              `json:"ok"`
+	RootGrantedYen uint64            `json:"root_granted_yen"`
+	Grants         int64             `json:"grants"`
+	GrantsYen      int64             `json:"grants_yen"`
+	ProvidersYen   int64             `json:"providers_granted_yen"`
+	LaterGrants    int64             `json:"later_grants"`
+	HistoryEntries int               `json:"history_entries"`
+	Checks         []string          `json:"checks"`
+	Mismatches     []report.Mismatch `json:"mismatches"`
+}
+
+// reconcileChecks describe what reconcile compares, for the output.
+var reconcileChecks = []string{
+	"the total granted the state root commits to = the sum of every grant recorded by the height = the sum of the program totals",
+	"each program's totals = the sum of its providers' (granted, grants, people linked); granted <= budget",
+	"each provider's granted yen and grant count = its grant records",
+	"settled <= granted and settled + recovered <= granted for every provider",
+	"each provider's recovered yen = its over-grant records",
+	"each grant record agrees with its key and its weight in the state root",
+	"the history holds every government action applied (no sequence missing)",
+}
+
+func newReconcileCmd(f *flags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reconcile",
+		Short: "Check the total from the state root = the sum of the grants = the sum of the provider totals, and settled <= granted",
+		Long: `reconcile reads the totals at one height H, then every grant recorded by H
+(streamed, proved page by page) and the history, and checks:
+
+  - ` + reconcileChecks[0] + `
+  - ` + reconcileChecks[1] + `
+  - ` + reconcileChecks[2] + `
+  - ` + reconcileChecks[3] + `
+  - ` + reconcileChecks[4] + `
+  - ` + reconcileChecks[5] + `
+  - ` + reconcileChecks[6] + `
+
+Every mismatch is reported with the records involved; the exit status is
+then 6.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			c, err := f.open(ctx)
+			if err != nil {
+				return err
+			}
+			t, err := report.ReadTotals(ctx, c)
+			if err != nil {
+				return classify(err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "reconcile: totals at height %d; reading every grant recorded by then\n", t.Height)
+			prog := newProgress(cmd.ErrOrStderr(), "reconcile")
+			scan, err := report.ScanGrants(ctx, c, t.Height, []report.Scope{{}}, report.Filter{}, prog.page, nil)
+			if err != nil {
+				return classify(err)
+			}
+			prog.done(scan)
+			h, err := report.ReadHistory(ctx, c, t)
+			if err != nil {
+				return classify(err)
+			}
+			ms := append(report.Reconcile(t, scan), h.Missing...)
+			out := ReconcileJSON{Proof: proofOf(c, t.Height, t.AppHash), OK: len(ms) == 0, RootGrantedYen: t.RootSum,
+				Grants: scan.Total.Grants, GrantsYen: scan.Total.Yen, LaterGrants: scan.Later, HistoryEntries: len(h.Items),
+				Checks: reconcileChecks, Mismatches: ms}
+			for _, p := range t.Programs {
+				for _, v := range p.Providers {
+					out.ProvidersYen += v.Totals.GrantedYen
+				}
+			}
+			if out.Mismatches == nil {
+				out.Mismatches = []report.Mismatch{}
+			}
+			w := cmd.OutOrStdout()
+			if f.json {
+				if err := printJSON(w, out); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintln(w, proofLine(c, t.Height))
+				writeReconcile(w, &out)
+			}
+			if !out.OK {
+				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: %d mismatches at height %d (node %s); records involved: %s",
+					len(ms), t.Height, c.Node(), strings.Join(involved(ms), ", "))}
+			}
+			return nil
+		},
+	}
+}
+
+// involved lists the records the mismatches name, each once, specific
+// keys before wildcards.
+func involved(ms []report.Mismatch) []string {
+	seen := map[string]bool{}
+	var keys, wild []string
+	for _, m := range ms {
+		for _, k := range m.Records {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if strings.HasSuffix(k, "*") {
+				wild = append(wild, k)
+			} else {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return append(keys, wild...)
+}
+
+func writeReconcile(w io.Writer, r *ReconcileJSON) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "Total granted (state root):\t¥%s\n", report.Yen(int64(r.RootGrantedYen)))
+	fmt.Fprintf(tw, "Sum of the %d grant records:\t¥%s\t(%d recorded later left out)\n", r.Grants, report.Yen(r.GrantsYen), r.LaterGrants)
+	fmt.Fprintf(tw, "Sum of the provider totals:\t¥%s\n", report.Yen(r.ProvidersYen))
+	fmt.Fprintf(tw, "History entries:\t%d\n", r.HistoryEntries)
+	tw.Flush()
+	if r.OK {
+		fmt.Fprintf(w, "RECONCILED: all %d checks pass\n", len(r.Checks))
+		return
+	}
+	fmt.Fprintf(w, "MISMATCH: %d\n", len(r.Mismatches))
+	for _, m := range r.Mismatches {
+		fmt.Fprintf(w, "  %s\n", m)
+	}
+}

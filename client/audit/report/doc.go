@@ -1,0 +1,23 @@
+// Package report computes what an auditor reads from MyKey Ledger: totals
+// per program and provider, the grant ledger, the history of government
+// actions, a person's record, and the reconciliation of them all. Every
+// record comes verified from a Source (package lightverify).
+//
+// Heights. A node answers only at its latest height, so reading many pages
+// spans heights. Two rules keep the figures consistent:
+//
+//   - Small, mutable sets (programs, totals, providers, over-grants, the
+//     government state) are read all at one height (Consistent): if the
+//     height moved between pages, everything is read again.
+//   - Grant records are immutable, never deleted, and carry the height they
+//     were recorded at. ScanGrants fixes a cutoff H0 (the height of the
+//     totals) and keeps the grants recorded at or before H0, each proved at
+//     its own page's height. They are exactly the grants that existed at
+//     H0, so their sum must equal what the totals at H0 say, and for a full
+//     scan the total yen the app hash of H0 commits to (store.RootSum):
+//     a grant a node hid from a page, or invented, breaks the sum.
+//     History entries are immutable too and numbered without gaps up to
+//     the government's next sequence at H0.
+//
+// Reconcile compares all of it and names the records that disagree.
+package report

@@ -1,0 +1,133 @@
+package report
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mykeyledger/mykey/app/types"
+)
+
+// Kinds of history entries, as auditors group them.
+const (
+	KindCorrection  = "correction"
+	KindSuccession  = "succession"
+	KindRevocation  = "revocation"
+	KindSettlement  = "settlement"
+	KindProvider    = "provider"
+	KindProgram     = "program"
+	KindAttestation = "attestation"
+)
+
+// HistoryItem is one government action as applied.
+type HistoryItem struct {
+	Key       string              `json:"key"`
+	Sequence  uint64              `json:"sequence"`
+	Height    int64               `json:"height"`
+	Time      int64               `json:"time"`
+	Kind      string              `json:"kind"`
+	Action    string              `json:"action"`
+	Summary   string              `json:"summary"`
+	Program   string              `json:"program,omitempty"`
+	Provider  string              `json:"provider,omitempty"`
+	MyKeyID   string              `json:"mykey_id,omitempty"`
+	AmountYen int64               `json:"amount_yen,omitempty"`
+	Reference string              `json:"reference,omitempty"`
+	ProvedAt  int64               `json:"proved_at"`
+	Entry     *types.HistoryEntry `json:"-"`
+}
+
+// History is the government's actions up to a height.
+type History struct {
+	Height int64 // entries with a sequence below the next sequence at this height
+	Items  []*HistoryItem
+	Later  int // entries applied after Height, left out
+	// Missing are mismatches: sequence numbers without an entry.
+	Missing []Mismatch
+}
+
+// ReadHistory reads every history entry applied by t.Height (sequences
+// 1 .. t.Gov.NextSequence-1), each verified at its page's height, and
+// checks none is missing.
+func ReadHistory(ctx context.Context, src Source, t *Totals) (*History, error) {
+	h := &History{Height: t.Height}
+	next := t.Gov.NextSequence
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	want := uint64(1)
+	for pr := range fetchPages(ctx, src, PrefixHistory) {
+		if pr.err != nil {
+			return nil, pr.err
+		}
+		page, err := src.VerifyPage(ctx, pr.raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Records {
+			var e types.HistoryEntry
+			if err := decode(r, &e); err != nil {
+				return nil, err
+			}
+			if r.Key != fmt.Sprintf("%s%016x", PrefixHistory, e.Sequence) {
+				h.Missing = append(h.Missing, Mismatch{Check: "history record", Records: []string{r.Key},
+					Detail: fmt.Sprintf("the entry under %s has sequence %d", r.Key, e.Sequence)})
+				continue
+			}
+			if e.Sequence >= next {
+				h.Later++
+				continue
+			}
+			for ; want < e.Sequence; want++ {
+				h.Missing = append(h.Missing, missing(want, t.Height))
+			}
+			want = e.Sequence + 1
+			h.Items = append(h.Items, describe(r.Key, &e, r.Height))
+		}
+	}
+	for ; want < next; want++ {
+		h.Missing = append(h.Missing, missing(want, t.Height))
+	}
+	return h, nil
+}
+
+func missing(seq uint64, height int64) Mismatch {
+	return Mismatch{Check: "history complete", Records: []string{fmt.Sprintf("%s%016x", PrefixHistory, seq), PrefixGov},
+		Detail: fmt.Sprintf("government action %d was applied by height %d (gov.next_sequence) but the node gave no history entry for it", seq, height)}
+}
+
+// describe names what a history entry did.
+func describe(key string, e *types.HistoryEntry, provedAt int64) *HistoryItem {
+	it := &HistoryItem{Key: key, Sequence: e.Sequence, Height: e.Height, Time: e.Time, Summary: e.Summary, ProvedAt: provedAt, Entry: e}
+	if e.Action == nil {
+		it.Action = "unknown"
+		return it
+	}
+	switch a := e.Action.Action.(type) {
+	case *types.GovAction_RegisterProvider:
+		it.Action, it.Kind = "register_provider", KindProvider
+		if a.RegisterProvider.Provider != nil {
+			it.Provider = a.RegisterProvider.Provider.Id
+		}
+	case *types.GovAction_UpdateProvider:
+		it.Action, it.Kind, it.Provider = "update_provider", KindProvider, a.UpdateProvider.ProviderId
+	case *types.GovAction_SetProgram:
+		it.Action, it.Kind = "set_program", KindProgram
+		if a.SetProgram.Program != nil {
+			it.Program = a.SetProgram.Program.Id
+		}
+	case *types.GovAction_RevokeCertificates:
+		it.Action, it.Kind, it.Reference = "revoke_certificates", KindRevocation, a.RevokeCertificates.Reason
+	case *types.GovAction_Succession:
+		it.Action, it.Kind, it.Reference = "succession", KindSuccession, a.Succession.Reason
+	case *types.GovAction_AttestEligibility:
+		it.Action, it.Kind, it.Program = "attest_eligibility", KindAttestation, a.AttestEligibility.ProgramId
+	case *types.GovAction_Settle:
+		s := a.Settle
+		it.Action, it.Kind, it.Program, it.Provider, it.AmountYen, it.Reference = "settle", KindSettlement, s.ProgramId, s.ProviderId, s.AmountYen, s.Reference
+	case *types.GovAction_CorrectLinkage:
+		c := a.CorrectLinkage
+		it.Action, it.Kind, it.Program, it.MyKeyID, it.Provider, it.Reference = "correct_linkage", KindCorrection, c.ProgramId, c.MykeyId, c.ToProviderId, c.IncidentRef
+	default:
+		it.Action = "unknown"
+	}
+	return it
+}

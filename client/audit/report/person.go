@@ -1,0 +1,208 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/mykeyledger/mykey/app/types"
+)
+
+// ErrNotFound is a record proved absent.
+var ErrNotFound = errors.New("report: not found")
+
+// PersonReport is what the ledger holds about one MyKey ID.
+type PersonReport struct {
+	ID     string
+	Record types.MyKeyRecord
+	Height int64 // the MyKey record's height
+	// MergedFrom are IDs a succession merged into this one, as the
+	// history's summaries name them.
+	MergedFrom []string
+	Programs   []*PersonProgram
+	History    []*HistoryItem // government actions naming this ID
+	Mismatches []Mismatch
+}
+
+// PersonProgram is the person's standing in one program.
+type PersonProgram struct {
+	Program      string
+	Link         *types.Linkage // nil: none (absence proved at LinkHeight)
+	LinkHeight   int64
+	Totals       types.PersonTotals
+	TotalsHeight int64
+	Events       []*types.LinkEvent // the linkage's history, in order
+	OverGrants   []*OverGrantView
+	// Grants are the grants to this ID and the IDs merged into it,
+	// recorded by TotalsHeight (at most maxPersonGrants are kept);
+	// Scan says what was read (nil when grants were not asked for).
+	Grants []*Grant
+	Scan   *Scan
+}
+
+// maxPersonGrants bounds the grants a person report keeps.
+const maxPersonGrants = 10000
+
+// mergedRE reads a merge out of a succession's summary (see
+// app/succession.go): "merged MyKey IDs A and B into W: reason".
+var mergedRE = regexp.MustCompile(`merged MyKey IDs ([0-9A-Z]{8}) and ([0-9A-Z]{8}) into ([0-9A-Z]{8})`)
+
+// Person reads the record of MyKey ID id, its linkage, totals and link
+// history in every program, and the government actions naming it. t and h
+// give over-grants and history (ReadTotals, ReadHistory). With grants it
+// also reads the grants to the ID and the IDs merged into it (scanning the
+// grant records of every provider it was linked to) and checks they add
+// up to its totals. ErrNotFound if the ledger proves the ID absent.
+func Person(ctx context.Context, src Source, t *Totals, h *History, id string, grants bool) (*PersonReport, error) {
+	r, err := src.Get(ctx, PrefixMyKey+id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Value == nil {
+		return nil, fmt.Errorf("%w: no MyKey ID %s at height %d", ErrNotFound, id, r.Height)
+	}
+	p := &PersonReport{ID: id, Height: r.Height}
+	if err := decode(*r, &p.Record); err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{id: true}
+	if h != nil {
+		for _, it := range h.Items {
+			m := mergedRE.FindStringSubmatch(it.Summary)
+			named := it.MyKeyID == id
+			if m != nil && (m[1] == id || m[2] == id || m[3] == id) {
+				named = true
+				if m[3] == id {
+					for _, other := range m[1:3] {
+						if other != id && !ids[other] {
+							ids[other] = true
+							p.MergedFrom = append(p.MergedFrom, other)
+						}
+					}
+				}
+			}
+			if named {
+				p.History = append(p.History, it)
+			}
+		}
+	}
+	for _, program := range p.Record.Programs {
+		pp, err := personProgram(ctx, src, t, program, id, ids, grants)
+		if err != nil {
+			return nil, err
+		}
+		p.Programs = append(p.Programs, pp)
+		if pp.Scan == nil {
+			continue
+		}
+		var got int64
+		for _, g := range pp.Grants {
+			got += g.GrantedYen
+		}
+		// A merged-away ID's totals moved to the ID it was merged into.
+		if p.Record.MergedInto == "" && int64(len(pp.Grants)) == pp.Scan.Passed && got != pp.Totals.GrantedYen {
+			p.Mismatches = append(p.Mismatches, Mismatch{Check: "person = grants",
+				Records: []string{PrefixPerson + program + "/" + id, PrefixCharge + program + "/*"},
+				Detail: fmt.Sprintf("person %s in program %s: totals say %d yen granted, the grants to it and the IDs merged into it add up to %d yen",
+					id, program, pp.Totals.GrantedYen, got)})
+		}
+		for _, m := range pp.Scan.Problems {
+			p.Mismatches = append(p.Mismatches, Mismatch{Check: "grant record", Records: []string{m.Key}, Detail: m.Detail})
+		}
+	}
+	return p, nil
+}
+
+func personProgram(ctx context.Context, src Source, t *Totals, program, id string, ids map[string]bool, grants bool) (*PersonProgram, error) {
+	pp := &PersonProgram{Program: program}
+	r, err := src.Get(ctx, PrefixLink+program+"/"+id)
+	if err != nil {
+		return nil, err
+	}
+	pp.LinkHeight = r.Height
+	if r.Value != nil {
+		pp.Link = &types.Linkage{}
+		if err := decode(*r, pp.Link); err != nil {
+			return nil, err
+		}
+	}
+	r, err = src.Get(ctx, PrefixPerson+program+"/"+id)
+	if err != nil {
+		return nil, err
+	}
+	pp.TotalsHeight = r.Height
+	if r.Value != nil {
+		if err := decode(*r, &pp.Totals); err != nil {
+			return nil, err
+		}
+	}
+	providers := map[string]bool{}
+	sorted := make([]string, 0, len(ids))
+	for other := range ids {
+		sorted = append(sorted, other)
+	}
+	sort.Strings(sorted)
+	for _, other := range sorted {
+		events, err := linkEvents(ctx, src, program, other)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			providers[e.ProviderId] = true
+		}
+		if other == id {
+			pp.Events = events
+		}
+	}
+	for _, og := range t.OverGrants {
+		if og.ProgramId == program && og.MykeyId == id {
+			pp.OverGrants = append(pp.OverGrants, og)
+		}
+	}
+	if !grants {
+		return pp, nil
+	}
+	var scopes []Scope
+	for v := range providers {
+		scopes = append(scopes, Scope{Program: program, Provider: v})
+	}
+	sort.Slice(scopes, func(i, j int) bool { return scopes[i].Provider < scopes[j].Provider })
+	scan, err := ScanGrants(ctx, src, pp.TotalsHeight, scopes, Filter{MyKeys: ids}, nil, func(g *Grant) error {
+		if len(pp.Grants) < maxPersonGrants {
+			pp.Grants = append(pp.Grants, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	pp.Scan = scan
+	return pp, nil
+}
+
+// linkEvents reads a linkage's history (immutable records, so pages may
+// be of different heights).
+func linkEvents(ctx context.Context, src Source, program, id string) ([]*types.LinkEvent, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var out []*types.LinkEvent
+	for pr := range fetchPages(ctx, src, PrefixLinkHistory+program+"/"+id+"/") {
+		if pr.err != nil {
+			return nil, pr.err
+		}
+		page, err := src.VerifyPage(ctx, pr.raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Records {
+			e := &types.LinkEvent{}
+			if err := decode(r, e); err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,96 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mykeyledger/mykey/client/audit/lightverify"
+)
+
+// Source gives verified records; *lightverify.Client is one.
+type Source interface {
+	Node() string
+	Verified() bool
+	Get(ctx context.Context, key string) (*lightverify.Record, error)
+	Fetch(ctx context.Context, prefix, startAfter string, limit int) (*lightverify.RawPage, error)
+	VerifyPage(ctx context.Context, raw *lightverify.RawPage) (*lightverify.Page, error)
+	AppHash(ctx context.Context, height int64) ([]byte, error)
+}
+
+var _ Source = (*lightverify.Client)(nil)
+
+// Consistency bounds.
+const (
+	// MaxConsistentRecords bounds a Consistent read (it is held in memory).
+	MaxConsistentRecords = 200_000
+	consistentAttempts   = 12
+)
+
+// Consistent reads every record under each prefix, all at one height, and
+// verifies them. It retries (a bounded number of times) while the node's
+// height moves between pages.
+func Consistent(ctx context.Context, src Source, prefixes []string) (int64, [][]lightverify.Record, error) {
+	var lastErr error
+	for attempt := 0; attempt < consistentAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return 0, nil, ctx.Err()
+			case <-time.After(time.Duration(50*attempt) * time.Millisecond):
+			}
+		}
+		raws, height, err := fetchAt(ctx, src, prefixes)
+		if err != nil {
+			return 0, nil, err
+		}
+		if raws == nil {
+			lastErr = fmt.Errorf("report: node %s moved to a new height while %v was read, %d times", src.Node(), prefixes, attempt+1)
+			continue
+		}
+		out := make([][]lightverify.Record, len(prefixes))
+		for i, pages := range raws {
+			for _, raw := range pages {
+				p, err := src.VerifyPage(ctx, raw)
+				if err != nil {
+					return 0, nil, err
+				}
+				out[i] = append(out[i], p.Records...)
+			}
+		}
+		return height, out, nil
+	}
+	return 0, nil, lastErr
+}
+
+// fetchAt fetches all pages of every prefix; nil pages if they were not
+// all at one height.
+func fetchAt(ctx context.Context, src Source, prefixes []string) ([][]*lightverify.RawPage, int64, error) {
+	var height int64
+	n := 0
+	out := make([][]*lightverify.RawPage, len(prefixes))
+	for i, prefix := range prefixes {
+		cursor := ""
+		for {
+			raw, err := src.Fetch(ctx, prefix, cursor, lightverify.MaxPage)
+			if err != nil {
+				return nil, 0, err
+			}
+			if height == 0 {
+				height = raw.Height
+			} else if raw.Height != height {
+				return nil, 0, nil
+			}
+			out[i] = append(out[i], raw)
+			n += len(raw.Result.Records)
+			if n > MaxConsistentRecords {
+				return nil, 0, fmt.Errorf("report: more than %d records under %v: too many to read at one height", MaxConsistentRecords, prefixes)
+			}
+			if raw.Next() == "" {
+				break
+			}
+			cursor = raw.Next()
+		}
+	}
+	return out, height, nil
+}

@@ -1,0 +1,156 @@
+package audit
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/client/audit/report"
+)
+
+// SummaryJSON is `audit summary --json`.
+type SummaryJSON struct {
+	Proof Proof `json:"proof"`
+	// RootGrantedYen is the total the state root commits to;
+	// ProgramsGrantedYen the sum of the program totals. They must agree.
+	RootGrantedYen     uint64        `json:"root_granted_yen"`
+	ProgramsGrantedYen int64         `json:"programs_granted_yen"`
+	Agree              bool          `json:"agree"`
+	Programs           []ProgramJSON `json:"programs"`
+}
+
+// ProgramJSON is one program's figures.
+type ProgramJSON struct {
+	ID             string         `json:"id"`
+	Name           string         `json:"name"`
+	Kind           string         `json:"kind"`
+	RateBP         int64          `json:"rate_bp,omitempty"`
+	CapYen         int64          `json:"cap_yen"`
+	FixedYen       int64          `json:"fixed_yen,omitempty"`
+	BudgetYen      int64          `json:"budget_yen"`
+	Linked         int64          `json:"linked"`
+	Grants         int64          `json:"grants"`
+	GrantedYen     int64          `json:"granted_yen"`
+	SettledYen     int64          `json:"settled_yen"`
+	RecoveredYen   int64          `json:"recovered_yen"`
+	OutstandingYen int64          `json:"outstanding_yen"`
+	BudgetLeftYen  int64          `json:"budget_left_yen"`
+	Providers      []ProviderJSON `json:"providers"`
+}
+
+// ProviderJSON is one provider's figures in one program.
+type ProviderJSON struct {
+	ID             string `json:"id"`
+	Name           string `json:"name,omitempty"`
+	Linked         int64  `json:"linked"`
+	Grants         int64  `json:"grants"`
+	GrantedYen     int64  `json:"granted_yen"`
+	SettledYen     int64  `json:"settled_yen"`
+	RecoveredYen   int64  `json:"recovered_yen"`
+	OutstandingYen int64  `json:"outstanding_yen"`
+}
+
+func programJSON(p *report.ProgramView) ProgramJSON {
+	out := ProgramJSON{ID: p.ID, Linked: p.Totals.Linked, Grants: p.Totals.Grants, GrantedYen: p.Totals.GrantedYen,
+		SettledYen: p.Settled(), RecoveredYen: p.Recovered(), OutstandingYen: p.Outstanding(), BudgetLeftYen: p.BudgetLeft()}
+	if d := p.Program; d != nil {
+		out.Name, out.Kind, out.RateBP, out.CapYen, out.FixedYen, out.BudgetYen = d.Name, ProgramKind(d.Kind), d.RateBp, d.CapYen, d.FixedYen, d.BudgetYen
+	}
+	for _, v := range p.Providers {
+		out.Providers = append(out.Providers, providerJSON(v))
+	}
+	return out
+}
+
+func providerJSON(v *report.ProviderView) ProviderJSON {
+	return ProviderJSON{ID: v.Provider, Name: v.Name, Linked: v.Totals.Linked, Grants: v.Totals.Grants, GrantedYen: v.Totals.GrantedYen,
+		SettledYen: v.Totals.SettledYen, RecoveredYen: v.Totals.RecoveredYen, OutstandingYen: v.Outstanding()}
+}
+
+// ProgramKind names a program kind.
+func ProgramKind(k types.ProgramKind) string {
+	switch k {
+	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
+		return "percent_of_charge"
+	case types.ProgramKind_PROGRAM_KIND_FIXED:
+		return "fixed"
+	}
+	return "unknown"
+}
+
+func newSummaryCmd(f *flags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "summary",
+		Short: "Per program and provider: linked, grants, granted, settled, recovered, outstanding, budget left",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			c, err := f.open(ctx)
+			if err != nil {
+				return err
+			}
+			t, err := report.ReadTotals(ctx, c)
+			if err != nil {
+				return classify(err)
+			}
+			out := SummaryJSON{Proof: proofOf(c, t.Height, t.AppHash), RootGrantedYen: t.RootSum, ProgramsGrantedYen: t.GrantedYen()}
+			out.Agree = out.ProgramsGrantedYen >= 0 && uint64(out.ProgramsGrantedYen) == out.RootGrantedYen
+			for _, p := range t.Programs {
+				out.Programs = append(out.Programs, programJSON(p))
+			}
+			w := cmd.OutOrStdout()
+			if f.json {
+				if err := printJSON(w, out); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintln(w, proofLine(c, t.Height))
+				fmt.Fprintln(w)
+				writeSummary(w, &out)
+			}
+			if !out.Agree {
+				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: the state root commits to %d yen granted but the program totals add up to %d yen (records programtotals/*)",
+					out.RootGrantedYen, out.ProgramsGrantedYen)}
+			}
+			return nil
+		},
+	}
+}
+
+func writeSummary(w io.Writer, s *SummaryJSON) {
+	for _, p := range s.Programs {
+		terms := ""
+		switch p.Kind {
+		case "percent_of_charge":
+			terms = fmt.Sprintf("%s%% of each charge, cap ¥%s", bp(p.RateBP), report.Yen(p.CapYen))
+		case "fixed":
+			terms = fmt.Sprintf("¥%s per person", report.Yen(p.FixedYen))
+		}
+		fmt.Fprintf(w, "Program %s (%s): %s, budget ¥%s\n", p.ID, p.Name, terms, report.Yen(p.BudgetYen))
+		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "PROVIDER\tLINKED\tGRANTS\tGRANTED ¥\tSETTLED ¥\tRECOVERED ¥\tOUTSTANDING ¥\t")
+		for _, v := range p.Providers {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", v.ID, v.Linked, v.Grants, report.Yen(v.GrantedYen),
+				report.Yen(v.SettledYen), report.Yen(v.RecoveredYen), report.Yen(v.OutstandingYen))
+		}
+		fmt.Fprintf(tw, "total\t%d\t%d\t%s\t%s\t%s\t%s\t\n", p.Linked, p.Grants, report.Yen(p.GrantedYen),
+			report.Yen(p.SettledYen), report.Yen(p.RecoveredYen), report.Yen(p.OutstandingYen))
+		tw.Flush()
+		fmt.Fprintf(w, "Budget left: ¥%s\n\n", report.Yen(p.BudgetLeftYen))
+	}
+	verdict := "matches the program totals"
+	if !s.Agree {
+		verdict = fmt.Sprintf("DOES NOT MATCH the program totals (¥%s)", report.Yen(s.ProgramsGrantedYen))
+	}
+	fmt.Fprintf(w, "Total granted, committed to by the state root: ¥%s — %s\n", report.Yen(int64(s.RootGrantedYen)), verdict)
+}
+
+// bp formats basis points as a percentage: 2500 → "25".
+func bp(n int64) string {
+	s := fmt.Sprintf("%d.%02d", n/100, n%100)
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}
