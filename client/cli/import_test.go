@@ -159,9 +159,10 @@ mynapoint,%[1]s,r6,800,%[2]d
 
 func TestGrantImportDryRunAndDroppedRace(t *testing.T) {
 	// Blocks of one transaction, and a transaction an earlier run left in
-	// the mempool with the same charges: the rerun's own transaction is
-	// dropped at recheck or rejected in its block, and its charges are
-	// reported as duplicates; nothing is granted twice.
+	// the mempool with the same charges: the rerun's own transaction stays
+	// in the mempool (Recheck keeps it) and is rejected in its block, on
+	// the ledger, and its charges are reported as duplicates; nothing is
+	// granted twice.
 	h := newHarness(t, rpctest.Options{BlockTxs: 1})
 	a := h.link(h.node.Card("a"), "paypay", "a")
 	path, want := writeCSV(t, t.TempDir(), []string{a}, 30)
@@ -186,8 +187,8 @@ func TestGrantImportDryRunAndDroppedRace(t *testing.T) {
 	if out.Granted+out.Duplicates != 30 || out.Granted < 1 || out.Rejected != 0 || out.Conflicts != 0 {
 		t.Fatalf("rerun: %+v", summary(out))
 	}
-	if out.Batches[0].Stage != "dropped" || h.node.Dropped == 0 {
-		t.Fatalf("the rerun's first batch, all duplicates, was not dropped at recheck: %+v", out.Batches)
+	if out.Batches[0].Stage != "block" || out.Batches[0].Code != 14 {
+		t.Fatalf("the rerun's first batch, all duplicates, was not rejected in a block as duplicate charges: %+v", out.Batches)
 	}
 	var tot ProviderTotalsJSON
 	h.ok("", &tot, "query", "totals", "--program", rpctest.Program, "--provider", "paypay", "--json")
