@@ -2,12 +2,15 @@
 # Run every test of MyKey Ledger: gofmt, go vet, then go test ./... (unit
 # tests, real 4-validator networks of mykeyd processes on 127.0.0.1, and
 # the card tests through pcscd with the vpcd driver, which those tests
-# start themselves). Installs nothing: it checks what the tests need and
+# start themselves, the Docker fault suite in faults/ — skipped without
+# Docker unless MYKEY_REQUIRE_DOCKER=1, as CI sets it — and a 30 s fuzz run
+# of CheckTx). Installs nothing: it checks what the tests need and
 # says what to install (.ci/run installs it on a fresh Debian machine).
 #
 #   scripts/test.sh                  everything
 #   scripts/test.sh ./node/...       only some packages (go test patterns)
-#   GO_TEST_FLAGS=-short scripts/test.sh   skip the multi-node networks
+#   GO_TEST_FLAGS=-short scripts/test.sh   skip the multi-node networks,
+#                                          the fault suite and the fuzz run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,5 +55,10 @@ go vet "${pkgs[@]}"
 echo "== go test"
 # -timeout bounds each test binary; the slowest (node/e2e, real networks)
 # takes about two minutes on 2 cores.
-go test -count=1 -timeout 20m ${GO_TEST_FLAGS:-} "${pkgs[@]}"
+export MYKEY_FAULTS_REPORT=${MYKEY_FAULTS_REPORT:-$(mktemp)}
+go test -count=1 -timeout 25m ${GO_TEST_FLAGS:-} "${pkgs[@]}"
+if [[ -s $MYKEY_FAULTS_REPORT ]]; then
+	echo "== fault suite report"
+	cat "$MYKEY_FAULTS_REPORT"
+fi
 echo "== all tests passed in $(($(date +%s) - start)) s"
