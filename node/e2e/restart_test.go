@@ -43,6 +43,11 @@ func TestRestartNetwork(t *testing.T) {
 		keys = append(keys, "link/"+node.DefaultProgram+"/"+attr(r.TxResult, "link", "mykey_id"))
 	}
 	mykey := keys[0][len("link/"+node.DefaultProgram+"/"):]
+	// The grant goes to node 1, whose CheckTx reads its own committed
+	// state: wait until that node has the linkage too.
+	if r := nw.committed(1, txs[0], 30*time.Second); r == nil || r.TxResult.Code != 0 {
+		t.Fatalf("link 0 not committed on node 1: %+v", r)
+	}
 	grant := nw.grantTx("paypay", mykey, 4000, "before-restart")
 	if res, err := nw.broadcast(1, grant); err != nil || res.Code != 0 {
 		t.Fatalf("grant: %v %+v", err, res)
