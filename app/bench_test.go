@@ -2,75 +2,66 @@ package app
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
 // Benchmarks of FinalizeBlock+Commit against a state pre-filled with many
-// linked people. Run with scripts/bench-app.sh, or:
+// linked people (BulkLink), and the RSA baseline. Run with
+// scripts/bench-app.sh, or:
 //
-//	go test -run '^$' -bench 'BenchmarkBlock' -benchtime 5x ./app/
+//	go test -run '^$' -bench 'BenchmarkBlocks|BenchmarkRSA' -benchtime 1x ./app/
 //
-// MYKEY_BENCH_PEOPLE sets the state sizes (default "100000,1000000").
+// BenchmarkBlocks runs its blocks once whatever b.N, so use -benchtime 1x.
+// MYKEY_BENCH_PEOPLE sets the state sizes (default "100000,1000000");
+// MYKEY_BENCH_BLOCKS the timed blocks per size (default 5; one more,
+// untimed, warms up); MYKEY_BENCH_LINKS the links per block (default 2000);
+// MYKEY_BENCH_CHARGES the charges per block (default 10000, in grants of
+// 100); MYKEY_BENCH_SETTLE seconds to wait after the pre-fill.
 
-const (
-	benchLinksPerBlock   = 2000
-	benchChargesPerTx    = 100
-	benchTxsPerBlock     = 100 // 10,000 charges per block
-	benchPrefillPerBlock = 100_000
-)
+const benchChargesPerTx = 100
 
-// prefill links n synthetic people to paypay through the real link rule
-// (applyVerifiedLink), skipping only the card signature, in blocks of
-// benchPrefillPerBlock. It returns their MyKey IDs.
-func prefill(b testing.TB, n *testNet, people int) []string {
-	n.block() // commit the genesis state
-	ids := make([]string, 0, people)
-	for start := 0; start < people; start += benchPrefillPerBlock {
-		n.height++
-		n.now = n.now.Add(5 * time.Second)
-		stage := n.app.store.Stage()
-		c := newCache(stage)
-		x := &exec{app: n.app, c: c, height: n.height, time: n.now, chainID: testChain}
-		for i := start; i < min(start+benchPrefillPerBlock, people); i++ {
-			var serial [8]byte
-			binary.BigEndian.PutUint64(serial[:], uint64(i)+1)
-			id := jpki.CertID{Issuer: []byte("bench issuer"), Serial: serial[:]}
-			acct := sha256.Sum256([]byte("bench/" + strconv.Itoa(i)))
-			vl := &verifiedLink{
-				req: &types.LinkRequest{ProgramId: "mynapoint", ProviderId: "paypay", AccountCommitment: acct[:]},
-				ref: &types.CertRef{Issuer: id.Issuer, Serial: id.Serial},
-				fp:  id.Fingerprint(),
-			}
-			mk, err := x.applyVerifiedLink(c, vl)
-			if err != nil {
-				b.Fatalf("prefill %d: %v", i, err)
-			}
-			ids = append(ids, mk)
-		}
-		if err := c.flush(stage); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := stage.Root(); err != nil {
-			b.Fatal(err)
-		}
-		if err := n.app.store.Commit(stage, n.height); err != nil {
-			b.Fatal(err)
-		}
+func benchEnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
 	}
-	n.app.lastTime = n.now
+	return def
+}
+
+// prefill links people synthetic people to paypay with BulkLink as the
+// first block and returns their MyKey IDs.
+func prefill(b testing.TB, n *testNet, people int) []string {
+	start := time.Now()
+	n.height++
+	n.now = n.now.Add(5 * time.Second)
+	ids, err := BulkLink(n.app, people, "mynapoint", "paypay", n.now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if h := n.app.store.Height(); h != n.height {
+		b.Fatalf("BulkLink committed height %d, want %d", h, n.height)
+	}
+	b.Logf("prefill of %d people: %v (%.0f people/s)", people, time.Since(start).Round(time.Millisecond),
+		float64(people)/time.Since(start).Seconds())
+	if d := benchEnvInt("MYKEY_BENCH_SETTLE", 0); d > 0 {
+		// Let Badger's compactions after the load finish first.
+		time.Sleep(time.Duration(d) * time.Second)
+	}
 	return ids
 }
 
@@ -101,84 +92,206 @@ func splitComma(s string) []string {
 	return out
 }
 
-// BenchmarkBlockLinks measures links/s through FinalizeBlock+Commit: blocks
-// of benchLinksPerBlock citizen-signed links from fresh cards (first sight
-// of each signature, so every RSA verification is paid).
-func BenchmarkBlockLinks(b *testing.B) {
-	for _, people := range benchSizes() {
-		b.Run(fmt.Sprintf("people=%d", people), func(b *testing.B) {
-			n := newTestNet(b, netOptions{dir: b.TempDir()})
-			defer n.app.Close()
-			prefill(b, n, people)
-			// Distinct certificates; keys shared from the test pool.
-			blocks := make([][][]byte, b.N)
-			for i := range blocks {
-				for j := 0; j < benchLinksPerBlock; j++ {
+// benchLinkBlocks returns blocks of citizen-signed links from fresh cards
+// (first sight of each signature, so every RSA verification is paid). They
+// are made once per process and reused for every state size: the CA is
+// shared, and every prefilled app is at the same height and time.
+var benchLinkBlocks = struct {
+	sync.Mutex
+	blocks [][][]byte
+}{}
+
+func linkBlocks(b *testing.B, n *testNet, count, perBlock int) [][][]byte {
+	benchLinkBlocks.Lock()
+	defer benchLinkBlocks.Unlock()
+	for len(benchLinkBlocks.blocks) < count {
+		i := len(benchLinkBlocks.blocks)
+		blk := make([][]byte, perBlock)
+		var wg sync.WaitGroup
+		workers := runtime.GOMAXPROCS(0)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for j := w; j < perBlock; j += workers {
+					// Distinct certificates; keys shared from the test pool.
 					card := n.ca.MustIssue(b, jpkitest.CardOptions{Key: jpkitest.Key(j % 8)})
-					blocks[i] = append(blocks[i], n.linkTx(card, "mynapoint", "linepay", fmt.Sprintf("bl/%d/%d", i, j)))
+					blk[j] = n.linkTx(card, "mynapoint", "linepay", fmt.Sprintf("bl/%d/%d", i, j))
 				}
-			}
-			b.ResetTimer()
-			var took []time.Duration
-			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				rs := n.block(blocks[i]...)
-				took = append(took, time.Since(start))
-				if rs[0].Code != 0 || rs[len(rs)-1].Code != 0 {
-					b.Fatalf("link rejected: %s", rs[0].Log)
-				}
-			}
-			reportRate(b, took, benchLinksPerBlock, "links/s")
-		})
+			}(w)
+		}
+		wg.Wait()
+		benchLinkBlocks.blocks = append(benchLinkBlocks.blocks, blk)
 	}
+	return benchLinkBlocks.blocks[:count]
 }
 
-// BenchmarkBlockGrants measures charges/s through FinalizeBlock+Commit:
-// blocks of benchTxsPerBlock grants of benchChargesPerTx charges each, for
-// pre-filled people.
-func BenchmarkBlockGrants(b *testing.B) {
+// blockTimes runs the blocks (the first one untimed, to warm up) and
+// returns the times of FinalizeBlock and of Commit of the others.
+func blockTimes(b *testing.B, n *testNet, blocks [][][]byte, check func([]*abci.ExecTxResult)) (fin, com []time.Duration) {
+	for i, blk := range blocks {
+		start := time.Now()
+		res := n.finalize(blk...)
+		mid := time.Now()
+		if _, err := n.app.Commit(context.Background(), &abci.CommitRequest{}); err != nil {
+			b.Fatalf("Commit %d: %v", n.height, err)
+		}
+		end := time.Now()
+		check(res.TxResults)
+		if i > 0 {
+			fin = append(fin, mid.Sub(start))
+			com = append(com, end.Sub(mid))
+		}
+	}
+	return fin, com
+}
+
+// BenchmarkBlocks pre-fills a fresh on-disk app with MYKEY_BENCH_PEOPLE
+// people (BulkLink) for each size, then measures, on that state:
+//
+//   - prefill: people/s of the bulk load;
+//   - links: links/s through FinalizeBlock+Commit, blocks of
+//     MYKEY_BENCH_LINKS citizen-signed links from fresh cards (first sight
+//     of each signature, so every RSA verification is paid);
+//   - grants: charges/s through FinalizeBlock+Commit, blocks of
+//     MYKEY_BENCH_CHARGES charges in grants of 100 for pre-filled people
+//     spread over the whole state;
+//   - reopen: seconds to close and reopen the app (the store rebuilds its
+//     in-memory trie from the leaves).
+func BenchmarkBlocks(b *testing.B) {
+	blocks := benchEnvInt("MYKEY_BENCH_BLOCKS", 5) + 1
+	links := benchEnvInt("MYKEY_BENCH_LINKS", 2000)
+	charges := benchEnvInt("MYKEY_BENCH_CHARGES", 10000) / benchChargesPerTx * benchChargesPerTx
 	for _, people := range benchSizes() {
 		b.Run(fmt.Sprintf("people=%d", people), func(b *testing.B) {
 			n := newTestNet(b, netOptions{dir: b.TempDir()})
-			defer n.app.Close()
+			defer func() { n.app.Close() }()
+			start := time.Now()
 			ids := prefill(b, n, people)
-			perBlock := benchTxsPerBlock * benchChargesPerTx
-			blocks := make([][][]byte, b.N)
-			k := 0
-			for i := range blocks {
-				for t := 0; t < benchTxsPerBlock; t++ {
-					var chs []*types.Charge
-					for c := 0; c < benchChargesPerTx; c++ {
-						// Spread over the state: stride through the IDs.
-						id := ids[(k*7919)%len(ids)]
-						chs = append(chs, charge("mynapoint", id, fmt.Sprintf("r%d", k), 1000))
-						k++
+			took := time.Since(start)
+			b.Run("prefill", func(b *testing.B) {
+				b.ReportMetric(float64(people)/took.Seconds(), "people/s")
+				b.ReportMetric(took.Seconds(), "s")
+			})
+			b.Run("links", func(b *testing.B) {
+				blks := linkBlocks(b, n, blocks, links)
+				before := n.app.store.Stats()
+				b.ResetTimer()
+				fin, com := blockTimes(b, n, blks, func(rs []*abci.ExecTxResult) {
+					if rs[0].Code != 0 || rs[len(rs)-1].Code != 0 {
+						b.Fatalf("link rejected: %s", rs[0].Log)
 					}
-					blocks[i] = append(blocks[i], n.grantTx("paypay", chs...))
+				})
+				b.StopTimer()
+				reportRate(b, n, before, fin, com, links, "links/s")
+			})
+			b.Run("grants", func(b *testing.B) {
+				blks := make([][][]byte, blocks)
+				k := 0
+				for i := range blks {
+					for t := 0; t < charges/benchChargesPerTx; t++ {
+						var chs []*types.Charge
+						for c := 0; c < benchChargesPerTx; c++ {
+							// Spread over the state: stride through the IDs.
+							id := ids[(k*7919)%len(ids)]
+							chs = append(chs, charge("mynapoint", id, fmt.Sprintf("r%d", k), 1000))
+							k++
+						}
+						blks[i] = append(blks[i], n.grantTx("paypay", chs...))
+					}
 				}
-			}
-			b.ResetTimer()
-			var took []time.Duration
-			for i := 0; i < b.N; i++ {
+				before := n.app.store.Stats()
+				b.ResetTimer()
+				fin, com := blockTimes(b, n, blks, func(rs []*abci.ExecTxResult) {
+					if rs[0].Code != 0 || rs[len(rs)-1].Code != 0 {
+						b.Fatalf("grant rejected: %s", rs[0].Log)
+					}
+				})
+				b.StopTimer()
+				reportRate(b, n, before, fin, com, charges, "charges/s")
+			})
+			b.Run("reopen", func(b *testing.B) {
+				want := n.appHash()
+				if err := n.app.Close(); err != nil {
+					b.Fatal(err)
+				}
 				start := time.Now()
-				rs := n.block(blocks[i]...)
-				took = append(took, time.Since(start))
-				if rs[0].Code != 0 {
-					b.Fatalf("grant rejected: %s", rs[0].Log)
+				n.open()
+				b.ReportMetric(time.Since(start).Seconds(), "s")
+				if got := n.appHash(); string(got) != string(want) {
+					b.Fatalf("reopened at app hash %x, want %x", got, want)
 				}
-			}
-			reportRate(b, took, perBlock, "charges/s")
+			})
 		})
 	}
 }
 
-// reportRate reports the median block's rate and per-item cost.
-func reportRate(b *testing.B, took []time.Duration, items int, unit string) {
-	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
-	med := took[len(took)/2]
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// reportRate reports the median block's rate and per-item cost, the
+// median FinalizeBlock and Commit times, and the store's work per item.
+func reportRate(b *testing.B, n *testNet, before store.Stats, fin, com []time.Duration, items int, unit string) {
+	total := make([]time.Duration, len(fin))
+	for i := range fin {
+		total[i] = fin[i] + com[i]
+	}
+	med := median(total)
 	b.ReportMetric(float64(items)/med.Seconds(), unit)
 	b.ReportMetric(float64(med.Microseconds())/float64(items), "µs/item")
+	b.ReportMetric(float64(median(fin).Microseconds())/1000, "fin-ms")
+	b.ReportMetric(float64(median(com).Microseconds())/1000, "commit-ms")
+	after := n.app.store.Stats()
+	all := float64(items * (len(fin) + 1))
+	b.ReportMetric(float64(after.LeafChanges-before.LeafChanges)/all, "leaves/item")
+	b.ReportMetric(float64(after.BucketReads-before.BucketReads)/all, "bucket-reads/item")
+	b.ReportMetric(float64(after.Writes-before.Writes)/all, "writes/item")
 }
 
-var _ = context.Background
-var _ = abci.ExecTxResult{}
+// BenchmarkRSAVerify is the raw limit: RSA-2048 PKCS#1 v1.5 verifications
+// per second with crypto/rsa, on one core and on all cores. Each runs for
+// MYKEY_BENCH_RSA_SECONDS (default 3) whatever b.N, so use -benchtime 1x.
+func BenchmarkRSAVerify(b *testing.B) {
+	key := jpkitest.Key(0)
+	digest := sha256.Sum256([]byte("mykey"))
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := &key.PublicKey
+	dur := time.Duration(benchEnvInt("MYKEY_BENCH_RSA_SECONDS", 3)) * time.Second
+	for _, cores := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("cores=%d", cores), func(b *testing.B) {
+			var (
+				wg    sync.WaitGroup
+				mu    sync.Mutex
+				total int
+			)
+			start := time.Now()
+			for w := 0; w < cores; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n := 0
+					for time.Since(start) < dur {
+						for i := 0; i < 100; i++ {
+							if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+						n += 100
+					}
+					mu.Lock()
+					total += n
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(total)/time.Since(start).Seconds(), "verifies/s")
+		})
+	}
+}

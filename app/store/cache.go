@@ -1,76 +1,72 @@
 package store
 
 import (
-	"bytes"
 	"sync"
 )
 
-// nodeCache keeps recently used trie nodes in memory across blocks, so the
-// upper levels of the trie are not read from Badger again for every block.
-// Nodes are content-addressed (keyed by their digest), so a cached entry can
-// never be stale; the cache affects speed only, never results.
+// bucketCache keeps the leaves of recently used trie buckets in memory, so
+// a bucket touched by block after block (counters, totals) is not read from
+// Badger again each time. It is keyed by the bucket's digest, which
+// determines its leaves, so an entry can never be stale: the cache affects
+// speed only, never results.
 //
 // It is a two-generation cache: entries go to cur; when cur is full it
 // becomes prev and a new cur starts; hits in prev move to cur. Memory is
-// bounded by two generations.
-type nodeCache struct {
+// bounded by two generations. Cached slices are never modified.
+type bucketCache struct {
 	mu        sync.Mutex
-	max       int // entries per generation; 0 disables the cache
-	cur, prev map[string][]byte
+	max       int64 // bytes per generation; 0 disables the cache
+	used      int64 // bytes in cur
+	cur, prev map[digest][]leaf
 }
 
-// cacheEntryCost approximates the memory of one cached node (key, value,
-// map overhead).
-const cacheEntryCost = 256
+const (
+	leafCost  = 3*32 + 8 // sizeof(leaf)
+	entryCost = 128      // key, slice header, map overhead
+)
 
-func newNodeCache(bytes int64) *nodeCache {
-	c := &nodeCache{}
+func newBucketCache(bytes int64) *bucketCache {
+	c := &bucketCache{}
 	if bytes > 0 {
-		c.max = int(bytes / 2 / cacheEntryCost)
-		c.cur = make(map[string][]byte)
+		c.max = bytes / 2
+		c.cur = make(map[digest][]leaf)
 	}
 	return c
 }
 
-// get returns a copy of the cached node.
-func (c *nodeCache) get(digest []byte) ([]byte, bool) {
-	if c.max == 0 {
+func (c *bucketCache) get(d *digest) ([]leaf, bool) {
+	if c == nil || c.max == 0 {
 		return nil, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.cur[string(digest)]
+	ls, ok := c.cur[*d]
 	if !ok {
-		if v, ok = c.prev[string(digest)]; !ok {
+		if ls, ok = c.prev[*d]; !ok {
 			return nil, false
 		}
-		c.putLocked(string(digest), v)
+		c.putLocked(d, ls)
 	}
-	return bytes.Clone(v), true
+	return ls, true
 }
 
-func (c *nodeCache) put(digest string, node []byte) {
-	if c.max == 0 {
+func (c *bucketCache) put(d *digest, ls []leaf) {
+	if c == nil || c.max == 0 || len(ls) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.putLocked(digest, node)
+	c.putLocked(d, ls)
 }
 
-func (c *nodeCache) putLocked(digest string, node []byte) {
-	if len(c.cur) >= c.max {
-		c.prev, c.cur = c.cur, make(map[string][]byte, c.max)
-	}
-	c.cur[digest] = node
-}
-
-func (c *nodeCache) remove(digest string) {
-	if c.max == 0 {
+func (c *bucketCache) putLocked(d *digest, ls []leaf) {
+	if _, ok := c.cur[*d]; ok {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.cur, digest)
-	delete(c.prev, digest)
+	cost := entryCost + int64(len(ls))*leafCost
+	if c.used+cost > c.max {
+		c.prev, c.cur, c.used = c.cur, make(map[digest][]leaf), 0
+	}
+	c.cur[*d] = ls
+	c.used += cost
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -26,10 +27,10 @@ const (
 	markerSize    = 1 + 8 + 4 + 8 + RootSize
 )
 
-// Commit persists the stage's records and trie nodes together with height
-// and the stage's root (see the package documentation for the redo log).
-// height must be above the committed height and the stage must have been
-// created after the last commit. The stage is consumed either way.
+// Commit persists the stage's records and trie leaves together with height
+// and the stage's root (see the package documentation for the commit
+// protocol). height must be above the committed height and the stage must
+// have been created after the last commit. The stage is consumed either way.
 //
 // If Commit fails after it started writing, the store refuses further
 // commits; close and reopen it, and Open will recover to either the
@@ -51,36 +52,20 @@ func (s *Store) Commit(st *Stage, height int64) error {
 	if err != nil {
 		return err
 	}
-	// Let the SMST write its dirty nodes and delete its orphans; both land
-	// in the stage's overlay.
-	if err := st.trie.Commit(); err != nil {
-		return fmt.Errorf("store: trie commit: %w", err)
-	}
-	if got := st.trie.Root(); !bytes.Equal(got, root) {
-		return fmt.Errorf("store: trie root changed on commit: %x != %x", got, root)
-	}
 	ops := st.changeset()
-	var chunks [][]byte
-	if s.durable {
-		chunks = encodeChunks(ops, s.chunk)
-	}
-	if err := s.write(height, root, ops, chunks); err != nil {
+	if err := s.write(height, root, ops); err != nil {
 		s.mu.Lock()
 		s.failed = err
 		s.mu.Unlock()
 		return err
 	}
-	for _, o := range ops {
-		if bytes.HasPrefix(o.key, prefixNode) {
-			d := string(o.key[len(prefixNode):])
-			if o.del {
-				s.cache.remove(d)
-			} else {
-				s.cache.put(d, o.val)
-			}
-		}
+	// The leaves of the buckets this block made are likely read again.
+	for n, ls := range st.owned {
+		s.cache.put(&n.d, ls)
 	}
-	s.publish(height, root)
+	s.publish(height, root, st.trie)
+	s.stats.commits.Add(1)
+	s.stats.writes.Add(int64(len(ops)))
 	s.commits++
 	if s.durable && s.gcEvery > 0 && s.commits%s.gcEvery == 0 {
 		// Best effort: the block is committed whatever GC does.
@@ -105,24 +90,44 @@ func (s *Store) checkCommit(st *Stage, height int64) error {
 	return nil
 }
 
-// write makes the changeset durable with height and root (redo log) and
-// applies it. Readers keep seeing the previous snapshot meanwhile. Any
-// error leaves Badger in a state that only Open resolves.
-func (s *Store) write(height int64, root []byte, ops []op, chunks [][]byte) error {
+// write makes the changeset durable with height and root and applies it.
+// Readers keep seeing the previous snapshot meanwhile. Any error leaves
+// Badger in a state that only Open resolves.
+//
+// A block whose changeset fits one Badger transaction is written in one
+// transaction with m/height and m/root: that transaction is the commit
+// point, and there is nothing to recover. A bigger block goes through the
+// redo log: the redo entry's transaction is the commit point, then the
+// changeset is applied with a WriteBatch and the redo entry deleted.
+func (s *Store) write(height int64, root []byte, ops []op) error {
 	if err := hook(hookBeforeRedo); err != nil {
 		return err
 	}
-	if s.durable {
-		if err := s.writeRedo(height, root, chunks); err != nil {
-			return err
+	meta := []op{{key: keyHeight, val: heightBytes(height)}, {key: keyRoot, val: root}}
+	if !s.durable {
+		return s.apply(append(ops[:len(ops):len(ops)], meta...), hookMidApply)
+	}
+	if s.redoTxnLimit == 0 && !s.forceRedo {
+		txn := s.db.NewTransaction(true)
+		fits, err := setAll(txn, append(ops[:len(ops):len(ops)], meta...))
+		if err == nil && fits {
+			err = txn.Commit()
+			if err != nil {
+				return fmt.Errorf("store: commit: %w", err)
+			}
+			return hook(hookAfterTxn)
 		}
-		if err := hook(hookAfterRedo); err != nil {
-			return err
+		txn.Discard() // nothing written
+		if err != nil {
+			return fmt.Errorf("store: commit: %w", err)
 		}
-	} else {
-		ops = append(ops[:len(ops):len(ops)],
-			op{key: keyHeight, val: heightBytes(height)},
-			op{key: keyRoot, val: root})
+	}
+	s.stats.redoCommits.Add(1)
+	if err := s.writeRedo(height, root, encodeChunks(ops, s.chunk)); err != nil {
+		return err
+	}
+	if err := hook(hookAfterRedo); err != nil {
+		return err
 	}
 	if err := s.apply(ops, hookMidApply); err != nil {
 		return err
@@ -130,32 +135,31 @@ func (s *Store) write(height int64, root []byte, ops []op, chunks [][]byte) erro
 	if err := hook(hookAfterApply); err != nil {
 		return err
 	}
-	if s.durable {
-		if err := s.deleteRedo(height); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.deleteRedo(height)
 }
 
-// changeset lists the stage's record and node changes, each group in
-// sorted key order (n/ before r/, so the whole list is sorted).
+// changeset lists the stage's leaf and record changes, each group in sorted
+// key order (l/ before r/, so the whole list is sorted).
 func (st *Stage) changeset() []op {
-	nodeKeys := make([]string, 0, len(st.nodes.m))
-	for k := range st.nodes.m {
-		nodeKeys = append(nodeKeys, k)
+	paths := make([][pathSize]byte, 0, len(st.leaves))
+	for p := range st.leaves {
+		paths = append(paths, p)
 	}
-	sort.Strings(nodeKeys)
+	slices.SortFunc(paths, func(a, b [pathSize]byte) int { return bytes.Compare(a[:], b[:]) })
 	recKeys := make([]string, 0, len(st.recs))
 	for k := range st.recs {
 		recKeys = append(recKeys, k)
 	}
 	sort.Strings(recKeys)
 
-	ops := make([]op, 0, len(nodeKeys)+len(recKeys)+2)
-	for _, k := range nodeKeys {
-		e := st.nodes.m[k]
-		ops = append(ops, op{key: nodeKey([]byte(k)), val: e.value, del: e.deleted})
+	ops := make([]op, 0, len(paths)+len(recKeys)+2)
+	for i := range paths {
+		ch := st.leaves[paths[i]]
+		o := op{key: leafKey(&paths[i]), del: ch.del}
+		if !ch.del {
+			o.val = ch.encodeValue()
+		}
+		ops = append(ops, o)
 	}
 	for _, k := range recKeys {
 		r := st.recs[k]

@@ -32,26 +32,40 @@ type crashCase struct {
 	point    string
 	nth      int
 	newState bool // after recovery the new block is committed
+	redo     bool // force the redo log (the block would fit one transaction)
 	multiTxn bool // force the multi-transaction redo path
 }
 
 var crashCases = []crashCase{
 	{point: hookBeforeRedo, nth: 1, newState: false},
+	{point: hookAfterTxn, nth: 1, newState: true},
+	{point: hookBeforeRedo, nth: 1, newState: false, redo: true},
 	{point: hookRedoChunk, nth: 1, newState: false, multiTxn: true},
 	{point: hookRedoChunk, nth: 3, newState: false, multiTxn: true},
-	{point: hookAfterRedo, nth: 1, newState: true},
+	{point: hookAfterRedo, nth: 1, newState: true, redo: true},
 	{point: hookAfterRedo, nth: 1, newState: true, multiTxn: true},
-	{point: hookMidApply, nth: 1, newState: true},
+	{point: hookMidApply, nth: 1, newState: true, redo: true},
 	{point: hookMidApply, nth: 1, newState: true, multiTxn: true},
-	{point: hookAfterApply, nth: 1, newState: true},
+	{point: hookAfterApply, nth: 1, newState: true, redo: true},
 }
 
 func crashName(c crashCase) string {
 	n := c.point + "#" + strconv.Itoa(c.nth)
 	if c.multiTxn {
 		n += "/multi-txn"
+	} else if c.redo {
+		n += "/redo"
 	}
 	return n
+}
+
+// forceRedo makes s commit through the redo log as c says.
+func forceRedo(s *Store, c crashCase) {
+	if c.multiTxn {
+		s.redoTxnLimit = 2
+	} else if c.redo {
+		s.forceRedo = true
+	}
 }
 
 // crashOptions makes chunks small so that a block has many of them.
@@ -94,9 +108,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Run(crashName(c), func(t *testing.T) {
 			dir := t.TempDir()
 			s := openDisk(t, dir, crashOptions(c.multiTxn))
-			if c.multiTxn {
-				s.redoTxnLimit = 2
-			}
+			forceRedo(s, c)
 			commitBlock(t, s, b1, 1)
 
 			crashAt(t, c.point, c.nth)
@@ -151,6 +163,7 @@ func TestCrashDuringReplay(t *testing.T) {
 
 	dir := t.TempDir()
 	s := openDisk(t, dir, crashOptions(true))
+	s.forceRedo = true
 	commitBlock(t, s, b1, 1)
 	crashAt(t, hookAfterRedo, 1)
 	st := s.Stage()
@@ -180,7 +193,10 @@ func TestCrashDuringReplay(t *testing.T) {
 // the middle of committing block 2, without closing Badger.
 func TestCrashSubprocess(t *testing.T) {
 	if dir := os.Getenv("STORE_CRASH_DIR"); dir != "" {
-		crashChild(dir, os.Getenv("STORE_CRASH_POINT"), os.Getenv("STORE_CRASH_MULTI") == "1")
+		crashChild(dir, os.Getenv("STORE_CRASH_POINT"), crashCase{
+			multiTxn: os.Getenv("STORE_CRASH_MULTI") == "1",
+			redo:     os.Getenv("STORE_CRASH_REDO") == "1",
+		})
 		return
 	}
 	if testing.Short() {
@@ -192,19 +208,24 @@ func TestCrashSubprocess(t *testing.T) {
 	root2 := commitBlock(t, ref, b2, 2)
 	for _, c := range []crashCase{
 		{point: hookBeforeRedo, nth: 1},
+		{point: hookAfterTxn, nth: 1, newState: true},
 		{point: hookRedoChunk, nth: 2, multiTxn: true},
-		{point: hookAfterRedo, nth: 1, newState: true},
-		{point: hookMidApply, nth: 1, newState: true},
-		{point: hookAfterApply, nth: 1, newState: true},
+		{point: hookAfterRedo, nth: 1, newState: true, redo: true},
+		{point: hookMidApply, nth: 1, newState: true, redo: true},
+		{point: hookAfterApply, nth: 1, newState: true, redo: true},
+		{point: hookMidBulk, nth: 1},
 	} {
 		t.Run(crashName(c), func(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashSubprocess$")
-			multi := "0"
+			multi, redo := "0", "0"
 			if c.multiTxn {
 				multi = "1"
 			}
-			cmd.Env = append(os.Environ(), "STORE_CRASH_DIR="+dir, "STORE_CRASH_POINT="+c.point, "STORE_CRASH_MULTI="+multi)
+			if c.redo {
+				redo = "1"
+			}
+			cmd.Env = append(os.Environ(), "STORE_CRASH_DIR="+dir, "STORE_CRASH_POINT="+c.point, "STORE_CRASH_MULTI="+multi, "STORE_CRASH_REDO="+redo)
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 7 {
@@ -215,13 +236,16 @@ func TestCrashSubprocess(t *testing.T) {
 			if c.newState {
 				want = root2
 			}
-			if !bytes.Equal(s.AppHash(), want) {
-				t.Fatalf("recovered root %x (height %d), want %x", s.AppHash(), s.Height(), want)
-			}
 			m := model{}
 			m.apply(b1)
 			if c.newState {
 				m.apply(b2)
+			}
+			if c.point == hookMidBulk { // b1 was being bulk loaded: nothing committed
+				want, m = emptyRoot(), model{}
+			}
+			if !bytes.Equal(s.AppHash(), want) {
+				t.Fatalf("recovered root %x (height %d), want %x", s.AppHash(), s.Height(), want)
 			}
 			checkModel(t, s, m)
 			checkTrieNodes(t, s)
@@ -229,14 +253,33 @@ func TestCrashSubprocess(t *testing.T) {
 	}
 }
 
-func crashChild(dir, point string, multi bool) {
+func crashChild(dir, point string, c crashCase) {
 	b1, b2 := crashBlocks()
-	s, err := Open(dir, crashOptions(multi))
+	s, err := Open(dir, crashOptions(c.multiTxn))
 	if err != nil {
 		os.Exit(2)
 	}
-	if multi {
-		s.redoTxnLimit = 2
+	forceRedo(s, c)
+	die := func(p string) error {
+		if p == point {
+			os.Exit(7) // no Close, no deferred functions
+		}
+		return nil
+	}
+	if point == hookMidBulk {
+		testHook = die
+		err := s.ImportRecords(1, nil, func(set func(k, v []byte, w uint64) error) error {
+			for _, ch := range b1 {
+				if err := set(ch.key, ch.value, ch.weight); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			os.Exit(3)
+		}
+		os.Exit(4)
 	}
 	for h, b := range []block{b1, b2} {
 		if h == 1 {

@@ -1,6 +1,7 @@
 // Package store is MyKey Ledger's application state: a key/value store of
-// records kept in Badger v4, plus a sparse Merkle sum trie (pokt-network/smt
-// SMST with sha256) over the same records. The trie root is the CometBFT
+// records kept in Badger v4, plus a sparse Merkle sum trie over the same
+// records, exactly pokt-network/smt's SMST with sha256 (same root, same
+// proofs) but computed by this package without storing the trie's nodes. The trie root is the CometBFT
 // app hash, so it commits to every record and, through the sum trie, to the
 // total weight of all records (the app uses weight = yen granted for grant
 // records and 0 for everything else) and to the number of records.
@@ -18,10 +19,47 @@
 // zero weight as "absent" during proof verification; with the prefix an
 // empty record value is provable like any other.
 //
+// # The trie without stored nodes
+//
+// The trie's nodes are not stored. Its digests are a function of the set of
+// leaves alone (trie.go spells the recursion out; a subtree holding one
+// leaf is that leaf, one holding two or more is an inner node over its two
+// halves), so the store keeps the leaves, sorted by path, and computes the
+// nodes it needs:
+//
+//   - In memory, an upper trie of "buckets": each bucket is a path prefix
+//     holding at most Options.BucketSize leaves (default 32), and every node
+//     above the buckets carries its digest. Memory is about 200 bytes per
+//     bucket, i.e. 6 to 12 bytes per record.
+//   - A change recomputes the buckets it lands in from their leaves (one
+//     Badger range scan per bucket, or none if the bucket's leaves are in
+//     the bucket cache) and the in-memory nodes above them. A bucket that
+//     grows beyond BucketSize is split; two small siblings are joined.
+//
+// So a changed record costs one record write and one leaf write, however
+// large the state, instead of a path of some 25 trie nodes written and as
+// many orphaned nodes deleted; reads per change are one range scan of a
+// few dozen leaves instead of a chain of node lookups. Hashing per change
+// is about BucketSize hashes plus the changed in-memory nodes; Stage.Root
+// hashes the records and updates the two halves of the trie on all cores.
+//
+// The in-memory trie is persistent: a stage builds new nodes for what it
+// changes and shares the rest, and each committed snapshot holds its own
+// root, so a reader proves against exactly the block it reads while later
+// blocks commit.
+//
+// Open rebuilds the in-memory trie by reading all leaves in path order (on
+// all cores) and checks that it gives the committed root; this costs
+// O(records) at start-up (see BENCHMARKS.md for figures). Open also
+// converts a store of the earlier layout, which stored every trie node
+// under n/<digest>: it derives the leaves from the records and drops the
+// nodes.
+//
 // # Badger layout
 //
 //	r/<key>                  8-byte big-endian weight || value   (records)
-//	n/<digest>               encoded SMST node, keyed by its 48-byte digest
+//	l/<path>                 trie leaf of the record whose key hashes to path:
+//	                         sha256(0x00||value) || 8-byte weight || leaf hash
 //	m/height                 8-byte big-endian last committed height
 //	m/root                   48-byte last committed root
 //	w/<height:8>/c<idx:4>    redo log chunk (part of one block's changeset)
@@ -31,31 +69,35 @@
 //
 // Store.Stage returns a working set for one block over the committed state.
 // Stage.Set/Delete buffer records in memory; Stage.Root applies the keys
-// changed since the previous Root call to the stage's own trie in sorted key
-// order (so the root depends only on the resulting set of records, never on
-// call order) and returns the new root. The stage trie reads nodes through an
-// in-memory overlay backed by Badger; node writes and orphan deletions made
-// by the SMST's Commit land in that overlay only.
+// changed since the previous Root call to the stage's own copy of the upper
+// trie (the root depends only on the resulting set of records, never on
+// call order) and returns the new root.
 //
-// Store.Commit turns a stage into a changeset (record puts/deletes and node
+// Store.Commit turns a stage into a changeset (leaf puts/deletes and record
 // puts/deletes, each key in sorted order) and makes it durable atomically
 // with the new height and root:
 //
-//  1. The changeset is encoded into chunks (RedoChunkSize each, default
+//   - If the changeset fits one Badger transaction (about 15 % of the
+//     memtable, default 256 MiB: some 400,000 entries or 38 MB, i.e. a
+//     block of well over 20,000 links), it is written in ONE transaction
+//     together with m/height and m/root. That transaction is the commit
+//     point; there is nothing to recover.
+//   - Otherwise it goes through the redo log:
+//     1. The changeset is encoded into chunks (RedoChunkSize each, default
 //     4 MiB) stored under w/<height>/c<i>. Chunks are large values, so they
 //     go to Badger's value log and cost only about 40 bytes each against
-//     Badger's transaction size limit (about 15 % of the memtable size).
-//     Commit first tries to put all chunks, the marker w/<height>/m,
-//     m/height and m/root into ONE transaction. If that transaction would be
-//     too big (ErrTxnTooBig; nothing has been written then) the chunks are
-//     written in as many transactions as needed and the marker, m/height and
-//     m/root follow in one final, small transaction. Either way the
-//     transaction that writes m/height and m/root is the commit point, and it
-//     always contains the marker; chunks without a marker are garbage from an
-//     interrupted commit and are deleted by Open.
-//  2. The changeset is applied to the r/ and n/ keys with a Badger
+//     Badger's transaction size limit. Commit first tries to put all
+//     chunks, the marker w/<height>/m, m/height and m/root into ONE
+//     transaction. If that transaction would be too big (ErrTxnTooBig;
+//     nothing has been written then) the chunks are written in as many
+//     transactions as needed and the marker, m/height and m/root follow in
+//     one final, small transaction. Either way the transaction that writes
+//     m/height and m/root is the commit point, and it always contains the
+//     marker; chunks without a marker are garbage from an interrupted
+//     commit and are deleted by Open.
+//     2. The changeset is applied to the l/ and r/ keys with a Badger
 //     WriteBatch (any number of transactions).
-//  3. The redo entry is deleted (the marker first, in the first
+//     3. The redo entry is deleted (the marker first, in the first
 //     transaction).
 //
 // Badger runs with SyncWrites for on-disk stores, so every step is on disk
@@ -67,24 +109,30 @@
 // (Options.InMemory, for tests) skip the redo log: they cannot survive a
 // crash anyway.
 //
+// Bulk loads a large state into an empty store: records go to Badger in
+// large sorted batches as they come, the leaves are kept in memory, and
+// Commit sorts them, builds the trie from them, writes them and only then
+// m/height and m/root. A crash before that leaves records without a
+// committed height, which Open removes. ImportRecords (state sync) and the
+// app's BulkLink (benchmark pre-fills) use it.
+//
 // # Reads and concurrency
 //
 // Reads of committed state (Get, Iterate, IterateFrom, Prove, ExportRecords,
 // Height, AppHash) go through a snapshot: a Badger read transaction opened
-// after the last block was fully applied, together with that block's height
-// and root. A commit applies its changeset while readers keep using the old
-// snapshot and publishes a new one only when the block is completely
-// applied, so a reader never observes a half-applied block and commits never
-// wait for readers (nor readers for commits). Store.View runs several reads
-// against one snapshot, e.g. a range listing with a proof per record, all at
-// the same height. Read callbacks may read and even commit, but must not
-// call Close, which waits for running reads.
+// after the last block was fully applied, together with that block's height,
+// root and in-memory trie. A commit applies its changeset while readers keep
+// using the old snapshot and publishes a new one only when the block is
+// completely applied, so a reader never observes a half-applied block and
+// commits never wait for readers (nor readers for commits). Store.View runs
+// several reads against one snapshot, e.g. a range listing with a proof per
+// record, all at the same height. Read callbacks may read and even commit,
+// but must not call Close, which waits for running reads.
 //
-// After each commit the next Stage imports the trie afresh from the committed
-// root (smt.ImportSparseMerkleSumTrie), so memory does not grow with every
-// node ever touched. A bounded cache of trie nodes (Options.NodeCacheSize,
-// default 128 MiB) spares Badger reads of the upper trie levels in every
-// block; nodes are content-addressed, so the cache cannot change results.
+// A bounded cache of bucket leaves (Options.CacheSize, default 256 MiB)
+// spares Badger reads of buckets touched block after block (counters,
+// totals); it is keyed by the bucket's digest, which determines its leaves,
+// so it cannot change results.
 //
 // The redo chunks are garbage in Badger's value log once deleted. On-disk
 // stores run Badger's value-log GC every Options.ValueLogGCEvery commits
@@ -106,6 +154,8 @@
 //	uvarint  length of the non-membership leaf data (0 or 81), then the data
 //
 // i.e. smt's SparseCompactMerkleProof (without SiblingData) plus the weight,
+// built by this package from the in-memory trie and the leaves of one
+// bucket (trie_test.go checks that it equals what smt's own Prove gives),
 // in a strict, portable encoding instead of gob. The operator's Run takes
 // [value] (membership) or nothing (absence), checks the proof with
 // smt.VerifyCompactSumProof against the embedded root (value 0x00||value,

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/pokt-network/smt"
+	"github.com/pokt-network/smt/kvstore/simplemap"
 )
 
 // change is one staged operation.
@@ -210,69 +212,117 @@ func rawKeys(t testing.TB, s *Store, prefix []byte) [][]byte {
 	return keys
 }
 
-// checkTrieNodes verifies that the stored trie nodes are exactly the nodes
-// reachable from the committed root: none missing, none leaked.
+// checkTrieNodes verifies the trie's storage invariant: the stored trie
+// leaves are exactly the leaves of the committed records (none missing,
+// none leaked, no trie nodes of the old layout, no redo entries), the
+// in-memory trie's every node agrees with its children and every bucket
+// with its leaves, and the leaves rebuilt from scratch give the committed
+// root. For small stores the root is also recomputed with pokt-network/smt
+// itself.
 func checkTrieNodes(t testing.TB, s *Store) {
 	t.Helper()
-	stored := map[string]bool{}
-	nodes := map[string][]byte{} // read straight from Badger, not the cache
-	err := s.db.View(func(txn *badger.Txn) error {
-		io := badger.DefaultIteratorOptions
-		io.Prefix = prefixNode
-		it := txn.NewIterator(io)
-		defer it.Close()
-		for it.Seek(prefixNode); it.ValidForPrefix(prefixNode); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			d := string(it.Item().Key()[len(prefixNode):])
-			stored[d], nodes[d] = false, v
+	want := map[[pathSize]byte]leaf{}
+	var keys [][]byte
+	var vals [][]byte
+	var weights []uint64
+	err := s.ExportRecords(func(key, value []byte, weight uint64) error {
+		l := newLeaf(key, value, weight)
+		want[l.path] = l
+		if len(keys) <= 20000 {
+			keys, vals, weights = append(keys, key), append(vals, value), append(weights, weight)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	zero := make([]byte, RootSize)
-	var walk func(d []byte)
-	walk = func(d []byte) {
-		if bytes.Equal(d, zero) {
-			return
-		}
-		seen, ok := stored[string(d)]
-		if !ok {
-			t.Fatalf("trie node %x missing", d)
-		}
-		if seen {
-			t.Fatalf("trie node %x reached twice", d)
-		}
-		stored[string(d)] = true
-		n := nodes[string(d)]
-		switch n[0] {
-		case 0: // leaf: prefix, path, value hash, sum, count
-			if len(n) != leafDataSize {
-				t.Fatalf("leaf of %d bytes", len(n))
+	if n := len(rawKeys(t, s, prefixNode)); n != 0 {
+		t.Fatalf("%d trie nodes of the old layout stored", n)
+	}
+	s.mu.Lock()
+	sn := s.snap
+	s.mu.Unlock()
+	err = s.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Prefix = prefixLeaf
+		it := txn.NewIterator(io)
+		defer it.Close()
+		n := 0
+		for it.Seek(prefixLeaf); it.ValidForPrefix(prefixLeaf); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
 			}
-		case 1: // inner: prefix, left, right, sum, count
-			if len(n) != 1+2*RootSize+16 {
-				t.Fatalf("inner node of %d bytes", len(n))
+			l, err := decodeLeaf(it.Item().Key(), v)
+			if err != nil {
+				return err
 			}
-			walk(n[1 : 1+RootSize])
-			walk(n[1+RootSize : 1+2*RootSize])
-		case 2: // extension: prefix, bounds, path, child, sum, count
-			if len(n) != 1+2+digestSize+RootSize+16 {
-				t.Fatalf("extension node of %d bytes", len(n))
+			if w, ok := want[l.path]; !ok {
+				return fmt.Errorf("leaked trie leaf %x", l.path)
+			} else if w != l {
+				return fmt.Errorf("trie leaf %x does not match its record", l.path)
 			}
-			walk(n[3+digestSize : 3+digestSize+RootSize])
-		default:
-			t.Fatalf("node %x of unknown kind %d", d, n[0])
+			n++
+		}
+		if n != len(want) {
+			return fmt.Errorf("%d trie leaves for %d records", n, len(want))
+		}
+		// The in-memory trie: every node's digest from its children, every
+		// bucket's from its leaves.
+		c := &trieCtx{txn: txn, bucket: s.bucket}
+		sc := c.newScanner()
+		defer sc.close()
+		var walk func(nd *rnode, depth int, prefix *[pathSize]byte) error
+		walk = func(nd *rnode, depth int, prefix *[pathSize]byte) error {
+			if nd.bucket() {
+				ls, err := sc.leaves(nd, depth, prefix)
+				if err != nil {
+					return err
+				}
+				if len(ls) > s.bucket {
+					return fmt.Errorf("bucket of %d leaves", len(ls))
+				}
+				return nil
+			}
+			if inner(&nd.left.d, &nd.right.d) != nd.d {
+				return fmt.Errorf("trie node at depth %d disagrees with its children", depth)
+			}
+			if err := walk(nd.left, depth+1, withBit(prefix, depth, 0)); err != nil {
+				return err
+			}
+			return walk(nd.right, depth+1, withBit(prefix, depth, 1))
+		}
+		var zero [pathSize]byte
+		if err := walk(sn.trie, 0, &zero); err != nil {
+			return err
+		}
+		t2, err := rebuild(txn, s.bucket)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(t2.d[:], s.AppHash()) || !bytes.Equal(sn.trie.d[:], s.AppHash()) {
+			return fmt.Errorf("rebuilt root %x, in-memory root %x, committed %x", t2.d[:], sn.trie.d[:], s.AppHash())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) <= 20000 {
+		if got := smtRoot(t, keys, vals, weights); !bytes.Equal(got, s.AppHash()) {
+			t.Fatalf("smt gives root %x for the records, the store %x", got, s.AppHash())
 		}
 	}
-	walk(s.AppHash())
-	for d, seen := range stored {
-		if !seen {
-			t.Fatalf("leaked trie node %x", d)
+}
+
+// smtRoot computes the root of records with pokt-network/smt.
+func smtRoot(t testing.TB, keys, vals [][]byte, weights []uint64) []byte {
+	t.Helper()
+	tr := smt.NewSparseMerkleSumTrie(simplemap.NewSimpleMap(), sha256.New())
+	for i := range keys {
+		if err := tr.Update(keys[i], trieValue(vals[i]), weights[i]); err != nil {
+			t.Fatal(err)
 		}
 	}
+	return tr.Root()
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -60,12 +59,10 @@ func (v *View) Prove(key []byte) (value []byte, weight uint64, ops *cmtcrypto.Pr
 		return nil, 0, nil, err
 	}
 	root := v.AppHash()
-	trie := smt.ImportSparseMerkleSumTrie(committedNodes{v}, sha256.New(), bytes.Clone(root))
-	p, err := trie.Prove(key)
+	p, err := v.proof(key)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("store: prove %q: %w", key, err)
 	}
-	p.SiblingData = nil // only needed for updatable proofs
 	cp, err := smt.CompactProof(p, newTrieSpec())
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("store: compact proof %q: %w", key, err)
@@ -80,6 +77,31 @@ func (v *View) Prove(key []byte) (value []byte, weight uint64, ops *cmtcrypto.Pr
 		return nil, 0, nil, fmt.Errorf("store: record %q disagrees with the trie: %w", key, err)
 	}
 	return value, weight, &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{op.ProofOp()}}, nil
+}
+
+// proof builds smt's proof of key against the view's trie: the side nodes
+// from the bottom up and, when the path ends in another record's leaf,
+// that leaf.
+func (v *View) proof(key []byte) (*smt.SparseMerkleProof, error) {
+	if v.done {
+		return nil, errViewDone
+	}
+	c := &trieCtx{txn: v.sn.txn, cache: v.s.cache, bucket: v.s.bucket}
+	sc := c.newScanner()
+	defer sc.close()
+	path := sha256Path(string(key))
+	sides, end, err := sc.prove(v.sn.trie, &path)
+	if err != nil {
+		return nil, err
+	}
+	p := &smt.SparseMerkleProof{SideNodes: make([][]byte, len(sides))}
+	for i := range sides {
+		p.SideNodes[len(sides)-1-i] = sides[i][:]
+	}
+	if end != nil && end.path != path {
+		p.NonMembershipLeafData = end.encodeNode()
+	}
+	return p, nil
 }
 
 // GetKey returns the record key.

@@ -2,13 +2,10 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"errors"
 	"fmt"
-	"sort"
-
-	badger "github.com/dgraph-io/badger/v4"
-	"github.com/pokt-network/smt"
+	"runtime"
+	"slices"
+	"sync"
 )
 
 // Stage is the working set of one block over the committed state. It is
@@ -21,9 +18,10 @@ type Stage struct {
 
 	recs    map[string]*stagedRecord // every key set or deleted in this stage
 	pending map[string]struct{}      // keys changed since the last Root
-	nodes   *nodeOverlay
-	trie    *smt.SMST
-	root    []byte // root after the last Root call
+	leaves  map[[pathSize]byte]lchange
+	trie    *rnode            // the upper trie after the last Root
+	owned   map[*rnode][]leaf // leaves of the buckets this stage made
+	root    []byte            // root after the last Root call
 }
 
 type stagedRecord struct {
@@ -34,7 +32,8 @@ type stagedRecord struct {
 
 // Stage returns a new working set over the committed state. Stages are
 // independent; only one of the stages created between two commits can be
-// committed.
+// committed, and the trie of a stage can only be computed (Root) while no
+// other stage has been committed since it was created.
 func (s *Store) Stage() *Stage {
 	s.mu.Lock()
 	st := &Stage{
@@ -42,6 +41,9 @@ func (s *Store) Stage() *Stage {
 		base:    s.snap,
 		recs:    make(map[string]*stagedRecord),
 		pending: make(map[string]struct{}),
+		leaves:  make(map[[pathSize]byte]lchange),
+		owned:   make(map[*rnode][]leaf),
+		trie:    s.snap.trie,
 		root:    bytes.Clone(s.snap.root),
 	}
 	switch {
@@ -51,10 +53,6 @@ func (s *Store) Stage() *Stage {
 		st.err = s.failed
 	}
 	s.mu.Unlock()
-	st.nodes = &nodeOverlay{s: s, m: make(map[string]nodeEntry)}
-	// A fresh import per block: only nodes this block touches are held in
-	// memory (plus the bounded node cache).
-	st.trie = smt.ImportSparseMerkleSumTrie(st.nodes, sha256.New(), bytes.Clone(st.root))
 	return st
 }
 
@@ -112,9 +110,10 @@ func checkKey(key []byte) error {
 	return nil
 }
 
-// Root applies the keys changed since the previous call to the trie, in
-// sorted key order, and returns the new root. It may be called any number
-// of times.
+// Root applies the keys changed since the previous call to the trie and
+// returns the new root. The root depends only on the resulting set of
+// records, never on call order. It may be called any number of times; it
+// fails with ErrStaleStage once another stage has been committed.
 func (st *Stage) Root() ([]byte, error) {
 	if st.err != nil {
 		return nil, st.err
@@ -122,30 +121,69 @@ func (st *Stage) Root() ([]byte, error) {
 	if len(st.pending) == 0 {
 		return bytes.Clone(st.root), nil
 	}
+	chs := st.pendingLeaves()
+	sn, err := st.s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer st.s.release(sn)
+	if sn != st.base {
+		return nil, ErrStaleStage
+	}
+	c := &trieCtx{txn: sn.txn, cache: st.s.cache, bucket: st.s.bucket, owned: st.owned, stats: &st.s.stats}
+	st.s.stats.leafChanges.Add(int64(len(chs)))
+	sc := c.newScanner()
+	t, err := c.update(st.trie, 0, chs, sc)
+	sc.close()
+	if err != nil {
+		st.err = fmt.Errorf("store: trie update: %w", err)
+		return nil, st.err
+	}
+	for _, ch := range chs {
+		st.leaves[ch.path] = ch
+	}
+	clear(st.pending)
+	st.trie = t
+	st.root = bytes.Clone(t.d[:])
+	return bytes.Clone(st.root), nil
+}
+
+// pendingLeaves hashes the pending records into leaf changes sorted by
+// path, on all cores.
+func (st *Stage) pendingLeaves() []lchange {
 	keys := make([]string, 0, len(st.pending))
 	for k := range st.pending {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		r := st.recs[k]
-		var err error
-		if r.deleted {
-			err = st.trie.Delete([]byte(k))
-			if errors.Is(err, smt.ErrKeyNotFound) {
-				err = nil // never existed or already gone
+	chs := make([]lchange, len(keys))
+	hash := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := st.recs[keys[i]]
+			if r.deleted {
+				chs[i] = lchange{del: true}
+				chs[i].path = sha256Path(keys[i])
+			} else {
+				chs[i] = lchange{leaf: newLeaf([]byte(keys[i]), r.value, r.weight)}
 			}
-		} else {
-			err = st.trie.Update([]byte(k), trieValue(r.value), r.weight)
-		}
-		if err != nil {
-			st.err = fmt.Errorf("store: trie update %q: %w", k, err)
-			return nil, st.err
 		}
 	}
-	clear(st.pending)
-	st.root = bytes.Clone(st.trie.Root())
-	return bytes.Clone(st.root), nil
+	workers := runtime.GOMAXPROCS(0)
+	if len(keys) < 1024 || workers < 2 {
+		hash(0, len(keys))
+	} else {
+		var wg sync.WaitGroup
+		per := (len(keys) + workers - 1) / workers
+		for lo := 0; lo < len(keys); lo += per {
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				hash(lo, hi)
+			}(lo, min(lo+per, len(keys)))
+		}
+		wg.Wait()
+	}
+	slices.SortFunc(chs, func(a, b lchange) int { return bytes.Compare(a.path[:], b.path[:]) })
+	return chs
 }
 
 // Discard drops the stage. It leaves nothing behind; afterwards the stage
@@ -154,73 +192,5 @@ func (st *Stage) Discard() {
 	if st.err == nil {
 		st.err = ErrStaleStage
 	}
-	st.recs, st.pending, st.trie = nil, nil, nil
-	if st.nodes != nil {
-		st.nodes.m = nil
-	}
-}
-
-// nodeOverlay is the SMST's kvstore.MapStore for a stage: reads go through
-// the in-memory overlay to Badger's n/ keys; writes and deletes (made by
-// SMST.Commit) stay in the overlay until Store.Commit persists them.
-type nodeOverlay struct {
-	s *Store
-	m map[string]nodeEntry
-}
-
-type nodeEntry struct {
-	value   []byte
-	deleted bool
-}
-
-func (o *nodeOverlay) Get(key []byte) (node []byte, err error) {
-	if e, ok := o.m[string(key)]; ok {
-		if e.deleted {
-			return nil, fmt.Errorf("store: trie node %x: %w", key, badger.ErrKeyNotFound)
-		}
-		return e.value, nil
-	}
-	if node, ok := o.s.cache.get(key); ok {
-		return node, nil
-	}
-	err = o.s.View(func(v *View) error {
-		node, err = v.readNode(key)
-		return err
-	})
-	return node, err
-}
-
-func (o *nodeOverlay) Set(key, value []byte) error {
-	o.m[string(key)] = nodeEntry{value: bytes.Clone(value)}
-	return nil
-}
-
-func (o *nodeOverlay) Delete(key []byte) error {
-	o.m[string(key)] = nodeEntry{deleted: true}
-	return nil
-}
-
-// Len returns the number of entries buffered in the overlay (the SMST does
-// not use it).
-func (o *nodeOverlay) Len() (int, error) { return len(o.m), nil }
-
-// ClearAll is not supported: trie nodes are never dropped wholesale.
-func (o *nodeOverlay) ClearAll() error {
-	return errors.New("store: ClearAll not supported")
-}
-
-// committedNodes is a read-only MapStore over Badger's n/ keys, for proofs
-// against a view's root.
-type committedNodes struct{ v *View }
-
-func (c committedNodes) Get(key []byte) ([]byte, error) { return c.v.readNode(key) }
-func (c committedNodes) Set(_, _ []byte) error {
-	return errors.New("store: committed trie is read-only")
-}
-func (c committedNodes) Delete(_ []byte) error {
-	return errors.New("store: committed trie is read-only")
-}
-func (c committedNodes) Len() (int, error) { return 0, errors.New("store: Len not supported") }
-func (c committedNodes) ClearAll() error {
-	return errors.New("store: committed trie is read-only")
+	st.recs, st.pending, st.leaves, st.owned, st.trie = nil, nil, nil, nil, nil
 }

@@ -6,9 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/pokt-network/smt"
 )
 
@@ -28,13 +32,15 @@ const (
 	defaultValueLogGCEvery = 50
 	defaultValueLogFile    = 256 << 20
 	defaultValueThreshold  = 1 << 20
-	defaultNodeCacheSize   = 128 << 20
+	defaultCacheSize       = 256 << 20
+	defaultMemTable        = 256 << 20
+	defaultMemTableInMem   = 64 << 20
 	gcDiscardRatio         = 0.5
 )
 
 var (
 	prefixRecord = []byte("r/")
-	prefixNode   = []byte("n/")
+	prefixNode   = []byte("n/") // trie nodes of the old layout (removed by Open)
 	prefixRedo   = []byte("w/")
 	keyHeight    = []byte("m/height")
 	keyRoot      = []byte("m/root")
@@ -60,14 +66,15 @@ type Options struct {
 	// no redo log since nothing survives a crash anyway.
 	InMemory bool
 
-	// BlockCacheSize is Badger's block cache in bytes (0: Badger's default,
-	// 256 MiB).
+	// BlockCacheSize is Badger's block cache in bytes (0: 256 MiB).
 	BlockCacheSize int64
 	// IndexCacheSize is Badger's index cache in bytes (0: Badger's default,
 	// indexes kept in memory).
 	IndexCacheSize int64
-	// MemTableSize is Badger's memtable size in bytes (0: 64 MiB). Badger's
-	// transaction size limit is 15 % of it.
+	// MemTableSize is Badger's memtable size in bytes (0: 256 MiB on disk,
+	// 64 MiB in memory). Badger's transaction size limit is 15 % of it; a
+	// block whose changes fit is committed in one transaction, a bigger
+	// one through the redo log.
 	MemTableSize int64
 	// ValueLogFileSize is the size of one Badger value log file (0:
 	// 256 MiB). Smaller files let value-log GC reclaim old redo chunks
@@ -79,10 +86,15 @@ type Options struct {
 	// this many commits (0: 50; negative: never, call RunValueLogGC
 	// yourself). Ignored for in-memory stores.
 	ValueLogGCEvery int64
-	// NodeCacheSize bounds the memory (bytes, approximately) of the cache
-	// of trie nodes kept across blocks (0: 128 MiB; negative: no cache).
-	// Nodes are content-addressed, so the cache never changes results.
-	NodeCacheSize int64
+	// CacheSize bounds the memory (bytes, approximately) of the cache of
+	// trie bucket leaves kept across blocks (0: 256 MiB; negative: no
+	// cache). Entries are content-addressed, so the cache never changes
+	// results.
+	CacheSize int64
+	// BucketSize is the most leaves a bucket of the in-memory trie holds
+	// before it is split (0: 32). Larger buckets use less memory (about
+	// 200 bytes per bucket) and cost more hashing per changed record.
+	BucketSize int
 	// Logger receives Badger's log output (nil: silent).
 	Logger badger.Logger
 }
@@ -91,10 +103,12 @@ type Options struct {
 // concurrent use; a Stage is not (use it from one goroutine).
 type Store struct {
 	db      *badger.DB
-	durable bool // on disk: use the redo log
+	dir     string // "" in memory
+	durable bool   // on disk: use the redo log
 	chunk   int
 	gcEvery int64
-	cache   *nodeCache
+	cache   *bucketCache
+	bucket  int
 
 	// commitMu serialises Commit and Close.
 	commitMu sync.Mutex
@@ -108,9 +122,37 @@ type Store struct {
 	closed bool
 	failed error // set when a commit failed after it started writing
 
+	stats counters
+
 	// redoTxnLimit, if > 0, forces the multi-transaction redo path with
 	// at most this many chunks per transaction (tests only).
 	redoTxnLimit int
+	// forceRedo commits through the redo log even when a block fits one
+	// transaction (tests only).
+	forceRedo bool
+}
+
+// Stats are cumulative counters of the store's work since Open.
+type Stats struct {
+	LeafChanges int64 // leaf changes applied by Stage.Root
+	BucketReads int64 // trie buckets read from Badger
+	BucketHits  int64 // trie buckets found in memory
+	Commits     int64 // blocks committed
+	RedoCommits int64 // ... of which through the redo log
+	Writes      int64 // record and leaf puts and deletes committed
+}
+
+type counters struct {
+	leafChanges, bucketReads, bucketHits, commits, redoCommits, writes atomic.Int64
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		LeafChanges: c.leafChanges.Load(), BucketReads: c.bucketReads.Load(), BucketHits: c.bucketHits.Load(),
+		Commits: c.commits.Load(), RedoCommits: c.redoCommits.Load(), Writes: c.writes.Load(),
+	}
 }
 
 // snapshot is one committed block: a Badger read transaction opened after
@@ -121,8 +163,41 @@ type snapshot struct {
 	txn     *badger.Txn
 	height  int64
 	root    []byte
+	trie    *rnode // the upper trie of root
 	refs    int
 	retired bool // replaced by a newer snapshot; discard at refs == 0
+
+	// reads remembers records read at this block (a block's transactions
+	// read the same program and provider records again and again). It
+	// belongs to the snapshot, so it can never be stale.
+	readsMu sync.Mutex
+	reads   map[string]cachedRecord
+}
+
+type cachedRecord struct {
+	value  []byte // nil: absent
+	weight uint64
+}
+
+// maxSnapshotReads bounds the records a snapshot remembers.
+const maxSnapshotReads = 1 << 16
+
+func (sn *snapshot) cached(key []byte) (cachedRecord, bool) {
+	sn.readsMu.Lock()
+	defer sn.readsMu.Unlock()
+	r, ok := sn.reads[string(key)]
+	return r, ok
+}
+
+func (sn *snapshot) remember(key []byte, r cachedRecord) {
+	sn.readsMu.Lock()
+	defer sn.readsMu.Unlock()
+	if sn.reads == nil {
+		sn.reads = make(map[string]cachedRecord)
+	}
+	if len(sn.reads) < maxSnapshotReads {
+		sn.reads[string(key)] = r
+	}
 }
 
 // testHook, when set (tests only), is called at named points of Commit.
@@ -137,6 +212,8 @@ const (
 	hookMidApply   = "mid-apply"   // part of the changeset applied
 	hookAfterApply = "after-apply" // whole changeset applied, redo entry still there
 	hookMidReplay  = "mid-replay"  // Open: part of a redo entry replayed
+	hookAfterTxn   = "after-txn"   // one-transaction commit durable, not yet published
+	hookMidBulk    = "mid-bulk"    // Bulk.Commit: records and leaves written, no meta
 )
 
 func hook(point string) error {
@@ -153,8 +230,12 @@ func hook(point string) error {
 // (see the package documentation).
 func Open(dir string, opts Options) (*Store, error) {
 	var bo badger.Options
+	memTable := opts.MemTableSize
 	if opts.InMemory {
 		bo = badger.DefaultOptions("").WithInMemory(true)
+		if memTable == 0 {
+			memTable = defaultMemTableInMem
+		}
 	} else {
 		bo = badger.DefaultOptions(dir).WithSyncWrites(true)
 		vlog := opts.ValueLogFileSize
@@ -162,17 +243,24 @@ func Open(dir string, opts Options) (*Store, error) {
 			vlog = defaultValueLogFile
 		}
 		bo = bo.WithValueLogFileSize(vlog)
+		if memTable == 0 {
+			memTable = defaultMemTable
+		}
 	}
 	// Commits have a single writer; conflict detection is wasted work.
-	bo = bo.WithLogger(opts.Logger).WithDetectConflicts(false)
+	// Leaves are hashes and records small protobufs: compression costs CPU
+	// for little. Big memtables let a block commit in one transaction and
+	// give compaction less to do; L0 may hold more tables before it stalls
+	// writes.
+	bo = bo.WithLogger(opts.Logger).WithDetectConflicts(false).
+		WithCompression(options.None).
+		WithMemTableSize(memTable).WithNumMemtables(3).
+		WithNumLevelZeroTables(8).WithNumLevelZeroTablesStall(24)
 	if opts.BlockCacheSize > 0 {
 		bo = bo.WithBlockCacheSize(opts.BlockCacheSize)
 	}
 	if opts.IndexCacheSize > 0 {
 		bo = bo.WithIndexCacheSize(opts.IndexCacheSize)
-	}
-	if opts.MemTableSize > 0 {
-		bo = bo.WithMemTableSize(opts.MemTableSize)
 	}
 	// Badger requires ValueThreshold <= 15 % of the memtable.
 	vt := int64(defaultValueThreshold)
@@ -190,18 +278,25 @@ func Open(dir string, opts Options) (*Store, error) {
 		durable: !opts.InMemory,
 		chunk:   opts.RedoChunkSize,
 		gcEvery: opts.ValueLogGCEvery,
+		bucket:  opts.BucketSize,
 	}
 	s.cond = sync.NewCond(&s.mu)
-	cacheSize := opts.NodeCacheSize
+	cacheSize := opts.CacheSize
 	if cacheSize == 0 {
-		cacheSize = defaultNodeCacheSize
+		cacheSize = defaultCacheSize
 	}
-	s.cache = newNodeCache(cacheSize)
+	s.cache = newBucketCache(cacheSize)
 	if s.chunk <= 0 {
 		s.chunk = defaultRedoChunkSize
 	}
 	if s.gcEvery == 0 {
 		s.gcEvery = defaultValueLogGCEvery
+	}
+	if s.bucket <= 0 {
+		s.bucket = defaultBucket
+	}
+	if !opts.InMemory {
+		s.dir = dir
 	}
 	height, root, err := s.loadMeta()
 	if err != nil {
@@ -212,8 +307,102 @@ func Open(dir string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s.snap = &snapshot{txn: db.NewTransaction(false), height: height, root: root}
+	if err := s.tidy(height); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	sn := &snapshot{txn: db.NewTransaction(false), height: height, root: root}
+	if sn.trie, err = s.loadTrie(sn.txn, root); err != nil {
+		sn.txn.Discard()
+		_ = db.Close()
+		return nil, err
+	}
+	s.snap = sn
 	return s, nil
+}
+
+// tidy removes what an interrupted bulk load left in a store that has no
+// committed block, and converts a store of the old layout (trie nodes under
+// n/, no leaves) by deriving the leaves from the records.
+func (s *Store) tidy(height int64) error {
+	if s.dir != "" {
+		tmp, _ := filepath.Glob(filepath.Join(s.dir, bulkTempPrefix+"*"))
+		for _, d := range tmp {
+			if err := os.RemoveAll(d); err != nil {
+				return fmt.Errorf("store: remove %s: %w", d, err)
+			}
+		}
+	}
+	if height == 0 {
+		if s.hasPrefix(prefixRecord) || s.hasPrefix(prefixLeaf) {
+			if err := s.db.DropPrefix(prefixRecord, prefixLeaf); err != nil {
+				return fmt.Errorf("store: drop an interrupted bulk load: %w", err)
+			}
+		}
+		return nil
+	}
+	if !s.hasPrefix(prefixLeaf) && s.hasPrefix(prefixRecord) {
+		wb := s.db.NewWriteBatch()
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefixRecord})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				key := item.Key()[len(prefixRecord):]
+				err := item.Value(func(raw []byte) error {
+					value, weight, err := decodeRecord(raw)
+					if err != nil {
+						return err
+					}
+					l := newLeaf(key, value, weight)
+					return wb.Set(leafKey(&l.path), l.encodeValue())
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			err = wb.Flush()
+		} else {
+			wb.Cancel()
+		}
+		if err != nil {
+			return fmt.Errorf("store: derive trie leaves: %w", err)
+		}
+	}
+	if s.hasPrefix(prefixNode) {
+		if err := s.db.DropPrefix(prefixNode); err != nil {
+			return fmt.Errorf("store: drop old trie nodes: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) hasPrefix(prefix []byte) bool {
+	found := false
+	_ = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		it.Rewind()
+		found = it.Valid()
+		return nil
+	})
+	return found
+}
+
+// loadTrie rebuilds the in-memory trie from the leaves in txn and checks it
+// against the committed root.
+func (s *Store) loadTrie(txn *badger.Txn, root []byte) (*rnode, error) {
+	t, err := rebuild(txn, s.bucket)
+	if err != nil {
+		return nil, fmt.Errorf("store: rebuild trie: %w", err)
+	}
+	if !bytes.Equal(t.d[:], root) {
+		return nil, fmt.Errorf("store: the trie leaves give root %x, the committed root is %x", t.d[:], root)
+	}
+	return t, nil
 }
 
 func (s *Store) loadMeta() (height int64, root []byte, err error) {
@@ -265,8 +454,8 @@ func (s *Store) release(sn *snapshot) {
 }
 
 // publish makes a newly applied block visible to readers.
-func (s *Store) publish(height int64, root []byte) {
-	sn := &snapshot{txn: s.db.NewTransaction(false), height: height, root: bytes.Clone(root)}
+func (s *Store) publish(height int64, root []byte, trie *rnode) {
+	sn := &snapshot{txn: s.db.NewTransaction(false), height: height, root: bytes.Clone(root), trie: trie}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.snap
@@ -368,6 +557,9 @@ func (v *View) getRecord(key []byte) (value []byte, weight uint64, err error) {
 	if len(key) == 0 {
 		return nil, 0, nil // no record has an empty key
 	}
+	if r, ok := v.sn.cached(key); ok {
+		return bytes.Clone(r.value), r.weight, nil
+	}
 	raw, err := getValue(v.sn.txn, recordKey(key))
 	if err == nil && raw != nil {
 		value, weight, err = decodeRecord(raw)
@@ -375,6 +567,7 @@ func (v *View) getRecord(key []byte) (value []byte, weight uint64, err error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: get %q: %w", key, err)
 	}
+	v.sn.remember(key, cachedRecord{value: bytes.Clone(value), weight: weight})
 	return value, weight, nil
 }
 
@@ -457,26 +650,6 @@ func (v *View) iterate(prefix, startAfter []byte, fn func(key, value []byte, wei
 	return nil
 }
 
-// readNode reads a committed trie node (nodes are content-addressed, so any
-// snapshot holding it returns the same bytes).
-func (v *View) readNode(digest []byte) ([]byte, error) {
-	if v.done {
-		return nil, errViewDone
-	}
-	if n, ok := v.s.cache.get(digest); ok {
-		return n, nil
-	}
-	n, err := getValue(v.sn.txn, nodeKey(digest))
-	if err == nil && n == nil {
-		err = badger.ErrKeyNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: trie node %x: %w", digest, err)
-	}
-	v.s.cache.put(string(digest), bytes.Clone(n))
-	return n, nil
-}
-
 // RunValueLogGC reclaims Badger value-log space (mostly old redo chunks)
 // until there is nothing left worth rewriting. It is a no-op for in-memory
 // stores.
@@ -516,10 +689,6 @@ func getValue(txn *badger.Txn, key []byte) ([]byte, error) {
 
 func recordKey(key []byte) []byte {
 	return concat(prefixRecord, key)
-}
-
-func nodeKey(digest []byte) []byte {
-	return concat(prefixNode, digest)
 }
 
 func concat(a, b []byte) []byte {

@@ -1,0 +1,304 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/pokt-network/smt"
+	"github.com/pokt-network/smt/kvstore/simplemap"
+)
+
+// The store's trie must give exactly pokt-network/smt's roots and proofs,
+// whatever the bucket size, through inserts, updates and deletes (which
+// make smt build and collapse extension nodes).
+func TestTrieMatchesSMT(t *testing.T) {
+	for _, bucket := range []int{1, 2, 3, 8, 32} {
+		t.Run(fmt.Sprintf("bucket=%d", bucket), func(t *testing.T) {
+			s, err := Open("", Options{InMemory: true, BucketSize: bucket})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ref := smt.NewSparseMerkleSumTrie(simplemap.NewSimpleMap(), sha256.New())
+			rng := rand.New(rand.NewPCG(uint64(bucket), 99))
+			for h := int64(1); h <= 12; h++ {
+				st := s.Stage()
+				n := 1 + rng.IntN(300)
+				if h == 6 {
+					n = 0 // an empty block
+				}
+				for j := 0; j < n; j++ {
+					k := testKey(rng.IntN(400))
+					switch {
+					case rng.IntN(10) < 3 || h == 10: // h 10 deletes a lot
+						if err := st.Delete(k); err != nil {
+							t.Fatal(err)
+						}
+						if err := ref.Delete(k); err != nil && !errors.Is(err, smt.ErrKeyNotFound) {
+							t.Fatal(err)
+						}
+					default:
+						v := testValue(rng.IntN(1000), int(h), rng.IntN(40))
+						w := uint64(rng.IntN(3)) * uint64(rng.IntN(100000))
+						if err := st.Set(k, v, w); err != nil {
+							t.Fatal(err)
+						}
+						if err := ref.Update(k, trieValue(v), w); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if j%50 == 49 { // intermediate roots must not matter
+						if _, err := st.Root(); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				root, err := st.Root()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(root, ref.Root()) {
+					t.Fatalf("height %d: root %x, smt %x", h, root, []byte(ref.Root()))
+				}
+				if err := s.Commit(st, h); err != nil {
+					t.Fatal(err)
+				}
+				if err := ref.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				// Proofs equal smt's, for present and absent keys.
+				err = s.View(func(v *View) error {
+					for i := 0; i < 420; i += 3 {
+						k := testKey(i)
+						got, err := v.proof(k)
+						if err != nil {
+							return err
+						}
+						want, err := ref.Prove(k)
+						if err != nil {
+							return err
+						}
+						if len(got.SideNodes) != len(want.SideNodes) {
+							return fmt.Errorf("key %d: %d side nodes, smt %d", i, len(got.SideNodes), len(want.SideNodes))
+						}
+						for j := range got.SideNodes {
+							if !bytes.Equal(got.SideNodes[j], want.SideNodes[j]) {
+								return fmt.Errorf("key %d: side node %d differs", i, j)
+							}
+						}
+						if !bytes.Equal(got.NonMembershipLeafData, want.NonMembershipLeafData) {
+							return fmt.Errorf("key %d: non-membership data %x, smt %x", i, got.NonMembershipLeafData, want.NonMembershipLeafData)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("height %d: %v", h, err)
+				}
+			}
+			checkTrieNodes(t, s)
+		})
+	}
+}
+
+// A bucket's leaves that do not match the trie are reported, not used.
+func TestTrieDetectsCorruptLeaves(t *testing.T) {
+	dir := t.TempDir()
+	s := openDisk(t, dir, Options{BucketSize: 4})
+	commitBlock(t, s, genBlocks(21, 1, 200, 1000)[0], 1)
+	// Drop one leaf behind the store's back.
+	var victim []byte
+	for _, k := range rawKeys(t, s, prefixLeaf) {
+		victim = k
+		break
+	}
+	txn := s.db.NewTransaction(true)
+	if err := txn.Delete(victim); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{BucketSize: 4}); err == nil {
+		t.Fatal("open with a missing leaf succeeded")
+	}
+}
+
+// Buckets split as they fill and join again as records are deleted; the
+// in-memory trie stays consistent through reopens with other bucket sizes.
+func TestTrieBuckets(t *testing.T) {
+	dir := t.TempDir()
+	s := openDisk(t, dir, Options{BucketSize: 4})
+	var b block
+	for i := 0; i < 500; i++ {
+		b = append(b, change{key: testKey(i), value: testValue(i, 0, 30), weight: uint64(i)})
+	}
+	commitBlock(t, s, b, 1)
+	checkTrieNodes(t, s)
+	b = nil
+	for i := 0; i < 498; i++ {
+		b = append(b, change{key: testKey(i), del: true})
+	}
+	root := commitBlock(t, s, b, 2)
+	checkTrieNodes(t, s)
+	if s.snap.trie.bucket() != true {
+		t.Fatal("2 records left in more than one bucket")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openDisk(t, dir, Options{BucketSize: 1})
+	if !bytes.Equal(s.AppHash(), root) {
+		t.Fatal("reopen changed the root")
+	}
+	checkTrieNodes(t, s)
+}
+
+// A store of the old layout (trie nodes under n/, no leaves) is converted
+// by Open: the leaves are derived from the records and the nodes dropped.
+func TestOpenConvertsOldLayout(t *testing.T) {
+	dir := t.TempDir()
+	s := openDisk(t, dir, Options{})
+	m := model{}
+	for i, blk := range genBlocks(31, 3, 300, 600) {
+		commitBlock(t, s, blk, int64(i+1))
+		m.apply(blk)
+	}
+	root := s.AppHash()
+	// Make it look like the old layout.
+	wb := s.db.NewWriteBatch()
+	for _, k := range rawKeys(t, s, prefixLeaf) {
+		if err := wb.Delete(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wb.Set(concat(prefixNode, make([]byte, RootSize)), []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openDisk(t, dir, Options{})
+	if s.Height() != 3 || !bytes.Equal(s.AppHash(), root) {
+		t.Fatalf("converted store: height %d root %x, want 3 %x", s.Height(), s.AppHash(), root)
+	}
+	checkModel(t, s, m)
+	checkTrieNodes(t, s)
+	commitBlock(t, s, genBlocks(32, 1, 100, 600)[0], 4)
+	checkTrieNodes(t, s)
+}
+
+// A bulk load gives the same state and root as blocks, also when its
+// leaves spill to temporary files, with overwrites and deletes among them;
+// an interrupted bulk load leaves nothing behind after Open.
+func TestBulkLoad(t *testing.T) {
+	old := leafPartsMemory
+	leafPartsMemory = 500
+	defer func() { leafPartsMemory = old }()
+	blocks := genBlocks(41, 4, 3000, 5000)
+	ref := openMem(t)
+	m := model{}
+	for i, blk := range blocks {
+		commitBlock(t, ref, blk, int64(i+1))
+		m.apply(blk)
+	}
+	for _, bucket := range []int{1, 32} {
+		dir := t.TempDir()
+		s := openDisk(t, dir, Options{BucketSize: bucket})
+		b, err := s.Bulk(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, blk := range blocks {
+			for _, c := range blk {
+				if c.del {
+					err = b.Delete(c.key)
+				} else {
+					err = b.Set(c.key, c.value, c.weight)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if i == 1 {
+				if err := b.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if matches, _ := filepath.Glob(filepath.Join(dir, bulkTempPrefix+"*")); len(matches) != 1 {
+			t.Fatalf("bucket %d: %d temporary directories, want 1 (the leaves spilled)", bucket, len(matches))
+		}
+		root, err := b.Commit(4, ref.AppHash())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(root, ref.AppHash()) || s.Height() != 4 {
+			t.Fatal("bulk root or height")
+		}
+		if matches, _ := filepath.Glob(filepath.Join(dir, bulkTempPrefix+"*")); len(matches) != 0 {
+			t.Fatal("temporary files left")
+		}
+		checkModel(t, s, m)
+		checkTrieNodes(t, s)
+		// It carries on like any store.
+		blk := genBlocks(42, 1, 500, 5000)[0]
+		if !bytes.Equal(commitBlock(t, s, blk, 5), commitBlock(t, ref, blk, 5)) {
+			t.Fatal("roots diverge after a bulk load")
+		}
+		ref = openMem(t)
+		for i, blk := range blocks {
+			commitBlock(t, ref, blk, int64(i+1))
+		}
+	}
+
+	// Interrupted: records and spilled leaves written, no commit.
+	dir := t.TempDir()
+	s := openDisk(t, dir, Options{})
+	b, err := s.Bulk(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range blocks[0] {
+		if !c.del {
+			_ = b.Set(c.key, c.value, c.weight)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Simulate the crash: close Badger without finishing.
+	if matches, _ := filepath.Glob(filepath.Join(dir, bulkTempPrefix+"*")); len(matches) != 1 {
+		t.Fatal("no spilled leaves")
+	}
+	for _, f := range b.leaves.files {
+		if f != nil {
+			f.Close()
+		}
+	}
+	b.wb.Cancel()
+	b.txn.Discard()
+	b.done = true
+	s.commitMu.Unlock()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openDisk(t, dir, Options{})
+	if s.Height() != 0 || len(rawKeys(t, s, nil)) != 0 {
+		t.Fatal("interrupted bulk load left records")
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, bulkTempPrefix+"*")); len(matches) != 0 {
+		t.Fatal("interrupted bulk load left temporary files")
+	}
+}
