@@ -571,6 +571,22 @@ func (v *View) getRecord(key []byte) (value []byte, weight uint64, err error) {
 	return value, weight, nil
 }
 
+// Prefetch reads the committed records of keys (absent ones too) so that
+// reads of them at this block are answered from memory: the app reads a
+// block's records on all cores before executing it in order. What it
+// remembers belongs to the committed block it read, so it can never be
+// stale; at most maxSnapshotReads records are remembered per block.
+func (s *Store) Prefetch(keys [][]byte) error {
+	return s.View(func(v *View) error {
+		for _, k := range keys {
+			if _, _, err := v.getRecord(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Iterate calls fn for each committed record whose key starts with prefix,
 // in ascending key order, until fn returns true. key and value are fresh
 // copies owned by fn. All records come from the same block. fn may read the

@@ -302,3 +302,52 @@ func TestBulkLoad(t *testing.T) {
 		t.Fatal("interrupted bulk load left temporary files")
 	}
 }
+
+// Records read by Prefetch belong to the block they were read at: a later
+// block's reads see that block's records, never the remembered ones.
+func TestPrefetchNeverStale(t *testing.T) {
+	s, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	k, absent := []byte("k"), []byte("absent")
+	st := s.Stage()
+	if err := st.Set(k, []byte("v1"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Root(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(st, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Prefetch([][]byte{k, absent}); err != nil {
+		t.Fatal(err)
+	}
+	st = s.Stage()
+	if err := st.Set(k, []byte("v2"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Set(absent, []byte("now"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := st.Get(k); string(v) != "v2" {
+		t.Fatalf("stage reads %q, want its own v2", v)
+	}
+	if v, _ := s.Get(k); string(v) != "v1" {
+		t.Fatalf("committed read %q before commit, want v1", v)
+	}
+	if _, err := st.Root(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(st, 2); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Get(k); string(v) != "v2" {
+		t.Fatalf("after commit read %q, want v2", v)
+	}
+	if v, _ := s.Get(absent); string(v) != "now" {
+		t.Fatalf("after commit read %q for the once absent key, want now", v)
+	}
+}
