@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
 	cmtflags "github.com/cometbft/cometbft/libs/cli/flags"
@@ -48,16 +50,39 @@ func NewLogger(c *cfg.Config, w io.Writer) (log.Logger, error) {
 type Node struct {
 	cfg    *Config
 	logger log.Logger
-	app    *app.App
+	app    io.Closer // the ledger, or the kvstore baseline
 	comet  *cmtnode.Node
 	ready  *http.Server
 	readyL net.Listener
 }
 
+// ABCIKvstore names CometBFT's example key-value store application
+// (abci/example/kvstore), which a node runs instead of the ledger as a
+// benchmark baseline only: same CometBFT, configuration and genesis, an
+// app that accepts any key=value transaction.
+const ABCIKvstore = "kvstore"
+
+// KvstoreDir is the directory, under the node's data directory, of the
+// kvstore baseline's state.
+const KvstoreDir = "kvstore-baseline"
+
 // New opens the app state and sets up CometBFT from the configuration. The
 // genesis file is checked first (genesis.Load), so a bad one is reported
 // with every problem before anything starts. Start runs the node.
 func New(ctx context.Context, c *Config, logger log.Logger) (*Node, error) {
+	return newNode(ctx, c, logger, "")
+}
+
+// NewBaseline is New with another ABCI application in place of the ledger:
+// abciApp "" is the ledger, ABCIKvstore CometBFT's persistent kvstore
+// example (a Pebble database in <data>/kvstore-baseline, as CometBFT's
+// own stores), which ignores the genesis app_state and takes the
+// validators from genesis in InitChain. For benchmark baselines only.
+func NewBaseline(ctx context.Context, c *Config, logger log.Logger, abciApp string) (*Node, error) {
+	return newNode(ctx, c, logger, abciApp)
+}
+
+func newNode(ctx context.Context, c *Config, logger log.Logger, abciApp string) (*Node, error) {
 	doc, err := genesis.Load(c.Comet.GenesisFile())
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
@@ -74,30 +99,46 @@ func New(ctx context.Context, c *Config, logger log.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.New(appOptions(c))
-	if err != nil {
-		return nil, fmt.Errorf("node: open app state %s: %w", c.AppStatePath(), err)
-	}
-	var abciApp abci.Application = a
-	if c.Comet.Instrumentation.Prometheus {
-		m, err := NewMetrics(prometheus.DefaultRegisterer, c.Comet.Instrumentation.Namespace, doc.ChainID)
+	var (
+		abciImpl abci.Application
+		closer   io.Closer
+	)
+	switch abciApp {
+	case "":
+		a, err := app.New(appOptions(c))
 		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("node: metrics: %w", err)
+			return nil, fmt.Errorf("node: open app state %s: %w", c.AppStatePath(), err)
 		}
-		abciApp = Instrument(a, m)
+		abciImpl, closer = a, a
+		if c.Comet.Instrumentation.Prometheus {
+			m, err := NewMetrics(prometheus.DefaultRegisterer, c.Comet.Instrumentation.Namespace, doc.ChainID)
+			if err != nil {
+				a.Close()
+				return nil, fmt.Errorf("node: metrics: %w", err)
+			}
+			abciImpl = Instrument(a, m)
+		}
+	case ABCIKvstore:
+		dir := filepath.Join(c.Comet.DBDir(), KvstoreDir)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		kv := kvstore.NewPersistentApplication(dir)
+		abciImpl, closer = kv, kv
+	default:
+		return nil, fmt.Errorf("node: unknown ABCI application %q (want %q)", abciApp, ABCIKvstore)
 	}
 	comet, err := cmtnode.NewNode(ctx, c.Comet, pv, nodeKey,
-		proxy.NewLocalClientCreator(abciApp),
+		proxy.NewLocalClientCreator(abciImpl),
 		cmtnode.DefaultGenesisDocProviderFunc(c.Comet),
 		cfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(c.Comet.Instrumentation),
 		logger)
 	if err != nil {
-		a.Close()
+		closer.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	return &Node{cfg: c, logger: logger, app: a, comet: comet}, nil
+	return &Node{cfg: c, logger: logger, app: closer, comet: comet}, nil
 }
 
 // appOptions are the app's options from the configuration.
@@ -227,7 +268,12 @@ func (n *Node) Comet() *cmtnode.Node { return n.comet }
 // Run starts a node from the configuration and runs it until ctx is done
 // (mykeyd cancels it on SIGINT or SIGTERM), then stops it cleanly.
 func Run(ctx context.Context, c *Config, logger log.Logger) error {
-	n, err := New(ctx, c, logger)
+	return RunBaseline(ctx, c, logger, "")
+}
+
+// RunBaseline is Run with NewBaseline's choice of ABCI application.
+func RunBaseline(ctx context.Context, c *Config, logger log.Logger, abciApp string) error {
+	n, err := NewBaseline(ctx, c, logger, abciApp)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 func startCmd(e *env) *cobra.Command {
-	var home string
+	var home, abciApp string
 	cmd := &cobra.Command{
 		Use:   "start --home DIR",
 		Short: "Run the node until SIGINT or SIGTERM",
@@ -24,9 +24,17 @@ SIGINT or SIGTERM it stops consensus, closes the stores and exits 0.`,
 			if err != nil {
 				return err
 			}
-			return node.Run(cmd.Context(), c, logger)
+			if abciApp != "" {
+				e.msg("mykeyd: running the %s ABCI application instead of the ledger (benchmark baseline only)", abciApp)
+			}
+			return node.RunBaseline(cmd.Context(), c, logger, abciApp)
 		},
 	}
 	homeFlag(cmd, &home)
+	// Benchmark baseline only (scripts/bench-net.sh): the same node and
+	// configuration with CometBFT's kvstore example app instead of the
+	// ledger. Hidden: a network of such nodes keeps no ledger.
+	cmd.Flags().StringVar(&abciApp, "abci", "", "benchmark baseline only: run CometBFT's example app \""+node.ABCIKvstore+"\" instead of the ledger")
+	_ = cmd.Flags().MarkHidden("abci")
 	return cmd
 }

@@ -1,99 +1,183 @@
 // Command loadgen puts a bounded load on a running test network (written
-// by `mykeyd testnet`, e.g. scripts/localnet.sh's) and reports what the
-// network committed: blocks per second and committed transactions per
-// second, first of citizen links, then of provider grants.
+// by `mykeyd testnet`, e.g. scripts/localnet.sh's or scripts/bench-net.sh's)
+// and reports what the network committed.
 //
 //	go run ./scripts/loadgen --network localnet/net --links 2000 --grants 4000
+//	go run ./scripts/loadgen --network localnet/net --duration 60s --charges 100 --json
+//	go run ./scripts/loadgen --network kvnet --kvstore --duration 60s   # nodes run `mykeyd start --abci kvstore`
 //
-// Everything is signed before the clock starts: --links test cards are
-// issued from the network's test CA (card keys come from a pool of 64
-// RSA keys, as in the tests) and each signs one link for a provider
-// (round-robin), which is sent to that provider's node. Then --grants
-// one-charge grants (--charges charges per grant transaction) are signed
-// by the providers for the people linked to them. Each phase sends with at
-// most --inflight broadcast_tx_sync calls in flight (backing off while a
-// mempool is full) and waits until every accepted transaction is in a
-// block. Rates are measured over the blocks of the phase, by block time:
-// txs in those blocks / (time of the last block - time of the block
-// before the first).
+// Phases (--phases, in this order): links, one citizen-signed link per
+// transaction sent to the provider's node; links-batched, provider-signed
+// link batches of --link-batch links; grants, provider grants of
+// --charges charges each, charging the people linked before. Links come
+// from new test cards issued from the network's test CA (card keys from a
+// pool of 64 RSA keys, as in the tests).
 //
-// With --json the results are one JSON object on stdout. The RSS of the
+// Everything is signed before the clock starts. Without --duration a link
+// phase sends --links links and the grants phase --grants charges, and each
+// waits until all is committed. With --duration D each phase keeps the
+// network loaded for D, then stops sending and waits at most --drain for
+// what was accepted to commit; its pool is --max-rate links/s (or
+// --max-charge-rate charges/s) × D, signed beforehand (the links-batched
+// phase first uses the links the links phase did not send). A phase whose
+// pool runs out before D says so (exhausted) and stops early: raise the
+// rate ceiling.
+//
+// Sending is a closed loop: at most --inflight broadcast_tx_sync calls in
+// flight, backing off while a mempool is full, and with --window N at
+// most N items (links, charges, kvstore transactions) accepted and not yet
+// seen committed (--charge-window N: N charges).
+//
+// Rates are measured over the blocks of the phase, by block time: txs (and
+// items accepted by the ledger) in those blocks / (time of the last block
+// holding one - time of the block before the first). Latency is per
+// transaction, from the start of its accepted broadcast_tx_sync call to
+// the moment the loadgen saw the block holding it committed on node 0
+// (NewBlockEvents over the websocket); p50/p95/p99 per phase.
+//
+// --kvstore runs one phase, kvstore, against a network whose nodes run
+// CometBFT's kvstore example app (`mykeyd start --abci kvstore`): key=value
+// transactions of the size of a link transaction (--tx-size), sent to the
+// same nodes with the same inflight, window and duration.
+//
+// With --json the results are one JSON object on stdout; --report FILE
+// [--baseline FILE] prints the table of saved results. The RSS of the
 // nodes is read from /proc for the PIDs in node*.pid beside the network
-// directory, when scripts/localnet.sh started them.
+// directory, when scripts/localnet.sh or scripts/bench-net.sh started them.
 package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
-	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/node"
 )
 
+type options struct {
+	dir           string
+	phases        string
+	links         int
+	grants        int
+	charges       int
+	linkBatch     int
+	duration      time.Duration
+	drain         time.Duration
+	maxRate       float64
+	maxChargeRate float64
+	inflight      int
+	window        int
+	chargeWindow  int
+	timeout       time.Duration
+	kvstore       bool
+	txSize        int
+	asJSON        bool
+	report        string
+	baseline      string
+}
+
 func main() {
-	var (
-		dir      = flag.String("network", "localnet/net", "test network directory (holds network.json)")
-		links    = flag.Int("links", 2000, "links to send (one per new test card)")
-		grants   = flag.Int("grants", 4000, "charges to send")
-		charges  = flag.Int("charges", 1, "charges per grant transaction")
-		inflight = flag.Int("inflight", 32, "most broadcast_tx_sync calls in flight")
-		timeout  = flag.Duration("timeout", 5*time.Minute, "give up a phase after this long")
-		asJSON   = flag.Bool("json", false, "print the results as JSON")
-	)
+	var o options
+	flag.StringVar(&o.dir, "network", "localnet/net", "test network directory (holds network.json)")
+	flag.StringVar(&o.phases, "phases", "links,links-batched,grants", "phases to run: links, links-batched, grants")
+	flag.IntVar(&o.links, "links", 2000, "without --duration: links to send in each link phase")
+	flag.IntVar(&o.grants, "grants", 4000, "without --duration: charges to send")
+	flag.IntVar(&o.charges, "charges", 1, "charges per grant transaction")
+	flag.IntVar(&o.linkBatch, "link-batch", 100, "links per link-batch transaction (links-batched)")
+	flag.DurationVar(&o.duration, "duration", 0, "keep each phase loaded this long (0: send the counts)")
+	flag.DurationVar(&o.drain, "drain", 30*time.Second, "with --duration: wait at most this long after a phase for what was accepted to commit")
+	flag.Float64Var(&o.maxRate, "max-rate", 1000, "with --duration: links/s ceiling a link phase's pre-signed pool is sized for (kvstore: not needed)")
+	flag.Float64Var(&o.maxChargeRate, "max-charge-rate", 20000, "with --duration: charges/s ceiling the grants phase's pool is sized for")
+	flag.IntVar(&o.inflight, "inflight", 32, "most broadcast_tx_sync calls in flight")
+	flag.IntVar(&o.window, "window", 0, "most links (kvstore: transactions) accepted and not yet committed (0: only the mempool bounds them)")
+	flag.IntVar(&o.chargeWindow, "charge-window", 0, "most charges accepted and not yet committed (0: only the mempool bounds them)")
+	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "without --duration: give up a phase after this long")
+	flag.BoolVar(&o.kvstore, "kvstore", false, "the network runs CometBFT's kvstore app: send key=value transactions")
+	flag.IntVar(&o.txSize, "tx-size", 0, "with --kvstore: transaction size in bytes (0: a link transaction's)")
+	flag.BoolVar(&o.asJSON, "json", false, "print the results as JSON")
+	flag.StringVar(&o.report, "report", "", "print the table of results saved with --json in this file (no load)")
+	flag.StringVar(&o.baseline, "baseline", "", "with --report: the kvstore results to compare with")
 	flag.Parse()
-	if err := run(*dir, *links, *grants, *charges, *inflight, *timeout, *asJSON); err != nil {
+	var err error
+	if o.report != "" {
+		err = report(o.report, o.baseline)
+	} else {
+		err = run(o)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-// phase is what one phase of load committed.
-type phase struct {
-	Name        string  `json:"name"`
-	Sent        int     `json:"sent"`
-	Accepted    int     `json:"accepted_by_checktx"`
-	CommittedOK int     `json:"committed_ok"`
-	Blocks      int64   `json:"blocks"`
-	Seconds     float64 `json:"seconds"`
-	BlocksPerS  float64 `json:"blocks_per_s"`
-	TxPerS      float64 `json:"committed_tx_per_s"`
-	ItemsPerS   float64 `json:"committed_items_per_s"`
-	MaxBlockTxs int     `json:"max_block_txs"`
+// result is the --json output.
+type result struct {
+	App             string         `json:"app"` // "mykey" or "kvstore"
+	ChainID         string         `json:"chain_id"`
+	Nodes           int            `json:"nodes"`
+	DurationSeconds float64        `json:"duration_seconds,omitempty"`
+	Inflight        int            `json:"inflight"`
+	Window          int            `json:"window_items,omitempty"`
+	ChargeWindow    int            `json:"charge_window,omitempty"`
+	LinkBatch       int            `json:"link_batch,omitempty"`
+	ChargesPerTx    int            `json:"charges_per_tx,omitempty"`
+	ChargeYen       int64          `json:"charge_yen,omitempty"`
+	MaxRate         float64        `json:"max_rate,omitempty"`
+	MaxChargeRate   float64        `json:"max_charge_rate,omitempty"`
+	Phases          []*phase       `json:"phases"`
+	RSSMiB          map[string]int `json:"rss_mib,omitempty"`
 }
 
 type loadgen struct {
 	lay      *node.Layout
 	rpc      map[string]*rpchttp.HTTP // by node name
-	provider []string                 // provider IDs
+	watch    *watcher
+	provider []string // provider IDs
 	keys     map[string]*keyfile.Key
 	inflight int
+	duration time.Duration
+	drain    time.Duration
 	timeout  time.Duration
 }
 
-func run(dir string, nLinks, nGrants, perGrant, inflight int, timeout time.Duration, asJSON bool) error {
-	lay, err := node.LoadLayout(dir)
+func (g *loadgen) durationText() string {
+	if g.duration == 0 {
+		return "until all is sent"
+	}
+	return "for " + g.duration.String()
+}
+
+type linkedPerson struct{ provider, mykey string }
+
+func run(o options) error {
+	if o.inflight < 1 || o.charges < 1 || o.linkBatch < 1 || o.maxRate <= 0 || o.maxChargeRate <= 0 {
+		return errors.New("--inflight, --charges, --link-batch and the rates must be positive")
+	}
+	phases := strings.Split(o.phases, ",")
+	for _, ph := range phases {
+		if !slices.Contains([]string{"links", "links-batched", "grants"}, ph) {
+			return fmt.Errorf("unknown phase %q (links, links-batched, grants)", ph)
+		}
+	}
+	lay, err := node.LoadLayout(o.dir)
 	if err != nil {
 		return err
 	}
-	g := &loadgen{lay: lay, rpc: map[string]*rpchttp.HTTP{}, keys: map[string]*keyfile.Key{}, inflight: inflight, timeout: timeout}
+	g := &loadgen{lay: lay, rpc: map[string]*rpchttp.HTTP{}, keys: map[string]*keyfile.Key{},
+		inflight: o.inflight, duration: o.duration, drain: o.drain, timeout: o.timeout}
 	for _, n := range lay.Nodes {
 		c, err := rpchttp.NewWithTimeout(n.RPC, 30)
 		if err != nil {
@@ -110,241 +194,228 @@ func run(dir string, nLinks, nGrants, perGrant, inflight int, timeout time.Durat
 	if len(g.provider) == 0 {
 		return errors.New("the network has no provider node")
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if g.watch, err = startWatcher(ctx, lay.Nodes[0].RPC); err != nil {
+		return err
+	}
 	ca, err := node.LoadTestCA(lay.TestCA)
 	if err != nil {
 		return err
 	}
 	program := lay.Programs[0]
-
-	// Links: sign everything first.
-	msg("issuing %d test cards and signing their links...", nLinks)
-	jpkitest.Prefetch(min(nLinks, jpkitest.PoolSize))
-	stamp := time.Now().UnixNano()
-	serialBase := time.Now().Unix() * 1_000_000
-	linkTxs := make([]sendable, nLinks)
-	var signErr error
-	var mu sync.Mutex
-	parallel(nLinks, func(k int) {
-		// Serial numbers unique across runs against the same CA (a
-		// certificate is a person: the same serial would be linked).
-		card, err := ca.Issue(jpkitest.CardOptions{Serial: serialBase + int64(k)})
-		if err == nil {
-			prov := g.provider[k%len(g.provider)]
-			tok := sha256.Sum256([]byte(fmt.Sprintf("loadgen-%d-%d", stamp, k)))
-			req := &types.LinkRequest{ChainId: lay.ChainID, ProgramId: program, ProviderId: prov,
-				AccountCommitment: tok[:], ExpiresAt: time.Now().Add(24 * time.Hour).Unix(), Certificate: card.CertDER}
-			var sig, bz []byte
-			if sig, err = card.Sign(req.SignBytes()); err == nil {
-				bz, err = types.EncodeTx(types.WrapLink(&types.SignedLink{Request: req, Signature: sig}))
-				linkTxs[k] = sendable{node: prov, tx: bz, items: 1}
-			}
-		}
-		if err != nil {
-			mu.Lock()
-			signErr = err
-			mu.Unlock()
-		}
-	})
-	if signErr != nil {
-		return signErr
-	}
-	linkPhase, linked, err := g.phase("links", linkTxs)
+	signer, err := newLinkSigner(ca, lay.ChainID, program)
 	if err != nil {
 		return err
 	}
-
-	// Grants: one charge of ¥1,000 (¥250 granted) per charge, spread over
-	// the people linked above, grouped perGrant to a transaction.
-	if len(linked) == 0 && nGrants > 0 {
-		return errors.New("no link was committed: no one to grant to")
+	out := &result{App: "mykey", ChainID: lay.ChainID, Nodes: len(lay.Nodes), DurationSeconds: o.duration.Seconds(),
+		Inflight: o.inflight, Window: o.window, ChargeWindow: o.chargeWindow}
+	if o.duration > 0 {
+		out.MaxRate = o.maxRate
 	}
-	msg("signing %d charges in grants of %d...", nGrants, perGrant)
-	var grantTxs []sendable
-	now := time.Now().Unix()
-	byProvider := map[string][]string{}
-	for _, l := range linked {
-		byProvider[l.provider] = append(byProvider[l.provider], l.mykey)
-	}
-	provs := make([]string, 0, len(byProvider))
-	for p := range byProvider {
-		provs = append(provs, p)
-	}
-	sort.Strings(provs)
-	for k := 0; k < nGrants; {
-		prov := provs[(k/perGrant)%len(provs)]
-		people := byProvider[prov]
-		gr := &types.Grant{ChainId: lay.ChainID, ProviderId: prov}
-		for j := 0; j < perGrant && k < nGrants; j, k = j+1, k+1 {
-			gr.Charges = append(gr.Charges, &types.Charge{ProgramId: program, MykeyId: people[k%len(people)],
-				ChargeRef: fmt.Sprintf("loadgen-%d-%d", stamp, k), AmountYen: 1000, ChargedAt: now - 60})
-		}
-		bz, err := types.EncodeTx(types.WrapGrant(&types.SignedGrant{Grant: gr, Signature: g.keys[prov].Sign(gr.SignBytes())}))
+	if o.kvstore {
+		out.App = "kvstore"
+		p, err := g.kvstorePhase(o, signer)
 		if err != nil {
 			return err
 		}
-		grantTxs = append(grantTxs, sendable{node: prov, tx: bz, items: len(gr.Charges)})
-	}
-	grantPhase, _, err := g.phase("grants", grantTxs)
-	if err != nil {
-		return err
+		out.Phases = append(out.Phases, p)
+		return g.print(out, o)
 	}
 
-	out := struct {
-		ChainID string         `json:"chain_id"`
-		Nodes   int            `json:"nodes"`
-		Phases  []*phase       `json:"phases"`
-		RSSMiB  map[string]int `json:"rss_mib,omitempty"`
-	}{lay.ChainID, len(lay.Nodes), []*phase{linkPhase, grantPhase}, rss(filepath.Dir(dir))}
-	if asJSON {
+	var (
+		linked   []linkedPerson
+		linkedMu sync.Mutex
+		leftover []link // signed links a link phase did not send
+	)
+	linkItem := func(r *abci.ExecTxResult) int {
+		n := 0
+		for _, ev := range r.Events {
+			a := map[string]string{}
+			for _, kv := range ev.Attributes {
+				a[kv.Key] = kv.Value
+			}
+			if a["outcome"] != "accepted" {
+				continue
+			}
+			n++
+			if ev.Type == "link" {
+				linkedMu.Lock()
+				linked = append(linked, linkedPerson{a["provider"], a["mykey_id"]})
+				linkedMu.Unlock()
+			}
+		}
+		return n
+	}
+	// linkPool returns the links for a phase: leftovers first, then new
+	// ones.
+	linkPool := func() ([]link, time.Duration, error) {
+		want := o.links
+		if o.duration > 0 {
+			want = int(o.maxRate * o.duration.Seconds())
+		}
+		start := time.Now()
+		pool := leftover
+		leftover = nil
+		if len(pool) > want {
+			pool, leftover = pool[:want], pool[want:]
+		}
+		if n := want - len(pool); n > 0 {
+			msg("issuing %d test cards and signing their links (%d left from before)...", n, len(pool))
+			more, err := signer.signLinks(n, g.provider)
+			if err != nil {
+				return nil, 0, err
+			}
+			pool = append(pool, more...)
+		}
+		return pool, time.Since(start), nil
+	}
+	windowTxs := func(window, itemsPerTx int) int {
+		if window <= 0 {
+			return 0
+		}
+		return max(1, (window+itemsPerTx-1)/itemsPerTx)
+	}
+	// fromPool sends txs in order; unsent reports how many were not sent.
+	fromPool := func(txs []txItem, sentUpTo *int) func(int) (txItem, bool) {
+		return func(i int) (txItem, bool) {
+			if i >= len(txs) {
+				return txItem{}, false
+			}
+			*sentUpTo = i + 1
+			return txs[i], true
+		}
+	}
+	for _, ph := range phases {
+		switch ph {
+		case "links", "links-batched":
+			pool, took, err := linkPool()
+			if err != nil {
+				return err
+			}
+			var txs []txItem
+			per := 1
+			if ph == "links" {
+				txs, err = singleLinkTxs(pool)
+			} else {
+				per = o.linkBatch
+				txs, err = batchLinkTxs(pool, per, lay.ChainID, g.keys)
+				out.LinkBatch = o.linkBatch
+			}
+			if err != nil {
+				return err
+			}
+			var sentUpTo int
+			p, err := g.run(phaseSpec{name: ph, next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: len(pool),
+				presign: took, windowTxs: windowTxs(o.window, per), item: linkItem})
+			if err != nil {
+				return err
+			}
+			out.Phases = append(out.Phases, p)
+			if ph == "links" && sentUpTo < len(pool) {
+				leftover = append(leftover, pool[sentUpTo:]...)
+			}
+		case "grants":
+			if len(linked) == 0 {
+				// Nobody to charge yet: link a few people, unmeasured.
+				pool, took, err := linkPool()
+				if err != nil {
+					return err
+				}
+				pool = pool[:min(len(pool), 2000)]
+				txs, err := batchLinkTxs(pool, o.linkBatch, lay.ChainID, g.keys)
+				if err != nil {
+					return err
+				}
+				saved := g.duration
+				g.duration = 0
+				var n int
+				p, err := g.run(phaseSpec{name: "setup-links", next: fromPool(txs, &n), pool: len(txs), poolItem: len(pool), presign: took, item: linkItem})
+				g.duration = saved
+				if err != nil {
+					return err
+				}
+				out.Phases = append(out.Phases, p)
+			}
+			n := o.grants
+			if o.duration > 0 {
+				n = int(o.maxChargeRate * o.duration.Seconds())
+				out.MaxChargeRate = o.maxChargeRate
+			}
+			msg("signing %d charges in grants of %d for %d linked people...", n, o.charges, len(linked))
+			start := time.Now()
+			txs, yen, err := grantTxs(linked, n, o.charges, lay.ChainID, program, g.keys)
+			if err != nil {
+				return err
+			}
+			out.ChargesPerTx, out.ChargeYen = o.charges, yen
+			var sentUpTo int
+			p, err := g.run(phaseSpec{name: "grants", next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: n,
+				presign: time.Since(start), windowTxs: windowTxs(o.chargeWindow, o.charges), item: linkItem})
+			if err != nil {
+				return err
+			}
+			out.Phases = append(out.Phases, p)
+		}
+	}
+	return g.print(out, o)
+}
+
+// kvstorePhase sends key=value transactions of a link transaction's size.
+func (g *loadgen) kvstorePhase(o options, signer *linkSigner) (*phase, error) {
+	size := o.txSize
+	if size == 0 {
+		sample, err := signer.signLinks(1, g.provider)
+		if err != nil {
+			return nil, err
+		}
+		txs, err := singleLinkTxs(sample)
+		if err != nil {
+			return nil, err
+		}
+		size = len(txs[0].tx)
+		msg("kvstore: transactions of %d bytes, a link transaction's size", size)
+	}
+	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
+	count := o.links
+	if o.duration > 0 {
+		count = 1 << 40
+	}
+	next := func(i int) (txItem, bool) {
+		if i >= count {
+			return txItem{}, false
+		}
+		// key=value, unique key; the value padded to the size. No ':'
+		// and one '=', as kvstore's CheckTx wants.
+		kv := make([]byte, 0, size)
+		kv = append(kv, "lg"+stamp+"-"+strconv.Itoa(i)+"="...)
+		for len(kv) < size {
+			kv = append(kv, 'v')
+		}
+		return txItem{node: g.provider[i%len(g.provider)], tx: kv, items: 1}, true
+	}
+	okItem := func(r *abci.ExecTxResult) int {
+		if r.Code == 0 {
+			return 1
+		}
+		return 0
+	}
+	pool := -1
+	if o.duration == 0 {
+		pool = count
+	}
+	return g.run(phaseSpec{name: "kvstore", next: next, pool: pool, poolItem: pool, windowTxs: max(o.window, 0), item: okItem})
+}
+
+func (g *loadgen) print(out *result, o options) error {
+	out.RSSMiB = rss(filepath.Dir(o.dir))
+	if o.asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Printf("%-7s %6s %8s %9s %7s %8s %9s %10s %12s %9s\n", "phase", "sent", "accepted", "committed", "blocks", "seconds", "blocks/s", "tx/s", "items/s", "max txs/blk")
-	for _, p := range out.Phases {
-		fmt.Printf("%-7s %6d %8d %9d %7d %8.1f %9.2f %10.1f %12.1f %9d\n", p.Name, p.Sent, p.Accepted, p.CommittedOK, p.Blocks, p.Seconds, p.BlocksPerS, p.TxPerS, p.ItemsPerS, p.MaxBlockTxs)
-	}
-	names := make([]string, 0, len(out.RSSMiB))
-	for n := range out.RSSMiB {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Printf("rss %s %d MiB\n", n, out.RSSMiB[n])
-	}
+	printTable(os.Stdout, out, nil)
 	return nil
-}
-
-type sendable struct {
-	node  string // provider ID = node name
-	tx    []byte
-	items int
-}
-
-type linkedPerson struct{ provider, mykey string }
-
-var mempoolFull = regexp.MustCompile(`mempool is full`)
-
-// phase sends txs and waits until they are committed, then measures over
-// the blocks that hold them.
-func (g *loadgen) phase(name string, txs []sendable) (*phase, []linkedPerson, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
-	defer cancel()
-	first := g.rpc[g.lay.Nodes[0].Name]
-	st, err := first.Status(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	startHeight := st.SyncInfo.LatestBlockHeight
-	p := &phase{Name: name, Sent: len(txs)}
-	msg("%s: sending %d transactions from height %d...", name, len(txs), startHeight)
-	var accepted atomic.Int64
-	var firstErr atomic.Value
-	sem := make(chan struct{}, g.inflight)
-	var wg sync.WaitGroup
-	for _, s := range txs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			for ctx.Err() == nil {
-				res, err := g.rpc[s.node].BroadcastTxSync(ctx, s.tx)
-				if err != nil && mempoolFull.MatchString(err.Error()) {
-					time.Sleep(50 * time.Millisecond)
-					continue
-				}
-				if err == nil && res.Code == 0 {
-					accepted.Add(1)
-				} else if err != nil {
-					firstErr.CompareAndSwap(nil, err.Error())
-				}
-				return
-			}
-		}()
-	}
-	wg.Wait()
-	p.Accepted = int(accepted.Load())
-	if p.Accepted < len(txs) {
-		e, _ := firstErr.Load().(string)
-		msg("%s: %d of %d refused by CheckTx (first: %s)", name, len(txs)-p.Accepted, len(txs), e)
-	}
-
-	// Scan blocks until every accepted tx is in one.
-	var linked []linkedPerson
-	var txsInBlocks, items int
-	var firstTime, lastTime time.Time
-	h := startHeight
-	for txsInBlocks < p.Accepted {
-		if ctx.Err() != nil {
-			return nil, nil, fmt.Errorf("%s: only %d of %d transactions committed before the timeout", name, txsInBlocks, p.Accepted)
-		}
-		next := h + 1
-		res, err := first.BlockResults(ctx, &next)
-		if err != nil {
-			time.Sleep(100 * time.Millisecond) // not made yet
-			continue
-		}
-		blk, err := first.Block(ctx, &next)
-		if err != nil {
-			return nil, nil, err
-		}
-		if h == startHeight {
-			prev, err := first.Block(ctx, &h)
-			if err != nil {
-				return nil, nil, err
-			}
-			firstTime = prev.Block.Time
-		}
-		h = next
-		lastTime = blk.Block.Time
-		p.Blocks++
-		txsInBlocks += len(res.TxResults)
-		p.MaxBlockTxs = max(p.MaxBlockTxs, len(res.TxResults))
-		for _, r := range res.TxResults {
-			if r.Code == 0 {
-				p.CommittedOK++
-			}
-			for _, ev := range r.Events {
-				a := map[string]string{}
-				for _, kv := range ev.Attributes {
-					a[kv.Key] = kv.Value
-				}
-				if a["outcome"] != "accepted" {
-					continue
-				}
-				items++
-				if ev.Type == "link" {
-					linked = append(linked, linkedPerson{a["provider"], a["mykey_id"]})
-				}
-			}
-		}
-	}
-	p.Seconds = lastTime.Sub(firstTime).Seconds()
-	if p.Seconds > 0 {
-		p.BlocksPerS = float64(p.Blocks) / p.Seconds
-		p.TxPerS = float64(txsInBlocks) / p.Seconds
-		p.ItemsPerS = float64(items) / p.Seconds
-	}
-	msg("%s: %d transactions in blocks %d..%d over %.1f s", name, txsInBlocks, startHeight+1, h, p.Seconds)
-	return p, linked, nil
-}
-
-// parallel runs f(0..n-1) on all CPUs.
-func parallel(n int, f func(int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 2 * runtime.NumCPU() {
-		wg.Go(func() {
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= n {
-					return
-				}
-				f(k)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // rss reads the resident memory of the nodes whose PIDs scripts/localnet.sh

@@ -1,0 +1,460 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+)
+
+// txItem is a transaction to send to a node and the items it carries.
+type txItem struct {
+	node  string // node name (a provider ID)
+	tx    []byte
+	items int
+}
+
+// phase is what one phase of load committed.
+type phase struct {
+	Name string `json:"name"`
+	// Pool is how many transactions were ready before the clock started
+	// (-1: made while sending, kvstore transactions cost nothing to make),
+	// PresignSeconds how long signing them took, outside the window.
+	Pool           int     `json:"pool_txs"`
+	PoolItems      int     `json:"pool_items"`
+	PresignSeconds float64 `json:"presign_seconds"`
+	// TargetSeconds is --duration (0: send the whole pool); LoadSeconds
+	// how long transactions were sent; Exhausted that the pool ran out
+	// before TargetSeconds.
+	TargetSeconds float64 `json:"target_seconds"`
+	LoadSeconds   float64 `json:"load_seconds"`
+	Exhausted     bool    `json:"exhausted"`
+	// DrainSeconds is the wait after the load for what was accepted to
+	// commit; Drained that everything accepted did (within --drain).
+	DrainSeconds float64 `json:"drain_seconds"`
+	Drained      bool    `json:"drained"`
+	Inflight     int     `json:"inflight"`
+	WindowTxs    int     `json:"window_txs,omitempty"`
+	TxBytes      int     `json:"tx_bytes_avg"`
+	ItemsPerTx   float64 `json:"items_per_tx"`
+
+	Sent         int    `json:"sent"`
+	Accepted     int    `json:"accepted_by_checktx"`
+	Refused      int    `json:"refused_by_checktx"`
+	FirstRefusal string `json:"first_refusal,omitempty"`
+	CommittedTx  int    `json:"committed_txs"`
+	CommittedOK  int    `json:"committed_ok"`
+	Items        int    `json:"committed_items"`
+	FirstHeight  int64  `json:"first_height"`
+	LastHeight   int64  `json:"last_height"`
+	Blocks       int64  `json:"blocks"`
+	// Seconds is block time from the block before the phase's first to
+	// its last block holding a phase transaction; the rates are over it.
+	Seconds     float64 `json:"seconds"`
+	BlocksPerS  float64 `json:"blocks_per_s"`
+	TxPerS      float64 `json:"committed_tx_per_s"`
+	ItemsPerS   float64 `json:"committed_items_per_s"`
+	MaxBlockTxs int     `json:"max_block_txs"`
+	MaxBlockMiB float64 `json:"max_block_mib"`
+	// Latency is from the start of the broadcast_tx_sync call that was
+	// accepted to the moment the loadgen saw (NewBlockEvents, node 0) the
+	// block holding the transaction, over LatencyTxs transactions.
+	LatencyTxs int     `json:"latency_txs"`
+	P50ms      float64 `json:"latency_p50_ms"`
+	P95ms      float64 `json:"latency_p95_ms"`
+	P99ms      float64 `json:"latency_p99_ms"`
+	MaxMs      float64 `json:"latency_max_ms"`
+	MeanMs     float64 `json:"latency_mean_ms"`
+	// LoadAvg is /proc/loadavg's 1-minute figure at the start and end.
+	LoadAvgStart string `json:"loadavg_start"`
+	LoadAvgEnd   string `json:"loadavg_end"`
+}
+
+// watcher records when the loadgen first sees each block committed on a
+// node, from its NewBlockEvents events over the websocket.
+type watcher struct {
+	mu   sync.Mutex
+	seen map[int64]time.Time
+	ntx  map[int64]int64
+	last int64
+}
+
+func startWatcher(ctx context.Context, rpc string) (*watcher, error) {
+	c, err := rpchttp.New(rpc)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		return nil, fmt.Errorf("websocket %s: %w", rpc, err)
+	}
+	ch, err := c.Subscribe(ctx, "loadgen", cmttypes.EventQueryNewBlockEvents.String(), 4096)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to NewBlockEvents on %s: %w", rpc, err)
+	}
+	w := &watcher{seen: map[int64]time.Time{}, ntx: map[int64]int64{}}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				_ = c.Stop()
+				return
+			case ev := <-ch:
+				now := time.Now()
+				d, ok := ev.Data.(cmttypes.EventDataNewBlockEvents)
+				if !ok {
+					continue
+				}
+				w.mu.Lock()
+				if _, dup := w.seen[d.Height]; !dup {
+					w.seen[d.Height] = now
+					w.ntx[d.Height] = d.NumTxs
+				}
+				w.last = max(w.last, d.Height)
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w, nil
+}
+
+// committedSince returns the transactions in the blocks above h seen so
+// far, and the last height seen.
+func (w *watcher) committedSince(h int64) (int64, int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var n int64
+	for hh, k := range w.ntx {
+		if hh > h {
+			n += k
+		}
+	}
+	return n, w.last
+}
+
+// seenAt is when block h was seen committed; a block whose event was
+// missed takes the time of the first later block seen.
+func (w *watcher) seenAt(h int64) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t, ok := w.seen[h]; ok {
+		return t, true
+	}
+	var best time.Time
+	for hh, t := range w.seen {
+		if hh > h && (best.IsZero() || t.Before(best)) {
+			best = t
+		}
+	}
+	return best, !best.IsZero()
+}
+
+var mempoolFull = regexp.MustCompile(`mempool is full`)
+
+// phaseSpec is one phase to run.
+type phaseSpec struct {
+	name string
+	// next returns the i-th transaction, false when there is none.
+	next     func(i int) (txItem, bool)
+	pool     int // transactions made before the clock (-1: made on the fly)
+	poolItem int
+	presign  time.Duration
+	// windowTxs bounds the transactions accepted and not yet seen
+	// committed (0: only the mempool bounds them).
+	windowTxs int
+	// item counts the committed items of a transaction result and
+	// collects what later phases need.
+	item func(*abci.ExecTxResult) int
+}
+
+// run sends the phase's transactions for g.duration (or until they run
+// out, or without a duration all of them) with at most g.inflight
+// broadcast_tx_sync calls in flight, waits (at most g.drain) for what was
+// accepted to commit, then reads the blocks to count and time it.
+func (g *loadgen) run(spec phaseSpec) (*phase, error) {
+	budget := g.timeout
+	if g.duration > 0 {
+		budget = g.duration + g.drain + 3*time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	first := g.rpc[g.lay.Nodes[0].Name]
+	st, err := first.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h0 := st.SyncInfo.LatestBlockHeight
+	p := &phase{Name: spec.name, Pool: spec.pool, PoolItems: spec.poolItem, PresignSeconds: spec.presign.Seconds(),
+		TargetSeconds: g.duration.Seconds(), Inflight: g.inflight, WindowTxs: spec.windowTxs, FirstHeight: h0 + 1,
+		LoadAvgStart: loadAvg()}
+	msg("%s: sending from height %d (inflight %d, window %d txs, %s)...", spec.name, h0, g.inflight, spec.windowTxs, g.durationText())
+
+	var (
+		accepted, refused, inflightNow atomic.Int64
+		firstErr                       atomic.Value
+		sentMu                         sync.Mutex
+		sentAt                         = map[[32]byte]time.Time{}
+		wg                             sync.WaitGroup
+		txBytes, sent                  int
+	)
+	sem := make(chan struct{}, g.inflight)
+	t0 := time.Now()
+	stopAt := t0.Add(g.duration)
+	over := func() bool { return g.duration > 0 && !time.Now().Before(stopAt) }
+	outstanding := func() int64 {
+		c, _ := g.watch.committedSince(h0)
+		return accepted.Load() + inflightNow.Load() - c
+	}
+send:
+	for i := 0; ; i++ {
+		if over() || ctx.Err() != nil {
+			break
+		}
+		it, ok := spec.next(i)
+		if !ok {
+			p.Exhausted = g.duration > 0
+			break
+		}
+		for spec.windowTxs > 0 && outstanding() >= int64(spec.windowTxs) {
+			if over() || ctx.Err() != nil {
+				break send
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		sem <- struct{}{}
+		if over() {
+			<-sem
+			break
+		}
+		inflightNow.Add(1)
+		sent++
+		txBytes += len(it.tx)
+		wg.Add(1)
+		go func() {
+			defer func() { inflightNow.Add(-1); <-sem; wg.Done() }()
+			h := sha256.Sum256(it.tx)
+			for ctx.Err() == nil {
+				start := time.Now()
+				res, err := g.rpc[it.node].BroadcastTxSync(ctx, it.tx)
+				if err != nil && mempoolFull.MatchString(err.Error()) {
+					if over() {
+						return // not sent after all
+					}
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				if err == nil && res.Code == 0 {
+					sentMu.Lock()
+					sentAt[h] = start
+					sentMu.Unlock()
+					accepted.Add(1)
+					return
+				}
+				refused.Add(1)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err.Error())
+				} else {
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("code %d: %s", res.Code, res.Log))
+				}
+				return
+			}
+		}()
+	}
+	wg.Wait()
+	loadEnd := time.Now()
+	p.LoadSeconds = loadEnd.Sub(t0).Seconds()
+	p.Sent, p.Accepted, p.Refused = sent, int(accepted.Load()), int(refused.Load())
+	if sent > 0 {
+		p.TxBytes = txBytes / sent
+	}
+	if e, ok := firstErr.Load().(string); ok {
+		p.FirstRefusal = e
+		msg("%s: %d refused by CheckTx (first: %s)", spec.name, p.Refused, e)
+	}
+	if p.Exhausted {
+		msg("%s: the %d pre-signed transactions ran out after %.1f s of %s; raise --max-rate", spec.name, spec.pool, p.LoadSeconds, g.duration)
+	}
+
+	// Drain: wait for everything accepted to be seen committed.
+	drainBy := loadEnd.Add(g.drain)
+	if g.duration == 0 {
+		drainBy = loadEnd.Add(budget)
+	}
+	for {
+		c, _ := g.watch.committedSince(h0)
+		if c >= int64(p.Accepted) {
+			p.Drained = true
+			break
+		}
+		if time.Now().After(drainBy) || ctx.Err() != nil {
+			msg("%s: %d of %d accepted transactions seen committed after a drain of %s", spec.name, c, p.Accepted, time.Since(loadEnd).Round(time.Millisecond))
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.DrainSeconds = time.Since(loadEnd).Seconds()
+	_, hEnd := g.watch.committedSince(h0)
+	p.LoadAvgEnd = loadAvg()
+
+	// Read the blocks: which transactions are ours, their latency, the
+	// items committed, and block times.
+	msg("%s: reading blocks %d..%d...", spec.name, h0+1, hEnd)
+	blocks, err := fetchBlocks(ctx, first, h0, hEnd)
+	if err != nil {
+		return nil, err
+	}
+	var lat []time.Duration
+	lastTime := blocks[0].time
+	for _, b := range blocks[1:] {
+		ours := 0
+		seen, seenOK := g.watch.seenAt(b.height)
+		for i, tx := range b.txs {
+			h := sha256.Sum256(tx)
+			sentMu.Lock()
+			at, ok := sentAt[h]
+			sentMu.Unlock()
+			if !ok {
+				continue
+			}
+			ours++
+			if seenOK {
+				lat = append(lat, seen.Sub(at))
+			}
+			r := b.results[i]
+			if r.Code == 0 {
+				p.CommittedOK++
+			}
+			p.Items += spec.item(r)
+		}
+		if ours == 0 {
+			continue
+		}
+		p.CommittedTx += ours
+		p.LastHeight = b.height
+		p.Blocks = b.height - h0
+		lastTime = b.time
+		p.MaxBlockTxs = max(p.MaxBlockTxs, len(b.txs))
+		p.MaxBlockMiB = max(p.MaxBlockMiB, float64(b.bytes)/(1<<20))
+	}
+	p.Seconds = lastTime.Sub(blocks[0].time).Seconds()
+	if p.Seconds > 0 {
+		p.BlocksPerS = float64(p.Blocks) / p.Seconds
+		p.TxPerS = float64(p.CommittedTx) / p.Seconds
+		p.ItemsPerS = float64(p.Items) / p.Seconds
+	}
+	if p.CommittedTx > 0 {
+		p.ItemsPerTx = float64(p.Items) / float64(p.CommittedTx)
+	}
+	p.LatencyTxs = len(lat)
+	if len(lat) > 0 {
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		pct := func(q float64) float64 { return ms(lat[min(len(lat)-1, int(q*float64(len(lat))))]) }
+		p.P50ms, p.P95ms, p.P99ms, p.MaxMs = pct(0.50), pct(0.95), pct(0.99), ms(lat[len(lat)-1])
+		var sum time.Duration
+		for _, d := range lat {
+			sum += d
+		}
+		p.MeanMs = ms(sum / time.Duration(len(lat)))
+	}
+	msg("%s: %d txs, %d items in blocks %d..%d over %.1f s: %.1f items/s, %.1f tx/s, p50 %.0f ms, p95 %.0f ms",
+		spec.name, p.CommittedTx, p.Items, h0+1, p.LastHeight, p.Seconds, p.ItemsPerS, p.TxPerS, p.P50ms, p.P95ms)
+	return p, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// block is what run reads of a block.
+type block struct {
+	height  int64
+	time    time.Time
+	txs     cmttypes.Txs
+	bytes   int
+	results []*abci.ExecTxResult
+}
+
+// fetchBlocks reads blocks from..to (from only for its time) from c, a
+// few at a time.
+func fetchBlocks(ctx context.Context, c *rpchttp.HTTP, from, to int64) ([]block, error) {
+	out := make([]block, to-from+1)
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	next.Store(from)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				h := next.Add(1) - 1
+				if h > to {
+					return
+				}
+				b, err := fetchBlock(ctx, c, h, h > from)
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				out[h-from] = b
+			}
+		})
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+func fetchBlock(ctx context.Context, c *rpchttp.HTTP, h int64, results bool) (block, error) {
+	var (
+		blk *ctypes.ResultBlock
+		res *ctypes.ResultBlockResults
+		err error
+	)
+	for try := 0; ; try++ {
+		if blk, err = c.Block(ctx, &h); err == nil && results {
+			res, err = c.BlockResults(ctx, &h)
+		}
+		if err == nil {
+			break
+		}
+		if try == 20 || ctx.Err() != nil {
+			return block{}, fmt.Errorf("block %d: %w", h, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b := block{height: h, time: blk.Block.Time, txs: blk.Block.Txs}
+	for _, tx := range b.txs {
+		b.bytes += len(tx)
+	}
+	if results {
+		b.results = res.TxResults
+		if len(b.results) != len(b.txs) {
+			return block{}, fmt.Errorf("block %d: %d transactions, %d results", h, len(b.txs), len(b.results))
+		}
+	}
+	return b, nil
+}
+
+// loadAvg is the 1-minute load average.
+func loadAvg() string {
+	bz, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(bz))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
