@@ -103,6 +103,11 @@ func (a *App) Close() error {
 	return a.store.Close()
 }
 
+// certCacheSize is how many verified card certificates a node remembers
+// (a few KB each): more than the links of the blocks its mempool holds, so
+// a certificate checked by CheckTx is not verified again by FinalizeBlock.
+const certCacheSize = 1 << 15
+
 // loadChain reads the chain ID, trust anchors and last block time from r.
 func (a *App) loadChain(r reader) error {
 	gs, err := getGov(r)
@@ -113,7 +118,7 @@ func (a *App) loadChain(r reader) error {
 	if err != nil {
 		return err
 	}
-	v, err := jpki.NewVerifier(anchors)
+	v, err := jpki.NewVerifierWithCache(anchors, certCacheSize)
 	if err != nil {
 		return fmt.Errorf("app: trust anchors in state: %w", err)
 	}
