@@ -17,7 +17,7 @@
 #   MYKEY_BENCH_CHARGE_WINDOW charges accepted, not yet committed [10000]
 #   MYKEY_BENCH_LINK_BATCH    links per link batch [100]
 #   MYKEY_BENCH_CHARGES       charges per grant [100]
-#   MYKEY_BENCH_MAX_RATE      links/s a link phase's pre-signed pool is sized for [500]
+#   MYKEY_BENCH_MAX_RATE      links/s a link phase's pre-signed pool is sized for [700]
 #   MYKEY_BENCH_MAX_CHARGE_RATE  charges/s the grants pool is sized for [20000]
 #   MYKEY_BENCH_TIMEOUT_COMMIT   consensus timeout_commit [500ms, as localnet]
 #
@@ -43,7 +43,7 @@ WINDOW=${MYKEY_BENCH_WINDOW:-2000}
 CHARGE_WINDOW=${MYKEY_BENCH_CHARGE_WINDOW:-10000}
 LINK_BATCH=${MYKEY_BENCH_LINK_BATCH:-100}
 CHARGES=${MYKEY_BENCH_CHARGES:-100}
-MAX_RATE=${MYKEY_BENCH_MAX_RATE:-500}
+MAX_RATE=${MYKEY_BENCH_MAX_RATE:-700}
 MAX_CHARGE_RATE=${MYKEY_BENCH_MAX_CHARGE_RATE:-20000}
 TIMEOUT_COMMIT=${MYKEY_BENCH_TIMEOUT_COMMIT:-500ms}
 VALIDATORS=4
