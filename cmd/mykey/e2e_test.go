@@ -258,9 +258,16 @@ func TestLocalnet(t *testing.T) {
 	if g["granted_yen"] != 250.0 || g["code"] != 0.0 || g["log"] == nil {
 		t.Fatalf("grant: %v", g)
 	}
-	// Any node answers, with a proof checked against its header.
+	// Any node answers, with a proof checked against its header (node 2
+	// may be a block behind node 0, which the commands above used).
 	var l cli.LinkageJSON
-	n.ok("", &l, "query", "link", "--program", "mynapoint", "--mykey", alice, "--json", "--prove", "--node", n.lay.Nodes[2].RPC)
+	queryArgs := []string{"query", "link", "--program", "mynapoint", "--mykey", alice, "--json", "--prove", "--node", n.lay.Nodes[2].RPC}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		if r := n.mykey("", queryArgs...); r.code == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	n.ok("", &l, queryArgs...)
 	if l.ProviderID != "paypay" || !l.Verified {
 		t.Fatalf("query link: %+v", l)
 	}
