@@ -16,7 +16,7 @@
 #
 #   scripts/bench.sh                                   # about 13 minutes here
 #   MYKEY_BENCH_PEOPLE=1000000,10000000 scripts/bench.sh   # with 10M people:
-#                                                      # about 36 minutes (the
+#                                                      # about 31 minutes (the
 #                                                      # 10M pre-fill is 22)
 #   MYKEY_BENCH_PARTS=net scripts/bench.sh             # only one part (app|net)
 #
