@@ -29,14 +29,20 @@ import (
 // holds the store's commit lock until Commit or Discard.
 type Bulk struct {
 	s       *Store
-	wb      *badger.WriteBatch
-	txn     *badger.Txn // reads: what was written before the last Flush
-	buf     []op        // record writes not yet handed to wb, in call order
+	txn     *badger.Txn // reads: what was written before the batch in flight
+	buf     []op        // record writes not yet handed to Badger, in call order
 	bufSize int
 	leaves  *leafParts // leaf changes, written by Commit
 	written bloomSet   // record keys written: most Gets are of absent keys
 	err     error
 	done    bool
+
+	// The batch in flight: handed to Badger by the last Flush and written
+	// in the background while the caller goes on (the caller's work and
+	// Badger's writes overlap instead of taking turns). Get reads its
+	// keys from inFlight until it is written.
+	inFlight map[string]op
+	written1 chan error // the background write's result; nil if none
 }
 
 // bulkBuffer is how many bytes of writes a Bulk sorts before handing them
@@ -68,7 +74,7 @@ func (s *Store) Bulk(st *Stage) (*Bulk, error) {
 		s.commitMu.Unlock()
 		return nil, err
 	}
-	b := &Bulk{s: s, wb: s.db.NewWriteBatch(), txn: s.db.NewTransaction(false), leaves: newLeafParts(s.dir)}
+	b := &Bulk{s: s, txn: s.db.NewTransaction(false), leaves: newLeafParts(s.dir)}
 	if st != nil {
 		for k, r := range st.recs {
 			if !r.deleted {
@@ -119,39 +125,52 @@ func (b *Bulk) add(ops ...op) error {
 		b.bufSize += len(o.key) + len(o.val) + 32
 	}
 	if b.bufSize >= bulkBuffer {
-		return b.spill()
+		return b.Flush()
 	}
 	return nil
 }
 
-// spill hands the buffered writes to the WriteBatch in key order (the last
-// write of a key last).
-func (b *Bulk) spill() error {
-	idx := make([]int32, len(b.buf))
+// writeSorted writes ops to Badger in key order (the last write of a key
+// last) with one WriteBatch and waits until they are written.
+func writeSorted(db *badger.DB, ops []op) error {
+	idx := make([]int32, len(ops))
 	for i := range idx {
 		idx[i] = int32(i)
 	}
 	slices.SortFunc(idx, func(x, y int32) int {
-		if c := bytes.Compare(b.buf[x].key, b.buf[y].key); c != 0 {
+		if c := bytes.Compare(ops[x].key, ops[y].key); c != 0 {
 			return c
 		}
 		return int(x - y)
 	})
+	wb := db.NewWriteBatch()
+	defer wb.Cancel() // no-op after Flush
 	for _, i := range idx {
-		o := &b.buf[i]
+		o := &ops[i]
 		var err error
 		if o.del {
-			err = b.wb.Delete(o.key)
+			err = wb.Delete(o.key)
 		} else {
-			err = b.wb.Set(o.key, o.val)
+			err = wb.Set(o.key, o.val)
 		}
 		if err != nil {
-			b.err = fmt.Errorf("store: bulk load: %w", err)
-			return b.err
+			return err
 		}
 	}
-	b.buf, b.bufSize = b.buf[:0], 0
-	return nil
+	return wb.Flush()
+}
+
+// wait waits for the batch in flight to be written.
+func (b *Bulk) wait() error {
+	if b.written1 == nil {
+		return nil
+	}
+	err := <-b.written1
+	b.written1, b.inFlight = nil, nil
+	if err != nil && b.err == nil {
+		b.err = fmt.Errorf("store: bulk load: %w", err)
+	}
+	return b.err
 }
 
 // Delete removes key.
@@ -180,6 +199,13 @@ func (b *Bulk) Get(key []byte) ([]byte, error) {
 	if !b.written.has(key) {
 		return nil, nil
 	}
+	if o, ok := b.inFlight[string(recordKey(key))]; ok {
+		if o.del {
+			return nil, nil
+		}
+		value, _, err := decodeRecord(o.val)
+		return bytes.Clone(value), err
+	}
 	raw, err := getValue(b.txn, recordKey(key))
 	if err != nil || raw == nil {
 		return nil, err
@@ -188,21 +214,33 @@ func (b *Bulk) Get(key []byte) ([]byte, error) {
 	return value, err
 }
 
-// Flush waits until everything set so far is written; Get sees it then.
+// Flush hands everything set so far to Badger, to be written in the
+// background while the caller goes on (it first waits for the batch handed
+// over by the Flush before). Get sees it from now on.
 func (b *Bulk) Flush() error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	if err := b.spill(); err != nil {
+	if err := b.wait(); err != nil {
 		return err
 	}
-	if err := b.wb.Flush(); err != nil {
-		b.err = fmt.Errorf("store: bulk load: %w", err)
-		return b.err
-	}
-	b.wb = b.s.db.NewWriteBatch()
+	// Everything before the batch handed over now is written: read it
+	// through a fresh transaction.
 	b.txn.Discard()
 	b.txn = b.s.db.NewTransaction(false)
+	if len(b.buf) == 0 {
+		return nil
+	}
+	ops := b.buf
+	b.buf, b.bufSize = nil, 0
+	b.inFlight = make(map[string]op, len(ops))
+	for _, o := range ops {
+		b.inFlight[string(o.key)] = o
+	}
+	done := make(chan error, 1)
+	b.written1 = done
+	db := b.s.db
+	go func() { done <- writeSorted(db, ops) }()
 	return nil
 }
 
@@ -211,6 +249,10 @@ func (b *Bulk) Flush() error {
 // removed again and Commit fails. It returns the root.
 func (b *Bulk) Commit(height int64, wantRoot []byte) ([]byte, error) {
 	if err := b.Flush(); err != nil {
+		b.Discard()
+		return nil, err
+	}
+	if err := b.wait(); err != nil {
 		b.Discard()
 		return nil, err
 	}
@@ -455,10 +497,10 @@ func (b *Bulk) fail(err error) {
 }
 
 func (b *Bulk) finish() {
+	b.wait() //nolint:errcheck // ending anyway; the background write must stop first
 	b.done = true
 	b.buf, b.written = nil, bloomSet{}
 	b.leaves.close()
-	b.wb.Cancel()
 	b.txn.Discard()
 }
 

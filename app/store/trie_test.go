@@ -287,7 +287,9 @@ func TestBulkLoad(t *testing.T) {
 			f.Close()
 		}
 	}
-	b.wb.Cancel()
+	if err := b.wait(); err != nil {
+		t.Fatal(err)
+	}
 	b.txn.Discard()
 	b.done = true
 	s.commitMu.Unlock()
@@ -349,5 +351,72 @@ func TestPrefetchNeverStale(t *testing.T) {
 	}
 	if v, _ := s.Get(absent); string(v) != "now" {
 		t.Fatalf("after commit read %q for the once absent key, want now", v)
+	}
+}
+
+// Get during a bulk load sees everything set before the last Flush,
+// whether that batch is still being written in the background or not, and
+// nothing set after it.
+func TestBulkGetAcrossFlushes(t *testing.T) {
+	s := openDisk(t, t.TempDir(), Options{})
+	b, err := s.Bulk(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Discard()
+	get := func(k string) string {
+		t.Helper()
+		v, err := b.Get([]byte(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == nil {
+			return "<absent>"
+		}
+		return string(v)
+	}
+	want := map[string]string{}
+	for batch := 0; batch < 6; batch++ {
+		for i := 0; i < 2000; i++ {
+			k := fmt.Sprintf("k%05d", (batch*1500+i)%5000) // overwrites across batches
+			v := fmt.Sprintf("v%d-%d", batch, i)
+			if err := b.Set([]byte(k), []byte(v), 0); err != nil {
+				t.Fatal(err)
+			}
+			want[k] = v
+		}
+		if batch%2 == 1 {
+			k := fmt.Sprintf("k%05d", batch*100)
+			if err := b.Delete([]byte(k)); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, k)
+		}
+		// Not flushed yet: invisible (an overwritten key shows its old value).
+		if batch == 0 && get("k00000") != "<absent>" {
+			t.Fatal("a write before Flush is visible")
+		}
+		if err := b.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		// Right after Flush (the batch possibly still in flight) and after
+		// the next Flush (written): every key as last set.
+		for _, check := range []bool{true, false} {
+			for i := 0; i < 5000; i += 7 {
+				k := fmt.Sprintf("k%05d", i)
+				w, ok := want[k]
+				if !ok {
+					w = "<absent>"
+				}
+				if got := get(k); got != w {
+					t.Fatalf("batch %d (in flight %v): %s = %s, want %s", batch, check, k, got, w)
+				}
+			}
+			if check {
+				if err := b.Flush(); err != nil { // nothing new: waits for the batch
+					t.Fatal(err)
+				}
+			}
+		}
 	}
 }
