@@ -16,8 +16,8 @@
 #
 #   scripts/bench.sh                                   # about 13 minutes here
 #   MYKEY_BENCH_PEOPLE=1000000,10000000 scripts/bench.sh   # with 10M people:
-#                                                      # about 31 minutes (the
-#                                                      # 10M pre-fill is 22)
+#                                                      # about 25 minutes (the
+#                                                      # 10M pre-fill is 15)
 #   MYKEY_BENCH_PARTS=net scripts/bench.sh             # only one part (app|net)
 #
 # Everything it starts stops by itself; raw output stays in
