@@ -41,8 +41,8 @@ type Bulk struct {
 	// in the background while the caller goes on (the caller's work and
 	// Badger's writes overlap instead of taking turns). Get reads its
 	// keys from inFlight until it is written.
-	inFlight map[string]op
-	written1 chan error // the background write's result; nil if none
+	inFlight     map[string]op
+	inFlightDone chan error // the background write's result; nil if none
 }
 
 // bulkBuffer is how many bytes of writes a Bulk sorts before handing them
@@ -162,11 +162,11 @@ func writeSorted(db *badger.DB, ops []op) error {
 
 // wait waits for the batch in flight to be written.
 func (b *Bulk) wait() error {
-	if b.written1 == nil {
+	if b.inFlightDone == nil {
 		return nil
 	}
-	err := <-b.written1
-	b.written1, b.inFlight = nil, nil
+	err := <-b.inFlightDone
+	b.inFlightDone, b.inFlight = nil, nil
 	if err != nil && b.err == nil {
 		b.err = fmt.Errorf("store: bulk load: %w", err)
 	}
@@ -238,7 +238,7 @@ func (b *Bulk) Flush() error {
 		b.inFlight[string(o.key)] = o
 	}
 	done := make(chan error, 1)
-	b.written1 = done
+	b.inFlightDone = done
 	db := b.s.db
 	go func() { done <- writeSorted(db, ops) }()
 	return nil

@@ -189,6 +189,13 @@ func (sn *snapshot) cached(key []byte) (cachedRecord, bool) {
 	return r, ok
 }
 
+// full reports whether the snapshot remembers as many records as it may.
+func (sn *snapshot) full() bool {
+	sn.readsMu.Lock()
+	defer sn.readsMu.Unlock()
+	return len(sn.reads) >= maxSnapshotReads
+}
+
 func (sn *snapshot) remember(key []byte, r cachedRecord) {
 	sn.readsMu.Lock()
 	defer sn.readsMu.Unlock()
@@ -579,6 +586,9 @@ func (v *View) getRecord(key []byte) (value []byte, weight uint64, err error) {
 func (s *Store) Prefetch(keys [][]byte) error {
 	return s.View(func(v *View) error {
 		for _, k := range keys {
+			if v.sn.full() {
+				return nil // nothing more would be remembered
+			}
 			if _, _, err := v.getRecord(k); err != nil {
 				return err
 			}

@@ -116,6 +116,20 @@ type layout struct {
 	} `json:"nodes"`
 }
 
+// openTotals opens a client (open) and reads the totals every report
+// starts from, proved at the latest verified height.
+func (f *flags) openTotals(ctx context.Context) (*lightverify.Client, *report.Totals, error) {
+	c, err := f.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := report.ReadTotals(ctx, c)
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	return c, t, nil
+}
+
 // open resolves the node and the trust anchor and returns a client.
 func (f *flags) open(ctx context.Context) (*lightverify.Client, error) {
 	network := f.network

@@ -51,13 +51,9 @@ Kinds: ` + strings.Join(historyKinds, ", ") + `.`,
 				}
 			}
 			ctx := cmd.Context()
-			c, err := f.open(ctx)
+			c, t, err := f.openTotals(ctx)
 			if err != nil {
 				return err
-			}
-			t, err := report.ReadTotals(ctx, c)
-			if err != nil {
-				return classify(err)
 			}
 			h, err := report.ReadHistory(ctx, c, t)
 			if err != nil {

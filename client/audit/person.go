@@ -105,13 +105,9 @@ actions naming it. Each part says the height it is proved at.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := f.open(ctx)
+			c, t, err := f.openTotals(ctx)
 			if err != nil {
 				return err
-			}
-			t, err := report.ReadTotals(ctx, c)
-			if err != nil {
-				return classify(err)
 			}
 			h, err := report.ReadHistory(ctx, c, t)
 			if err != nil {

@@ -84,13 +84,9 @@ recover from it, and the government actions naming it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			ctx := cmd.Context()
-			c, err := f.open(ctx)
+			c, t, err := f.openTotals(ctx)
 			if err != nil {
 				return err
-			}
-			t, err := report.ReadTotals(ctx, c)
-			if err != nil {
-				return classify(err)
 			}
 			p := t.Provider(id)
 			if p == nil {

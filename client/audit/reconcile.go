@@ -56,13 +56,9 @@ then 6.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := f.open(ctx)
+			c, t, err := f.openTotals(ctx)
 			if err != nil {
 				return err
-			}
-			t, err := report.ReadTotals(ctx, c)
-			if err != nil {
-				return classify(err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "reconcile: totals at height %d; reading every grant recorded by then\n", t.Height)
 			prog := newProgress(cmd.ErrOrStderr(), "reconcile")

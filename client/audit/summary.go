@@ -89,13 +89,9 @@ func newSummaryCmd(f *flags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := f.open(ctx)
+			c, t, err := f.openTotals(ctx)
 			if err != nil {
 				return err
-			}
-			t, err := report.ReadTotals(ctx, c)
-			if err != nil {
-				return classify(err)
 			}
 			out := SummaryJSON{Proof: proofOf(c, t.Height, t.AppHash), RootGrantedYen: t.RootSum, ProgramsGrantedYen: t.GrantedYen()}
 			out.Agree = out.ProgramsGrantedYen >= 0 && uint64(out.ProgramsGrantedYen) == out.RootGrantedYen

@@ -2,19 +2,13 @@ package main
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,28 +130,17 @@ func newLinkSigner(ca *jpkitest.CA, chainID, program string) (*linkSigner, error
 	return s, nil
 }
 
-// issue issues a card certificate as jpkitest.CA.Issue does (same subject,
-// validity, key usage and extensions) and returns its DER, serial number
-// and card key.
+// issue issues a card certificate from the test CA (jpkitest.CA.Issue,
+// signed with the fast CA key) and returns its DER, serial number and card
+// key.
 func (s *linkSigner) issue() ([]byte, int64, *fastKey, error) {
 	serial := s.serial.Add(1)
 	key := s.cardKeys[int(serial%int64(len(s.cardKeys)))]
-	h := sha256.New()
-	h.Write(s.ca.Cert.Raw)
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(serial)))
-	tmpl := &x509.Certificate{
-		SerialNumber:       big.NewInt(serial),
-		Subject:            pkix.Name{Country: []string{"JP"}, CommonName: strings.ToUpper(hex.EncodeToString(h.Sum(nil)[:16]))},
-		NotBefore:          jpkitest.CardNotBefore,
-		NotAfter:           jpkitest.CardNotAfter,
-		KeyUsage:           x509.KeyUsageDigitalSignature,
-		SignatureAlgorithm: x509.SHA256WithRSA,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.ca.Cert, &key.key.PublicKey, s.caKey)
+	card, err := s.ca.Issue(jpkitest.CardOptions{Serial: serial, Key: key.key, CASigner: s.caKey})
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("loadgen: issuing a test card: %w", err)
 	}
-	return der, serial, key, nil
+	return card.CertDER, serial, key, nil
 }
 
 // link is a citizen-signed link for a provider.
