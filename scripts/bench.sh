@@ -14,7 +14,7 @@
 #      commit; then CometBFT's kvstore app on the same nodes, configuration,
 #      load shape and transaction size, and the ratio.
 #
-#   scripts/bench.sh                                   # about 13 minutes here
+#   scripts/bench.sh                                   # about 8 minutes here
 #   MYKEY_BENCH_PEOPLE=1000000,10000000 scripts/bench.sh   # with 10M people:
 #                                                      # about 25 minutes (the
 #                                                      # 10M pre-fill is 15)

@@ -58,11 +58,10 @@ func (s *Store) Bulk(st *Stage) (*Bulk, error) {
 	err := func() error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if err := s.writableLocked(); err != nil {
+			return err
+		}
 		switch {
-		case s.closed:
-			return ErrClosed
-		case s.failed != nil:
-			return fmt.Errorf("store: an earlier commit failed, reopen the store: %w", s.failed)
 		case s.snap.height != 0 || !bytes.Equal(s.snap.root, emptyRoot()):
 			return fmt.Errorf("store: bulk load into a non-empty store (height %d)", s.snap.height)
 		case st != nil && (st.s != s || st.err != nil || st.base != s.snap):

@@ -74,14 +74,25 @@ func (s *Store) Commit(st *Stage, height int64) error {
 	return nil
 }
 
-func (s *Store) checkCommit(st *Stage, height int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// writableLocked reports why the store takes no more writes, if it does
+// not (s.mu held).
+func (s *Store) writableLocked() error {
 	switch {
 	case s.closed:
 		return ErrClosed
 	case s.failed != nil:
 		return fmt.Errorf("store: an earlier commit failed, reopen the store: %w", s.failed)
+	}
+	return nil
+}
+
+func (s *Store) checkCommit(st *Stage, height int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writableLocked(); err != nil {
+		return err
+	}
+	switch {
 	case st.base != s.snap:
 		return ErrStaleStage
 	case height <= s.snap.height:

@@ -223,6 +223,17 @@ func proofLine(c *lightverify.Client, height int64) string {
 		height, height+1, c.Anchor(), c.Node())
 }
 
+// report writes a command's answer: v as JSON with --json, else the line
+// saying where it is proved (at height) followed by text.
+func (f *flags) report(w io.Writer, c *lightverify.Client, height int64, v any, text func(io.Writer)) error {
+	if f.json {
+		return printJSON(w, v)
+	}
+	fmt.Fprintln(w, proofLine(c, height))
+	text(w)
+	return nil
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -71,16 +71,14 @@ Kinds: ` + strings.Join(historyKinds, ", ") + `.`,
 				out.Items = append(out.Items, it)
 			}
 			w := cmd.OutOrStdout()
-			if f.json {
-				if err := printJSON(w, out); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintln(w, proofLine(c, t.Height))
+			err = f.report(w, c, t.Height, out, func(w io.Writer) {
 				writeHistory(w, out.Items)
 				for _, m := range h.Missing {
 					fmt.Fprintf(w, "MISMATCH %s\n", m)
 				}
+			})
+			if err != nil {
+				return err
 			}
 			if len(h.Missing) > 0 {
 				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: node %s left %d government actions out of the history", c.Node(), len(h.Missing))}

@@ -120,13 +120,8 @@ actions naming it. Each part says the height it is proved at.`,
 			out := PersonToJSON(p)
 			out.Proof = proofOf(c, p.Height, nil)
 			w := cmd.OutOrStdout()
-			if f.json {
-				if err := printJSON(w, out); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintln(w, proofLine(c, p.Height))
-				writePerson(w, &out)
+			if err := f.report(w, c, p.Height, out, func(w io.Writer) { writePerson(w, &out) }); err != nil {
+				return err
 			}
 			if len(out.Mismatches) > 0 {
 				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: MyKey ID %s: %d mismatches; first: %s", p.ID, len(out.Mismatches), out.Mismatches[0])}

@@ -133,13 +133,8 @@ recover from it, and the government actions naming it.`,
 				}
 			}
 			w := cmd.OutOrStdout()
-			if f.json {
-				if err := printJSON(w, out); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintln(w, proofLine(c, t.Height))
-				writeProvider(w, &out, noDaily)
+			if err := f.report(w, c, t.Height, out, func(w io.Writer) { writeProvider(w, &out, noDaily) }); err != nil {
+				return err
 			}
 			if len(out.Mismatches) > 0 {
 				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: provider %s: %d mismatches at height %d; first: %s", id, len(out.Mismatches), t.Height, out.Mismatches[0])}

@@ -84,13 +84,8 @@ then 6.`,
 				out.Mismatches = []report.Mismatch{}
 			}
 			w := cmd.OutOrStdout()
-			if f.json {
-				if err := printJSON(w, out); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintln(w, proofLine(c, t.Height))
-				writeReconcile(w, &out)
+			if err := f.report(w, c, t.Height, out, func(w io.Writer) { writeReconcile(w, &out) }); err != nil {
+				return err
 			}
 			if !out.OK {
 				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: %d mismatches at height %d (node %s); records involved: %s",

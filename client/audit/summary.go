@@ -99,14 +99,8 @@ func newSummaryCmd(f *flags) *cobra.Command {
 				out.Programs = append(out.Programs, programJSON(p))
 			}
 			w := cmd.OutOrStdout()
-			if f.json {
-				if err := printJSON(w, out); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintln(w, proofLine(c, t.Height))
-				fmt.Fprintln(w)
-				writeSummary(w, &out)
+			if err := f.report(w, c, t.Height, out, func(w io.Writer) { fmt.Fprintln(w); writeSummary(w, &out) }); err != nil {
+				return err
 			}
 			if !out.Agree {
 				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: the state root commits to %d yen granted but the program totals add up to %d yen (records programtotals/*)",
