@@ -164,7 +164,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	}
 	a.stage = a.store.Stage()
 	c := newCache(a.stage)
-	if err := initState(c, req.ChainId, gen); err != nil {
+	if err := initState(c, req.ChainId, gen, req.Validators); err != nil {
 		return nil, err
 	}
 	var bt [8]byte
@@ -204,6 +204,11 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 			return &abci.CheckTxResponse{Code: code, Codespace: Codespace, Log: log}, nil
 		}
 		return &abci.CheckTxResponse{}, nil
+	}
+	if a.store.Height() == 0 {
+		// InitChain's state is staged, not committed, until the first
+		// block: there is no state to judge against yet.
+		return &abci.CheckTxResponse{Code: ErrNotReady.Code, Codespace: Codespace, Log: ErrNotReady.Msg}, nil
 	}
 	x := &exec{app: a, c: newCache(a.store), height: a.store.Height() + 1, time: a.lastTime, chainID: a.chainID}
 	res, err := x.deliver(req.Tx)
@@ -280,6 +285,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		}
 		res.TxResults[i] = r
 	}
+	valUpdates, err := x.vals.finish(c)
+	if err != nil {
+		return nil, err
+	}
 	var bt [8]byte
 	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
 	c.Set([]byte(prefixBlockTime), bt[:], 0)
@@ -293,7 +302,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	a.stageHeight = req.Height
 	a.pendingTime = req.Time.UTC()
 	res.AppHash = root
-	res.ValidatorUpdates = x.valUpdates
+	res.ValidatorUpdates = valUpdates
 	return res, nil
 }
 
@@ -331,15 +340,28 @@ func (a *App) VerifyVoteExtension(_ context.Context, req *abci.VerifyVoteExtensi
 }
 
 // initState writes the genesis app state.
-func initState(c *cache, chainID string, gen *genesis.AppState) error {
+// CometBFT's genesis validators, when given, must be the ones the app state
+// names: the ledger checks every later power change against that set.
+func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci.ValidatorUpdate) error {
 	anchors, err := gen.Anchors()
 	if err != nil {
 		return err
 	}
 	gs := &types.GovState{NextSequence: 1, Threshold: gen.Government.Threshold, ChainId: chainID,
 		ValidatorKey: gen.Government.ValidatorKey, Power: gen.Government.Power}
-	for _, k := range gen.Government.Keys {
+	for i, k := range gen.Government.Keys {
+		if err := types.ValidKey(k); err != nil {
+			return fmt.Errorf("app: genesis government key %d %w", i, err)
+		}
 		gs.Keys = append(gs.Keys, k)
+	}
+	if len(gs.ValidatorKey) > 0 {
+		if err := types.ValidKey(gs.ValidatorKey); err != nil {
+			return fmt.Errorf("app: genesis government validator key %w", err)
+		}
+		if err := types.ValidPower(gs.Power, cmttypes.MaxTotalVotingPower); err != nil {
+			return fmt.Errorf("app: genesis government validator: %w", err)
+		}
 	}
 	for _, cert := range anchors {
 		gs.TrustAnchors = append(gs.TrustAnchors, cert.Raw)
@@ -348,6 +370,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState) error {
 		return err
 	}
 	x := &exec{c: c}
+	var providers []*types.Provider
 	if len(gs.ValidatorKey) > 0 {
 		if err := x.claimValidatorKey(c, gs.ValidatorKey, "government"); err != nil {
 			return fmt.Errorf("app: genesis: %w", err)
@@ -366,6 +389,23 @@ func initState(c *cache, chainID string, gen *genesis.AppState) error {
 		if err := save(c, keyProvider(p.Id), p, 0); err != nil {
 			return err
 		}
+		providers = append(providers, p)
+	}
+	vals, err := genesisValidators(gs, providers)
+	if err != nil {
+		return fmt.Errorf("app: genesis validators: %w", err)
+	}
+	if len(cometVals) > 0 {
+		want, err := applyUpdates(&types.ValidatorSet{}, cometVals)
+		if err != nil {
+			return fmt.Errorf("app: genesis.json validators: %w", err)
+		}
+		if !sameValidators(want, vals) {
+			return fmt.Errorf("app: genesis.json validators differ from those the app state names (government and providers with validator_key and power)")
+		}
+	}
+	if err := save(c, keyValidators(), vals, 0); err != nil {
+		return err
 	}
 	for _, gp := range gen.Programs {
 		p, err := gp.Proto()

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"fmt"
 	"sort"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // reader reads state: the store's committed view, a block's stage, or
@@ -29,6 +32,11 @@ type write struct {
 type cache struct {
 	parent reader
 	writes map[string]write
+	// existed remembers, for counted keys (types.CountedKey) a cache over
+	// the state itself (not over another cache) read from its parent,
+	// whether the record was there, so that countWrites need not read it
+	// again.
+	existed map[string]bool
 }
 
 func newCache(parent reader) *cache {
@@ -42,7 +50,16 @@ func (c *cache) Get(key []byte) ([]byte, error) {
 		}
 		return w.value, nil
 	}
-	return c.parent.Get(key)
+	v, err := c.parent.Get(key)
+	if err == nil && types.CountedKey(string(key)) {
+		if _, overCache := c.parent.(*cache); !overCache {
+			if c.existed == nil {
+				c.existed = make(map[string]bool)
+			}
+			c.existed[string(key)] = v != nil
+		}
+	}
+	return v, err
 }
 
 func (c *cache) Set(key, value []byte, weight uint64) {
@@ -63,8 +80,12 @@ func (c *cache) mergeInto(parent *cache) {
 	}
 }
 
-// flush writes every change to w in ascending key order.
+// flush writes every change to w in ascending key order, with the
+// record counts of the directories the changes touch (see countWrites).
 func (c *cache) flush(w writer) error {
+	if err := c.countWrites(); err != nil {
+		return err
+	}
 	keys := make([]string, 0, len(c.writes))
 	for k := range c.writes {
 		keys = append(keys, k)
@@ -80,6 +101,69 @@ func (c *cache) flush(w writer) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// countWrites adds to c's writes the count records (types.CountKey) of
+// every counted directory whose number of records c's writes change: a
+// record created counts one more in each directory holding it, a record
+// deleted one less, an overwritten one the same. Whether a record existed
+// is read from c's parent, the state c's writes apply to. The sums do not
+// depend on map order, and a count that falls to zero deletes its record.
+func (c *cache) countWrites() error {
+	delta := map[string]int64{}
+	var dirs []string
+	for k, w := range c.writes {
+		dirs = types.CountDirs(dirs[:0], k)
+		if len(dirs) == 0 {
+			continue
+		}
+		had, ok := c.existed[k]
+		if !ok {
+			old, err := c.parent.Get([]byte(k))
+			if err != nil {
+				return err
+			}
+			had = old != nil
+		}
+		var d int64
+		switch {
+		case !had && !w.deleted:
+			d = 1
+		case had && w.deleted:
+			d = -1
+		default:
+			continue
+		}
+		for _, dir := range dirs {
+			delta[dir] += d
+		}
+	}
+	for dir, d := range delta {
+		if d == 0 {
+			continue
+		}
+		key := []byte(types.CountKey(dir))
+		if _, ok := c.writes[string(key)]; ok {
+			return fmt.Errorf("app: count record %q written directly", key)
+		}
+		bz, err := c.parent.Get(key)
+		if err != nil {
+			return err
+		}
+		n, err := types.DecodeCount(bz)
+		if err != nil {
+			return fmt.Errorf("app: %s: %w", key, err)
+		}
+		switch m := int64(n) + d; {
+		case m < 0:
+			return fmt.Errorf("app: %s would count %d records", key, m)
+		case m == 0:
+			c.writes[string(key)] = write{deleted: true}
+		default:
+			c.writes[string(key)] = write{value: types.EncodeCount(uint64(m))}
 		}
 	}
 	return nil

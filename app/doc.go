@@ -32,8 +32,41 @@
 //     tx_search. The block's cache is flushed, in key order, into the
 //     store's stage, and the stage's sparse Merkle sum trie root becomes
 //     the app hash.
-//  5. Commit writes the stage — records, trie nodes, height and app hash —
-//     in one atomic store write.
+//  5. Commit writes the stage — records, height and app hash — atomically
+//     (a big block through the store's redo log; see app/store).
+//
+// # At most once
+//
+// Every signed thing takes effect at most once, and one that was rejected
+// cannot take effect later, when the state would let it, without a new
+// signature:
+//
+//   - a citizen's link request is recorded (linkreq/) when it is judged,
+//     accepted or not; judged again, it is refused as replayed, or answered
+//     already_linked when the linkage it made still stands as it made it.
+//     A link batch is its links: each is judged, and recorded, on its own;
+//   - a provider's charge is recorded under its reference (charge/) when it
+//     is judged, with the yen granted or the rejection's code; the same
+//     reference again is a duplicate, except the idempotent retry of a
+//     granted charge (same reference and amount: success, nothing granted);
+//   - a government action uses up its sequence number as soon as its k of n
+//     signatures verify, whatever its outcome, as Cosmos SDK's ante handler
+//     uses up an account sequence. A rejected action has to be signed anew,
+//     with the next sequence.
+//
+// The government sequence needs no record per action; link requests carry
+// no nonce, so their sign bytes are the record, and charge references
+// already are. Link request records are kept: a request past its expiry is
+// refused anyway, so they could be pruned, which is left for later.
+//
+// # Validator updates
+//
+// The app keeps the validator set CometBFT will use (meta/validators).
+// A government action that changes a validator's key or power is applied
+// to a copy of it with CometBFT's own ValidatorSet.UpdateWithChangeSet;
+// an action CometBFT would refuse (a new validator of power 0, a total
+// above MaxTotalVotingPower, a key added and removed in one block) is
+// rejected with invalid_action, and a rejected action sends no update.
 //
 // # What is saved when
 //
@@ -57,9 +90,13 @@
 //
 // # Errors
 //
-// A bad transaction gets a non-zero code and a nil error. An error returned
-// from an ABCI method means a broken invariant or a failed store, and
-// CometBFT stops the node rather than diverge.
+// Every input, signed by anyone, gets a registered code (errors.go): a bad
+// transaction gets a non-zero code and a nil error, and CheckTx before the
+// first Commit answers not_ready. FinalizeBlock, CheckTx, PrepareProposal
+// and ProcessProposal return a Go error only when the store fails (or a
+// record in it does not decode), and CometBFT stops the node rather than
+// diverge. The simulation (sim_test.go) checks this with random and
+// byzantine blocks.
 //
 // # State
 //

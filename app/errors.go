@@ -69,6 +69,9 @@ var (
 	ErrTooLarge           = register(25, "too_large", "transaction too large")
 	ErrWrongProvider      = register(26, "wrong_provider", "link request names another provider")
 	ErrZeroGrant          = register(27, "zero_grant", "charge earns no bonus")
+	ErrReplayed           = register(28, "replayed", "signed request was already used")
+	ErrNotReady           = register(29, "not_ready", "the chain has not committed its first block yet; try again shortly")
+	ErrCertConflict       = register(30, "certificate_conflict", "another CA key issued a certificate with this issuer name and serial number")
 	ErrInternal           = register(99, "internal", "internal error")
 )
 

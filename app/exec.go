@@ -20,9 +20,9 @@ type exec struct {
 	height  int64
 	time    time.Time
 	chainID string
-	// validator power changes made by this block's government actions,
-	// in the order made; the last change of a key wins.
-	valUpdates []abci.ValidatorUpdate
+	// validator power changes made by this block's accepted government
+	// actions.
+	vals valChanges
 }
 
 // isRejection tells a transaction's rejection from a broken invariant.

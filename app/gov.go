@@ -5,49 +5,62 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 
-	abci "github.com/cometbft/cometbft/abci/types"
-	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
-// gov judges a government action: k of n authority signatures, the next
-// sequence number, then the action itself. A rejected action does not use
-// up its sequence number.
+// gov judges a government action: k of n authority signatures and the
+// next sequence number, then the action itself. Once the signatures verify
+// and the sequence is the next one, the action has taken effect as far as
+// it ever will: its sequence number is used up and its history entry
+// written whatever its outcome, so a rejected action cannot be replayed
+// once the state would let it through (as an account sequence is consumed
+// by Cosmos SDK's ante handler). A rejected action changes nothing else,
+// and sends no validator update.
 func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 	a := s.Action
+	attrs := []string{"action", govActionName(a), "sequence", strconv.FormatUint(a.Sequence, 10)}
+	gs, err := getGov(x.c)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(gs, s); err != nil {
+		return []item{{err: err, event: event("gov", append(attrs, outcome(err)...)...)}}, nil
+	}
+	if a.Sequence != gs.NextSequence {
+		err := ErrBadSequence.Wrapf("got %d, next is %d", a.Sequence, gs.NextSequence)
+		return []item{{err: err, event: event("gov", append(attrs, outcome(err)...)...)}}, nil
+	}
 	var summary string
+	before := x.vals.save()
 	rej, fatal := x.attempt(func(c *cache) error {
-		gs, err := getGov(c)
-		if err != nil {
+		var err error
+		if summary, err = x.applyGov(c, a); err != nil {
 			return err
 		}
-		if err := authorize(gs, s); err != nil {
-			return err
-		}
-		if a.Sequence != gs.NextSequence {
-			return ErrBadSequence.Wrapf("got %d, next is %d", a.Sequence, gs.NextSequence)
-		}
-		summary, err = x.applyGov(c, a)
-		if err != nil {
-			return err
-		}
-		gs.NextSequence++
-		if err := save(c, keyGov(), gs, 0); err != nil {
-			return err
-		}
-		h := &types.HistoryEntry{Sequence: a.Sequence, Height: x.height, Time: x.time.Unix(), Action: a, Summary: summary}
-		return save(c, keyHistory(a.Sequence), h, 0)
+		return x.vals.check(c)
 	})
 	if fatal != nil {
 		return nil, fatal
 	}
-	attrs := []string{"action", govActionName(a), "sequence", strconv.FormatUint(a.Sequence, 10)}
-	if rej == nil {
+	h := &types.HistoryEntry{Sequence: a.Sequence, Height: x.height, Time: x.time.Unix(), Action: a, Summary: summary}
+	if rej != nil {
+		x.vals = before
+		h.Code, h.Summary = ABCIInfo(rej)
+	} else {
 		attrs = append(attrs, "summary", summary)
+	}
+	gs.NextSequence++
+	if err := save(x.c, keyGov(), gs, 0); err != nil {
+		return nil, err
+	}
+	if err := save(x.c, keyHistory(a.Sequence), h, 0); err != nil {
+		return nil, err
 	}
 	return []item{{err: rej, event: event("gov", append(attrs, outcome(rej)...)...)}}, nil
 }
@@ -122,52 +135,20 @@ func (x *exec) applyGov(c *cache, a *types.GovAction) (string, error) {
 	return "", ErrMalformed.Wrapf("unknown government action")
 }
 
-// ValidateProvider checks a provider record's fields.
+// ValidateProvider checks a provider as it is registered, by the rule
+// genesis validation applies too (types.ValidateProvider).
 func ValidateProvider(p *types.Provider) error {
-	switch {
-	case p == nil:
-		return ErrMalformed.Wrapf("no provider")
-	case !validID(p.Id):
-		return ErrMalformed.Wrapf("provider id %q", p.Id)
-	case p.Name == "" || !validText(p.Name, MaxTextLen):
-		return ErrMalformed.Wrapf("provider name must be 1-%d printable characters", MaxTextLen)
-	case len(p.GrantKey) != ed25519.PublicKeySize:
-		return ErrMalformed.Wrapf("grant key must be %d bytes", ed25519.PublicKeySize)
-	case len(p.ValidatorKey) != 0 && len(p.ValidatorKey) != cmted25519.PubKeySize:
-		return ErrMalformed.Wrapf("validator key must be %d bytes", cmted25519.PubKeySize)
-	case p.Power < 0 || (p.Power > 0 && len(p.ValidatorKey) == 0):
-		return ErrMalformed.Wrapf("power %d needs a validator key and must not be negative", p.Power)
+	if err := types.ValidateProvider(p, cmttypes.MaxTotalVotingPower); err != nil {
+		return ErrMalformed.Wrapf("provider: %v", err)
 	}
 	return nil
 }
 
-// ValidateProgram checks a program definition.
+// ValidateProgram checks a program definition by the rule genesis
+// validation applies too (types.ValidateProgram).
 func ValidateProgram(p *types.Program) error {
-	switch {
-	case p == nil:
-		return ErrMalformed.Wrapf("no program")
-	case !validID(p.Id):
-		return ErrMalformed.Wrapf("program id %q", p.Id)
-	case p.Name == "" || !validText(p.Name, MaxTextLen):
-		return ErrMalformed.Wrapf("program name must be 1-%d printable characters", MaxTextLen)
-	case p.LinkStart >= p.LinkEnd || p.GrantStart >= p.GrantEnd:
-		return ErrMalformed.Wrapf("program windows must start before they end")
-	case p.BudgetYen <= 0 || p.BudgetYen > MaxAmountYen*1000:
-		return ErrMalformed.Wrapf("budget %d yen out of range", p.BudgetYen)
-	case p.CapYen <= 0 || p.CapYen > MaxAmountYen:
-		return ErrMalformed.Wrapf("cap %d yen out of range", p.CapYen)
-	}
-	switch p.Kind {
-	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
-		if p.RateBp <= 0 || p.RateBp > 10000 {
-			return ErrMalformed.Wrapf("rate %d basis points out of range 1-10000", p.RateBp)
-		}
-	case types.ProgramKind_PROGRAM_KIND_FIXED:
-		if p.FixedYen <= 0 || p.FixedYen > p.CapYen {
-			return ErrMalformed.Wrapf("fixed amount %d yen must be positive and at most the cap", p.FixedYen)
-		}
-	default:
-		return ErrMalformed.Wrapf("unknown program kind %v", p.Kind)
+	if err := types.ValidateProgram(p); err != nil {
+		return ErrMalformed.Wrapf("program: %v", err)
 	}
 	return nil
 }
@@ -188,7 +169,7 @@ func (x *exec) registerProvider(c *cache, r *types.RegisterProvider) (string, er
 		if err := x.claimValidatorKey(c, p.ValidatorKey, p.Id); err != nil {
 			return "", err
 		}
-		x.setPower(p.ValidatorKey, p.Power)
+		x.vals.setPower(p.ValidatorKey, p.Power)
 	}
 	return fmt.Sprintf("registered provider %q", p.Id), save(c, keyProvider(p.Id), p, 0)
 }
@@ -208,22 +189,22 @@ func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error)
 		return "", ErrMalformed.Wrapf("unknown provider status %v", u.Status)
 	}
 	if len(u.GrantKey) > 0 {
-		if len(u.GrantKey) != ed25519.PublicKeySize {
-			return "", ErrMalformed.Wrapf("grant key must be %d bytes", ed25519.PublicKeySize)
+		if err := types.ValidKey(u.GrantKey); err != nil {
+			return "", ErrMalformed.Wrapf("grant key %v", err)
 		}
 		p.GrantKey = u.GrantKey
 		summary += " grant key rotated"
 	}
 	if len(u.ValidatorKey) > 0 {
-		if len(u.ValidatorKey) != cmted25519.PubKeySize {
-			return "", ErrMalformed.Wrapf("validator key must be %d bytes", cmted25519.PubKeySize)
+		if err := types.ValidKey(u.ValidatorKey); err != nil {
+			return "", ErrMalformed.Wrapf("validator key %v", err)
 		}
 		if err := x.claimValidatorKey(c, u.ValidatorKey, p.Id); err != nil {
 			return "", err
 		}
 		if len(p.ValidatorKey) > 0 && p.Power > 0 {
-			x.setPower(p.ValidatorKey, 0)
-			x.setPower(u.ValidatorKey, p.Power)
+			x.vals.setPower(p.ValidatorKey, 0)
+			x.vals.setPower(u.ValidatorKey, p.Power)
 		}
 		p.ValidatorKey = u.ValidatorKey
 		summary += " validator key replaced"
@@ -232,9 +213,14 @@ func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error)
 		if u.Power < 0 || (u.Power > 0 && len(p.ValidatorKey) == 0) {
 			return "", ErrInvalidAction.Wrapf("power %d needs a validator key and must not be negative", u.Power)
 		}
+		if u.Power > 0 {
+			if err := types.ValidPower(u.Power, cmttypes.MaxTotalVotingPower); err != nil {
+				return "", ErrInvalidAction.Wrapf("%v", err)
+			}
+		}
 		p.Power = u.Power
 		if len(p.ValidatorKey) > 0 {
-			x.setPower(p.ValidatorKey, u.Power)
+			x.vals.setPower(p.ValidatorKey, u.Power)
 		}
 		summary += fmt.Sprintf(" power %d", u.Power)
 	}
@@ -254,17 +240,6 @@ func (x *exec) claimValidatorKey(c *cache, key []byte, owner string) error {
 	}
 	c.Set(k, []byte(owner), 0)
 	return nil
-}
-
-// setPower queues a validator power change for FinalizeBlock's response.
-func (x *exec) setPower(key []byte, power int64) {
-	for i := range x.valUpdates {
-		if string(x.valUpdates[i].PubKeyBytes) == string(key) {
-			x.valUpdates[i].Power = power
-			return
-		}
-	}
-	x.valUpdates = append(x.valUpdates, abci.ValidatorUpdate{Power: power, PubKeyBytes: append([]byte(nil), key...), PubKeyType: cmted25519.KeyType})
 }
 
 func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
@@ -358,6 +333,14 @@ func (x *exec) attest(c *cache, a *types.AttestEligibility) (string, error) {
 		p.Attested = true
 		if err := save(c, keyPerson(prog.Id, mk.Id), p, 0); err != nil {
 			return "", err
+		}
+		// The person takes part in the program from now on, linked or
+		// not, so a merge carries the attestation over.
+		if !slices.Contains(mk.Programs, prog.Id) {
+			mk.Programs = append(mk.Programs, prog.Id)
+			if err := save(c, keyMyKey(mk.Id), mk, 0); err != nil {
+				return "", err
+			}
 		}
 	}
 	return fmt.Sprintf("attested %d people for program %q", len(a.MykeyIds), prog.Id), nil

@@ -10,8 +10,8 @@ import (
 
 func timeUTC(t int64) time.Time { return time.Unix(t, 0).UTC() }
 
-// grant judges a provider's grant: the signature and provider once, then
-// each charge on its own.
+// grant judges a provider's grant: the signature once, then each charge on
+// its own (a suspended provider's charges are each rejected, and recorded).
 func (x *exec) grant(s *types.SignedGrant) ([]item, error) {
 	g := s.Grant
 	prov, err := getProvider(x.c, g.ProviderId)
@@ -21,32 +21,65 @@ func (x *exec) grant(s *types.SignedGrant) ([]item, error) {
 	if !ed25519.Verify(prov.GrantKey, g.SignBytes(), s.Signature) {
 		return nil, ErrBadSignature.Wrapf("provider %q signature on grant", g.ProviderId)
 	}
-	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
-		return nil, ErrProviderSuspended.Wrapf("%q", g.ProviderId)
-	}
 	items := make([]item, 0, len(g.Charges))
 	for _, ch := range g.Charges {
-		var granted int64
-		var mykey string
-		rej, fatal := x.attempt(func(c *cache) error {
+		it, err := x.charge(prov.Id, ch)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// charge judges one charge of a verified grant. A charge reference takes
+// effect once: a charge judged in a block is recorded under its reference
+// whatever its outcome, a rejected one with nothing granted and its code,
+// so a resubmission is a duplicate and a rejected charge cannot be
+// replayed once the state would pay it (after a budget rise, say).
+func (x *exec) charge(provider string, ch *types.Charge) (item, error) {
+	var (
+		granted int64
+		mykey   string
+	)
+	ckey := keyCharge(ch.ProgramId, provider, ch.ChargeRef)
+	dup, err := x.c.Get(ckey)
+	if err != nil {
+		return item{}, err
+	}
+	var rej error
+	if dup != nil {
+		rej = ErrDuplicateCharge.Wrapf("%q already recorded by provider %q in program %q", ch.ChargeRef, provider, ch.ProgramId)
+	} else {
+		var fatal error
+		rej, fatal = x.attempt(func(c *cache) error {
 			var err error
-			mykey, granted, err = x.applyCharge(c, prov.Id, ch)
+			mykey, granted, err = x.applyCharge(c, provider, ch, ckey)
 			return err
 		})
 		if fatal != nil {
-			return nil, fatal
+			return item{}, fatal
 		}
-		if mykey == "" {
-			mykey = ch.MykeyId
+		if rej != nil {
+			code, _ := ABCIInfo(rej)
+			rec := &types.GrantRecord{
+				ProgramId: ch.ProgramId, ProviderId: provider, ChargeRef: ch.ChargeRef, MykeyId: ch.MykeyId,
+				AmountYen: ch.AmountYen, ChargedAt: ch.ChargedAt, Height: x.height, Time: x.time.Unix(), Code: code,
+			}
+			if err := save(x.c, ckey, rec, 0); err != nil {
+				return item{}, err
+			}
 		}
-		attrs := []string{
-			"program", ch.ProgramId, "provider", prov.Id, "mykey_id", mykey,
-			"charge_ref", ch.ChargeRef, "amount_yen", strconv.FormatInt(ch.AmountYen, 10),
-			"granted_yen", strconv.FormatInt(granted, 10),
-		}
-		items = append(items, item{err: rej, event: event("grant", append(attrs, outcome(rej)...)...)})
 	}
-	return items, nil
+	if mykey == "" {
+		mykey = ch.MykeyId
+	}
+	attrs := []string{
+		"program", ch.ProgramId, "provider", provider, "mykey_id", mykey,
+		"charge_ref", ch.ChargeRef, "amount_yen", strconv.FormatInt(ch.AmountYen, 10),
+		"granted_yen", strconv.FormatInt(granted, 10),
+	}
+	return item{err: rej, event: event("grant", append(attrs, outcome(rej)...)...)}, nil
 }
 
 // applyCharge grants what one charge earns:
@@ -54,7 +87,14 @@ func (x *exec) grant(s *types.SignedGrant) ([]item, error) {
 // fixed: min(fixed amount − granted so far, budget left), once attested.
 // Zero is a rejection with its reason. It returns the person's surviving
 // MyKey ID and the yen granted.
-func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge) (string, int64, error) {
+func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []byte) (string, int64, error) {
+	prov, err := getProvider(c, provider)
+	if err != nil {
+		return "", 0, err
+	}
+	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
+		return "", 0, ErrProviderSuspended.Wrapf("%q", provider)
+	}
 	prog, err := getProgram(c, ch.ProgramId)
 	if err != nil {
 		return "", 0, err
@@ -68,14 +108,6 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge) (string,
 	}
 	if ch.ChargedAt > now+MaxChargeSkew {
 		return "", 0, ErrMalformed.Wrapf("charge time %s is after block time %s", unixText(ch.ChargedAt), unixText(now))
-	}
-	ckey := keyCharge(prog.Id, provider, ch.ChargeRef)
-	dup, err := c.Get(ckey)
-	if err != nil {
-		return "", 0, err
-	}
-	if dup != nil {
-		return "", 0, ErrDuplicateCharge.Wrapf("%q already recorded by provider %q in program %q", ch.ChargeRef, provider, prog.Id)
 	}
 	mk, err := getMyKey(c, ch.MykeyId)
 	if err != nil {
@@ -96,29 +128,38 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge) (string,
 	if err != nil {
 		return mk.Id, 0, err
 	}
-	var earned int64
+	// The cap applies to what the person keeps: granted less what was
+	// recovered after a merge.
+	net := person.GrantedYen - person.RecoveredYen
+	capLeft := prog.CapYen - net
+	budgetLeft := prog.BudgetYen - totals.GrantedYen
+	var granted int64
 	switch prog.Kind {
 	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
-		earned = ch.AmountYen * prog.RateBp / 10000
-	case types.ProgramKind_PROGRAM_KIND_FIXED:
-		if !person.Attested {
-			return mk.Id, 0, ErrNotEligible.Wrapf("MyKey ID %s in program %q", mk.Id, prog.Id)
+		earned := ch.AmountYen * prog.RateBp / 10000
+		switch {
+		case capLeft <= 0:
+			return mk.Id, 0, ErrCapReached.Wrapf("MyKey ID %s has been granted %d of %d yen in program %q", mk.Id, net, prog.CapYen, prog.Id)
+		case budgetLeft <= 0:
+			return mk.Id, 0, ErrBudgetExhausted.Wrapf("program %q has granted its budget of %d yen", prog.Id, prog.BudgetYen)
+		case earned <= 0:
+			return mk.Id, 0, ErrZeroGrant.Wrapf("a charge of %d yen earns nothing at %d basis points", ch.AmountYen, prog.RateBp)
 		}
-		earned = prog.FixedYen
+		granted = min(earned, capLeft, budgetLeft)
+	case types.ProgramKind_PROGRAM_KIND_FIXED:
+		// One amount per person, once, and never in part.
+		switch {
+		case !person.Attested:
+			return mk.Id, 0, ErrNotEligible.Wrapf("MyKey ID %s in program %q", mk.Id, prog.Id)
+		case net > 0:
+			return mk.Id, 0, ErrCapReached.Wrapf("MyKey ID %s has been paid the %d yen of program %q", mk.Id, prog.FixedYen, prog.Id)
+		case budgetLeft < prog.FixedYen:
+			return mk.Id, 0, ErrBudgetExhausted.Wrapf("program %q has %d yen of its budget left, less than its %d yen", prog.Id, budgetLeft, prog.FixedYen)
+		}
+		granted = prog.FixedYen
 	default:
 		return mk.Id, 0, ErrUnknownProgram.Wrapf("program %q has no known kind", prog.Id)
 	}
-	capLeft := prog.CapYen - person.GrantedYen
-	budgetLeft := prog.BudgetYen - totals.GrantedYen
-	switch {
-	case capLeft <= 0:
-		return mk.Id, 0, ErrCapReached.Wrapf("MyKey ID %s has been granted %d of %d yen in program %q", mk.Id, person.GrantedYen, prog.CapYen, prog.Id)
-	case budgetLeft <= 0:
-		return mk.Id, 0, ErrBudgetExhausted.Wrapf("program %q has granted its budget of %d yen", prog.Id, prog.BudgetYen)
-	case earned <= 0:
-		return mk.Id, 0, ErrZeroGrant.Wrapf("a charge of %d yen earns nothing at %d basis points", ch.AmountYen, prog.RateBp)
-	}
-	granted := min(earned, capLeft, budgetLeft)
 
 	rec := &types.GrantRecord{
 		ProgramId: prog.Id, ProviderId: provider, ChargeRef: ch.ChargeRef, MykeyId: mk.Id,

@@ -48,6 +48,8 @@ type netOptions struct {
 	govKeys   int
 	programs  []genesis.Program
 	keepOpen  bool // shared across tests: not closed at the end of one
+	// moreAnchors are trust anchors beside the shared test CA.
+	moreAnchors []*jpkitest.CA
 }
 
 func defaultPrograms() []genesis.Program {
@@ -86,7 +88,7 @@ func newTestNet(t testing.TB, o netOptions) *testNet {
 		Government: genesis.Government{Threshold: o.threshold, Name: "government",
 			ValidatorKey: genesis.HexBytes(pub(testKey("val/government"))), Power: 10},
 		Programs:     o.programs,
-		TrustAnchors: []string{string(n.ca.CertPEM)},
+		TrustAnchors: anchorPEMs(n.ca, o.moreAnchors),
 	}
 	for i := 0; i < o.govKeys; i++ {
 		k := testKey(fmt.Sprintf("gov/%d", i))
@@ -289,4 +291,12 @@ func succession(old, new *x509.Certificate) *types.GovAction {
 		OldCert: &types.CertRef{Issuer: old.RawIssuer, Serial: old.SerialNumber.Bytes()},
 		NewCert: &types.CertRef{Issuer: new.RawIssuer, Serial: new.SerialNumber.Bytes()},
 		Reason:  "certificate renewed"}}}
+}
+
+func anchorPEMs(ca *jpkitest.CA, more []*jpkitest.CA) []string {
+	out := []string{string(ca.CertPEM)}
+	for _, m := range more {
+		out = append(out, string(m.CertPEM))
+	}
+	return out
 }

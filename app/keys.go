@@ -1,8 +1,11 @@
 package app
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // Store keys. Every record lives under one of these prefixes; a prefix is
@@ -27,7 +30,10 @@ const (
 	prefixLinkHistory    = "linkhistory/"    // linkhistory/<program>/<mykey>/<seq> → LinkEvent
 	prefixHistory        = "history/"        // history/<sequence> → HistoryEntry
 	prefixValidator      = "validator/"      // validator/<pubkey hex> → provider ID owning it
-	prefixBlockTime      = "meta/blocktime"  // int64: last block time, Unix seconds
+	prefixBlockTime      = "meta/blocktime"  // int64: last block time, Unix nanoseconds
+	prefixValidators     = "meta/validators" // ValidatorSet: the set CometBFT will use
+	prefixLinkRequest    = "linkreq/"        // linkreq/<SHA-256 of sign bytes, hex> → int64 expiry: a link request judged once
+	prefixCount          = types.CountPrefix // count/<dir> → uint64: records under a counted directory (types.CountedRoots; cache.countWrites)
 )
 
 func keyGov() []byte               { return []byte(prefixGov) }
@@ -60,5 +66,10 @@ func keyOverGrant(program, provider string, seq uint64) []byte {
 }
 func keyLinkHistory(program, mykey string, seq uint64) []byte {
 	return []byte(fmt.Sprintf("%s%s/%s/%016x", prefixLinkHistory, program, mykey, seq))
+}
+func keyValidators() []byte { return []byte(prefixValidators) }
+func keyLinkRequest(signBytes []byte) []byte {
+	h := sha256.Sum256(signBytes)
+	return []byte(prefixLinkRequest + hex.EncodeToString(h[:]))
 }
 func keyHistory(seq uint64) []byte { return []byte(fmt.Sprintf("%s%016x", prefixHistory, seq)) }

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -18,7 +20,8 @@ func (x *exec) link(sl *types.SignedLink) ([]item, error) {
 }
 
 // linkBatch judges a provider's batch of citizen-signed links, each on its
-// own. The batch as a whole needs a known, active provider's signature.
+// own. The batch as a whole needs a known provider's signature; a
+// suspended provider's links are each rejected (and used up).
 func (x *exec) linkBatch(s *types.SignedLinkBatch) ([]item, error) {
 	b := s.Batch
 	prov, err := getProvider(x.c, b.ProviderId)
@@ -27,9 +30,6 @@ func (x *exec) linkBatch(s *types.SignedLinkBatch) ([]item, error) {
 	}
 	if !ed25519.Verify(prov.GrantKey, b.SignBytes(), s.Signature) {
 		return nil, ErrBadSignature.Wrapf("provider %q signature on link batch", b.ProviderId)
-	}
-	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
-		return nil, ErrProviderSuspended.Wrapf("%q", b.ProviderId)
 	}
 	items := make([]item, 0, len(b.Links))
 	for _, sl := range b.Links {
@@ -44,10 +44,16 @@ func (x *exec) linkBatch(s *types.SignedLinkBatch) ([]item, error) {
 
 // linkOne judges one link; batchProvider, when set, is the provider that
 // submitted it in a batch and must be the one the citizen signed for.
+//
+// A link whose card signature verifies is judged once: its request is
+// recorded as used whatever the outcome, so the signed request cannot take
+// effect later (after a correction voided its linkage, say) without a new
+// signature. The record is kept; a request is void after its expiry anyway.
 func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error) {
 	var (
 		mykey string
 		vl    *verifiedLink
+		used  []byte
 	)
 	rej, fatal := x.attempt(func(c *cache) error {
 		var err error
@@ -58,11 +64,24 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		if err != nil {
 			return err
 		}
+		used = keyLinkRequest(vl.req.SignBytes())
+		if seen, err := c.Get(used); err != nil || seen != nil {
+			if err != nil {
+				return err
+			}
+			used = nil // already recorded
+			return x.replayedLink(c, vl, &mykey)
+		}
 		mykey, err = x.applyVerifiedLink(c, vl)
 		return err
 	})
 	if fatal != nil {
 		return item{}, fatal
+	}
+	if used != nil {
+		var exp [8]byte
+		binary.BigEndian.PutUint64(exp[:], uint64(vl.req.ExpiresAt))
+		x.c.Set(used, exp[:], 0)
 	}
 	attrs := []string{}
 	if sl != nil && sl.Request != nil {
@@ -84,6 +103,31 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		attrs = append(attrs, "mykey_id", mykey)
 	}
 	return item{err: rej, event: event("link", append(attrs, outcome(rej)...)...)}, nil
+}
+
+// replayedLink answers a signed link request that was judged before. A
+// retry of a request that took effect, whose linkage still stands as it
+// made it, is told already_linked with the person's MyKey ID, as the
+// first answer was; any other replay (its linkage voided or moved since,
+// or the request rejected the first time) is refused as replayed. Neither
+// changes anything.
+func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
+	replayed := ErrReplayed.Wrapf("this signed link request was judged before, at an earlier height; sign a new one")
+	var cr types.CertRecord
+	if found, err := load(c, keyCert(vl.fp), &cr); err != nil {
+		return err
+	} else if !found || cr.MykeyId == "" {
+		return replayed
+	}
+	l, err := getLink(c, vl.req.ProgramId, cr.MykeyId)
+	if err != nil {
+		return err
+	}
+	if l == nil || l.ProviderId != vl.req.ProviderId || !bytes.Equal(l.AccountCommitment, vl.req.AccountCommitment) {
+		return replayed
+	}
+	*mykey = cr.MykeyId
+	return ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q by this request", cr.MykeyId, l.ProviderId, l.ProgramId)
 }
 
 // applyVerifiedLink applies the state rules to a link whose signature and
@@ -109,8 +153,21 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 	if _, err := load(c, keyCert(vl.fp), &cr); err != nil {
 		return "", err
 	}
+	if len(cr.IssuerKey) > 0 && vl.issuerKey != nil && !bytes.Equal(cr.IssuerKey, vl.issuerKey) {
+		return "", ErrCertConflict.Wrapf("certificate %s: the ledger holds a certificate with this issuer name and serial number from another CA key", vl.fp)
+	}
 	if cr.Revoked {
 		return cr.MykeyId, ErrCertRevoked.Wrapf("certificate %s revoked: %s", vl.fp, cr.RevokeReason)
+	}
+	if len(cr.IssuerKey) == 0 && vl.issuerKey != nil {
+		// First presented: from now on this name and serial mean the
+		// certificate of this CA key.
+		cr.IssuerKey = vl.issuerKey
+		if cr.MykeyId != "" {
+			if err := save(c, keyCert(vl.fp), &cr, 0); err != nil {
+				return "", err
+			}
+		}
 	}
 	var mk *types.MyKeyRecord
 	if cr.MykeyId == "" {

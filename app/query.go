@@ -77,7 +77,11 @@ func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse,
 const MaxRangeLimit = 1000
 
 // queryRange lists records by key prefix (RangeQuery in Data), each with
-// its proof when asked, all at the answer's height.
+// its proof when asked, all at the answer's height. When the prefix is a
+// counted directory (types.Counted) every page also carries the
+// directory's count record, proved (or its absence proved) when asked, so
+// that a client paging through the whole range can tell that no record was
+// left out.
 func (a *App) queryRange(v *store.View, req *abci.QueryRequest, res *abci.QueryResponse) (*abci.QueryResponse, error) {
 	var q types.RangeQuery
 	if err := q.Unmarshal(req.Data); err != nil {
@@ -115,6 +119,9 @@ func (a *App) queryRange(v *store.View, req *abci.QueryRequest, res *abci.QueryR
 	if err == nil {
 		err = ierr
 	}
+	if err == nil && types.Counted(q.Prefix) {
+		out.Count, err = rangeCount(v, q.Prefix, req.Prove)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,4 +131,25 @@ func (a *App) queryRange(v *store.View, req *abci.QueryRequest, res *abci.QueryR
 	}
 	res.Key, res.Value = []byte(q.Prefix), bz
 	return res, nil
+}
+
+// rangeCount reads the count record of the counted directory dir, with
+// the proof of its value or absence when prove is set.
+func rangeCount(v *store.View, dir string, prove bool) (*types.RangeCount, error) {
+	key := types.CountKey(dir)
+	rc := &types.RangeCount{Key: key}
+	if !prove {
+		val, err := v.Get([]byte(key))
+		rc.Value = val
+		return rc, err
+	}
+	val, _, ops, err := v.Prove([]byte(key))
+	if err != nil {
+		return nil, err
+	}
+	rc.Value = val
+	if rc.ProofOps, err = ops.Marshal(); err != nil {
+		return nil, err
+	}
+	return rc, nil
 }

@@ -238,8 +238,7 @@ func TestSettlement(t *testing.T) {
 		return n.govTx(1, &types.GovAction{Action: &types.GovAction_Settle{Settle: &types.Settle{
 			ProgramId: "mynapoint", ProviderId: "paypay", AmountYen: yen, Reference: "SETTLE-2025-04"}}})
 	}
-	wantCode(t, n.block(settle(3000))[0], ErrSettlementTooLarge)
-	n.govSeq--
+	wantCode(t, n.block(settle(3000))[0], ErrSettlementTooLarge) // uses up its sequence
 	wantCode(t, n.block(settle(2000))[0], nil)
 	wantCode(t, n.block(settle(501))[0], ErrSettlementTooLarge)
 	var vt types.ProviderTotals
@@ -255,7 +254,6 @@ func TestSetProgram(t *testing.T) {
 	p := &types.Program{Id: "mynapoint", Name: "MyNa Point", Kind: types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE, RateBp: 2500, CapYen: 5000,
 		LinkStart: t0.Unix(), LinkEnd: windowEnd.Unix(), GrantStart: t0.Unix(), GrantEnd: windowEnd.Unix(), BudgetYen: 100}
 	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: p}}}))[0], ErrInvalidAction)
-	n.govSeq--
 	p.Id, p.BudgetYen = "phase2", 1000
 	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: p}}}))[0], nil)
 	wantCode(t, n.block(n.linkTx(n.card(), "phase2", "rakuten", "r1"))[0], nil)

@@ -81,6 +81,10 @@ func TestStateSyncRestore(t *testing.T) {
 	if info.LastBlockHeight != 3 || !bytes.Equal(info.LastBlockAppHash, hashes[3]) {
 		t.Fatalf("restored node at %d %X, want 3 %X", info.LastBlockHeight, info.LastBlockAppHash, hashes[3])
 	}
+	// The restored state's record counts are right.
+	if c := checkCounts(t, b); c["link/mynapoint/"] != 3 {
+		t.Fatalf("restored counts %v", c)
+	}
 	// Both continue with the same blocks and agree.
 	dst := &testNet{t: t, app: b, ca: src.ca, provs: src.provs, height: src.height, now: src.now, keepOpen: true}
 	src.block(later...)

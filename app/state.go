@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -31,10 +32,15 @@ func load(r reader, key []byte, m record) (bool, error) {
 	return true, nil
 }
 
+// save writes m under key. A record larger than the store takes is a
+// rejection of the transaction that would make it, never a halt.
 func save(c *cache, key []byte, m record, weight uint64) error {
 	bz, err := m.Marshal()
 	if err != nil {
 		return fmt.Errorf("app: encode %q: %w", key, err)
+	}
+	if len(bz) > store.MaxValueSize {
+		return ErrTooLarge.Wrapf("record %.40q would be %d bytes, more than the %d the ledger stores", key, len(bz), store.MaxValueSize)
 	}
 	c.Set(key, bz, weight)
 	return nil
@@ -142,10 +148,24 @@ func getPerson(r reader, program, mykey string) (*types.PersonTotals, error) {
 
 // getLink returns the active linkage of (program, mykey), or nil.
 func getLink(r reader, program, mykey string) (*types.Linkage, error) {
+	l, err := getLinkRecord(r, program, mykey)
+	return activeLink(l), err
+}
+
+// getLinkRecord returns the linkage record of (program, mykey), active or
+// voided, or nil.
+func getLinkRecord(r reader, program, mykey string) (*types.Linkage, error) {
 	var l types.Linkage
 	ok, err := load(r, keyLink(program, mykey), &l)
-	if err != nil || !ok || l.Status != types.LinkStatus_LINK_STATUS_ACTIVE {
+	if err != nil || !ok {
 		return nil, err
 	}
 	return &l, nil
+}
+
+func activeLink(l *types.Linkage) *types.Linkage {
+	if l == nil || l.Status != types.LinkStatus_LINK_STATUS_ACTIVE {
+		return nil
+	}
+	return l
 }

@@ -21,6 +21,9 @@ type verifiedLink struct {
 	req *types.LinkRequest
 	ref *types.CertRef
 	fp  string // certificate fingerprint: its store key
+	// issuerKey is jpki.IssuerKey of the CA key that signed the
+	// certificate (nil for bulk-loaded links).
+	issuerKey []byte
 }
 
 // verifyLinkStatic checks a citizen-signed link at block time at.
@@ -46,7 +49,7 @@ func (a *App) verifyLinkStatic(sl *types.SignedLink, chainID string, at time.Tim
 	if req.ExpiresAt > now+MaxLinkValidity {
 		return nil, ErrMalformed.Wrapf("expiry more than %d hours after block time", MaxLinkValidity/3600)
 	}
-	cert, err := a.verifier.VerifyCertificate(req.Certificate, at)
+	cert, issuerKey, err := a.verifier.VerifyCertificateIssuer(req.Certificate, at)
 	if err != nil {
 		return nil, certRejection(err)
 	}
@@ -59,9 +62,10 @@ func (a *App) verifyLinkStatic(sl *types.SignedLink, chainID string, at time.Tim
 	}
 	id := jpki.IDOf(cert)
 	return &verifiedLink{
-		req: req,
-		ref: &types.CertRef{Issuer: id.Issuer, Serial: id.Serial},
-		fp:  id.Fingerprint(),
+		req:       req,
+		ref:       &types.CertRef{Issuer: id.Issuer, Serial: id.Serial},
+		fp:        id.Fingerprint(),
+		issuerKey: issuerKey,
 	}, nil
 }
 
@@ -155,6 +159,9 @@ func validateGov(s *types.SignedGov, chainID string) error {
 	}
 	if s.Action.ChainId != chainID {
 		return ErrWrongChain.Wrapf("signed for %q, this chain is %q", s.Action.ChainId, chainID)
+	}
+	if n := s.Action.Size(); n > MaxGovActionBytes {
+		return ErrTooLarge.Wrapf("a government action is at most %d bytes, this one %d", MaxGovActionBytes, n)
 	}
 	if len(s.Signatures) == 0 || len(s.Signatures) > 32 {
 		return ErrMalformed.Wrapf("a government action carries 1-32 signatures, this one %d", len(s.Signatures))

@@ -74,11 +74,10 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 	case oldID == newID:
 		return "", ErrInvalidAction.Wrapf("both certificates already belong to MyKey ID %s", oldID)
 	default:
+		// merge maps every certificate of the losing ID to the winner;
+		// oldRec, read before it, must not be written back over that.
 		winner, err := x.merge(c, oldID, newID, s.Reason)
 		if err != nil {
-			return "", err
-		}
-		if err := save(c, keyCert(oldFP), &oldRec, 0); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("merged MyKey IDs %s and %s into %s: %s", oldID, newID, winner, s.Reason), nil
@@ -159,24 +158,26 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 	if err != nil {
 		return err
 	}
-	lw, err := getLink(c, program, winner.Id)
+	rw, err := getLinkRecord(c, program, winner.Id)
 	if err != nil {
 		return err
 	}
-	ll, err := getLink(c, program, loser.Id)
+	rl, err := getLinkRecord(c, program, loser.Id)
 	if err != nil {
 		return err
 	}
+	lw, ll := activeLink(rw), activeLink(rl)
 	// recoverFrom is the provider any over-grant is recovered from: the
-	// one whose linkage is voided, else the loser's last provider.
+	// one whose linkage came later, whether the merge voids it now or a
+	// correction voided it before. The earlier linkage is the one the
+	// person made first; the later one is what paid twice.
 	recoverFrom := ""
+	if later := laterLink(rw, rl); later != nil {
+		recoverFrom = later.ProviderId
+	}
 	switch {
 	case lw != nil && ll != nil:
-		later := ll
-		if lw.Height > ll.Height {
-			later = lw
-		}
-		recoverFrom = later.ProviderId
+		later := laterLink(lw, ll)
 		if err := x.voidLink(c, later, "voided_by_merge", reason); err != nil {
 			return err
 		}
@@ -187,7 +188,6 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 			}
 		}
 	case ll != nil:
-		recoverFrom = ll.ProviderId
 		if err := x.moveLink(c, ll, winner.Id, reason); err != nil {
 			return err
 		}
@@ -207,11 +207,8 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 	over := pw.GrantedYen - pw.RecoveredYen - prog.CapYen
 	if over > 0 {
 		if recoverFrom == "" {
-			if lw != nil {
-				recoverFrom = lw.ProviderId
-			} else {
-				return fmt.Errorf("app: over-grant of %d yen for %s in %q with no provider to recover from", over, winner.Id, program)
-			}
+			// Grants need a linkage, so a person paid has a linkage record.
+			return ErrInvalidAction.Wrapf("over-grant of %d yen for %s in %q has no linkage to recover it from", over, winner.Id, program)
 		}
 		seq, err := nextSeq(c, keyEventSeq())
 		if err != nil {
@@ -232,6 +229,20 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 		}
 	}
 	return save(c, keyPerson(program, winner.Id), pw, 0)
+}
+
+// laterLink returns the linkage made later (by height; the second on a
+// tie), or the one present, or nil.
+func laterLink(a, b *types.Linkage) *types.Linkage {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case a.Height > b.Height:
+		return a
+	}
+	return b
 }
 
 // moveLink re-keys an active linkage to another MyKey ID of the same

@@ -6,13 +6,16 @@ import (
 
 // Limits on what a transaction may carry; checked before any state is read.
 const (
-	MaxIDLen         = 32
+	MaxIDLen         = types.MaxIDLen
 	MaxChargeRefLen  = 64
 	MaxChargesPerTx  = 10000
 	MaxLinksPerBatch = 5000
-	MaxTextLen       = 256
-	MaxAmountYen     = 1_000_000_000_000
+	MaxTextLen       = types.MaxTextLen
+	MaxAmountYen     = types.MaxAmountYen
 	CommitmentLen    = 32
+	// MaxGovActionBytes bounds a government action's encoding, so that its
+	// history record stays far below the store's largest value.
+	MaxGovActionBytes = 1 << 20
 	// MaxLinkValidity bounds how far ahead a signed link request may
 	// expire, so a signature cannot be held back and replayed much later.
 	MaxLinkValidity = 7 * 24 * 60 * 60
@@ -21,35 +24,11 @@ const (
 	MaxChargeSkew = 5 * 60
 )
 
-// validID reports whether s is a provider or program ID: 1–32 characters
-// of [A-Za-z0-9._-].
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > MaxIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// validID reports whether s is a provider or program ID (types.ValidID).
+func validID(s string) bool { return types.ValidID(s) == nil }
 
 // validText reports whether s is printable ASCII of at most max bytes.
-func validText(s string, max int) bool {
-	if len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
+func validText(s string, max int) bool { return types.ValidText(s, max) }
 
 func validateCharge(ch *types.Charge) error {
 	switch {

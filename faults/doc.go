@@ -45,8 +45,9 @@
 // MYKEY_FAULTS_KEEP=DIR keeps the run directory (node homes, logs,
 // client outputs) in DIR.
 //
-// TestFuzzCheckTx runs app's FuzzCheckTx for a bounded time
-// ($MYKEY_FUZZTIME, default 30s); it needs no Docker. Both are skipped
+// TestFuzzCheckTx and TestFuzzGenesisInitChain run app's FuzzCheckTx and
+// FuzzGenesisInitChain, each for a bounded time ($MYKEY_FUZZTIME, default
+// 30s); they need no Docker. All are skipped
 // with -short. TestChecksCatchViolations and TestLeakScan show, without
 // Docker, that the checks and the leak scan find what they look for.
 package faults

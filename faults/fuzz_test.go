@@ -20,7 +20,13 @@ import (
 // would spend the whole budget on the first one (about ten executions in
 // 30 s, against some thousand a second without). A failing input is still
 // written, unminimized.
-func TestFuzzCheckTx(t *testing.T) {
+func TestFuzzCheckTx(t *testing.T) { fuzzApp(t, "FuzzCheckTx") }
+
+// TestFuzzGenesisInitChain runs app's FuzzGenesisInitChain the same way:
+// whatever genesis validation accepts, InitChain accepts.
+func TestFuzzGenesisInitChain(t *testing.T) { fuzzApp(t, "FuzzGenesisInitChain") }
+
+func fuzzApp(t *testing.T, target string) {
 	if testing.Short() {
 		t.Skip("faults: fuzzing skipped with -short")
 	}
@@ -34,13 +40,13 @@ func TestFuzzCheckTx(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), d+8*time.Minute) // building included
 	defer cancel()
 	start := time.Now()
-	out, err := runCtx(ctx, nil, "go", "test", "-C", repoRoot(t), "-run", "^$", "-fuzz", "^FuzzCheckTx$",
+	out, err := runCtx(ctx, nil, "go", "test", "-C", repoRoot(t), "-run", "^$", "-fuzz", "^"+target+"$",
 		"-fuzztime", d.String(), "-fuzzminimizetime", "0x", "-parallel", "1", "./app/")
 	if err != nil {
-		t.Fatalf("faults: fuzzing CheckTx: %v", err)
+		t.Fatalf("faults: fuzzing %s: %v", target, err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	t.Logf("FuzzCheckTx for %s (%s with the build): %s", d, time.Since(start).Round(time.Second), lines[len(lines)-1])
+	t.Logf("%s for %s (%s with the build): %s", target, d, time.Since(start).Round(time.Second), lines[len(lines)-1])
 	for _, l := range lines[max(0, len(lines)-4):] {
 		t.Logf("  %s", l)
 	}

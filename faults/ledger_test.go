@@ -16,7 +16,8 @@ type ledger struct {
 	links    map[string]*types.Linkage      // MyKey ID → linkage (active or voided)
 	accounts map[string]string              // account key → MyKey ID
 	persons  map[string]*types.PersonTotals // MyKey ID → totals
-	charges  map[string]*types.GrantRecord  // "<provider>/<ref>" → record
+	charges  map[string]*types.GrantRecord  // "<provider>/<ref>" → granted record
+	rejected map[string]*types.GrantRecord  // "<provider>/<ref>" → record of a rejected charge (code ≠ 0, ¥0)
 	certs    map[string]*types.CertRecord   // fingerprint → record
 	totals   *types.ProgramTotals
 }
@@ -24,7 +25,7 @@ type ledger struct {
 func decodeLedger(tb testing.TB, d dump) *ledger {
 	tb.Helper()
 	l := &ledger{links: map[string]*types.Linkage{}, accounts: map[string]string{}, persons: map[string]*types.PersonTotals{},
-		charges: map[string]*types.GrantRecord{}, certs: map[string]*types.CertRecord{}, totals: &types.ProgramTotals{}}
+		charges: map[string]*types.GrantRecord{}, rejected: map[string]*types.GrantRecord{}, certs: map[string]*types.CertRecord{}, totals: &types.ProgramTotals{}}
 	must := func(k string, err error) {
 		if err != nil {
 			tb.Fatalf("faults: record %s: %v", k, err)
@@ -45,6 +46,10 @@ func decodeLedger(tb testing.TB, d dump) *ledger {
 		case strings.HasPrefix(k, "charge/"+program+"/"):
 			var x types.GrantRecord
 			must(k, x.Unmarshal(v))
+			if x.Code != 0 {
+				l.rejected[x.ProviderId+"/"+x.ChargeRef] = &x
+				break
+			}
 			l.charges[x.ProviderId+"/"+x.ChargeRef] = &x
 		case strings.HasPrefix(k, "cert/"):
 			var x types.CertRecord
@@ -252,6 +257,14 @@ func (s *suite) checkCharges(tb testing.TB, l *ledger) {
 	for k := range l.charges {
 		if byKey[k] == nil {
 			tb.Errorf("the ledger holds a grant nobody sent: %s", k)
+		}
+	}
+	for k, rec := range l.rejected {
+		if byKey[k] == nil {
+			tb.Errorf("the ledger holds a rejected charge nobody sent: %s", k)
+		}
+		if rec.GrantedYen != 0 {
+			tb.Errorf("charge %s: rejected with code %d, yet its record holds ¥%d", k, rec.Code, rec.GrantedYen)
 		}
 	}
 	s.rep.add(func(r *report) { r.grantsLost, r.doubleGrants = lost, double })

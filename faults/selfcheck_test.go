@@ -124,6 +124,9 @@ func TestChecksCatchViolations(t *testing.T) {
 		{"a grant nobody sent", func(l *ledgerDump, _ *suite) {
 			l.put("charge/"+program+"/paypay/r9", &types.GrantRecord{ProviderId: "paypay", ChargeRef: "r9", MykeyId: "AAAAAAAA"})
 		}, "nobody sent"},
+		{"a rejected charge nobody sent", func(l *ledgerDump, _ *suite) {
+			l.put("charge/"+program+"/paypay/r8", &types.GrantRecord{ProviderId: "paypay", ChargeRef: "r8", MykeyId: "AAAAAAAA", Code: 27})
+		}, "rejected charge nobody sent"},
 		{"totals that do not add up", func(l *ledgerDump, _ *suite) {
 			l.put("programtotals/"+program, &types.ProgramTotals{GrantedYen: 999, Grants: 1})
 		}, "program totals"},

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"encoding/pem"
 	"fmt"
+	"github.com/mykeyledger/mykey/app/jpki"
 )
 
 //go:embed anchors/auth_ca_2015.pem anchors/auth_ca_2023.pem
@@ -97,11 +98,8 @@ func parseAnchor(field, s string) (*x509.Certificate, problems) {
 		ps.add("%s: bad certificate: %v", field, err)
 		return nil, ps
 	}
-	if !cert.BasicConstraintsValid || !cert.IsCA {
-		ps.add("%s: not a CA certificate", field)
-	}
-	if cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0 {
-		ps.add("%s: key usage lacks certSign", field)
+	if err := jpki.CheckAnchor(cert); err != nil {
+		ps.add("%s: %v", field, err)
 	}
 	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
 		ps.add("%s: not an RSA key (%v); JPKI CAs use RSA", field, cert.PublicKeyAlgorithm)

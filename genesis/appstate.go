@@ -146,6 +146,11 @@ func (p Program) Proto() (*types.Program, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	return p.proto(), nil
+}
+
+// proto converts without validating.
+func (p Program) proto() *types.Program {
 	kind, _ := programKind(p.Kind)
 	capYen := p.CapYen
 	if p.Kind == KindFixed && capYen == 0 {
@@ -163,7 +168,7 @@ func (p Program) Proto() (*types.Program, error) {
 		GrantStart: p.GrantStart.Unix(),
 		GrantEnd:   p.GrantEnd.Unix(),
 		BudgetYen:  p.BudgetYen,
-	}, nil
+	}
 }
 
 // Validate checks one program on its own (the rules AppState.Validate

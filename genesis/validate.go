@@ -3,12 +3,11 @@ package genesis
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // Limits checked by Validate.
@@ -16,11 +15,11 @@ const (
 	// MaxChainIDLen is CometBFT's limit on the chain ID.
 	MaxChainIDLen = cmttypes.MaxChainIDLen
 	// MaxIDLen is the longest provider or program ID.
-	MaxIDLen = 32
+	MaxIDLen = types.MaxIDLen
 	// MaxNameLen is the longest name, in characters.
-	MaxNameLen = 128
+	MaxNameLen = types.MaxNameLen
 	// KeySize is the size of an ed25519 public key.
-	KeySize = 32
+	KeySize = types.KeySize
 	// MinRSABits is the smallest RSA modulus accepted for a trust anchor.
 	MinRSABits = 2048
 )
@@ -87,8 +86,8 @@ func (a *AppState) problems() problems {
 			}
 			return
 		}
-		if len(key) != KeySize {
-			ps.add("%s.validator_key is %d bytes, want a %d-byte ed25519 public key", field, len(key), KeySize)
+		if err := types.ValidKey(key); err != nil {
+			ps.add("%s.validator_key %v", field, err)
 		} else if first, dup := valKeys[string(key)]; dup {
 			ps.add("%s.validator_key: duplicate validator key (also %s.validator_key)", field, first)
 		} else {
@@ -115,8 +114,8 @@ func (a *AppState) problems() problems {
 	}
 	govKeys := map[string]int{}
 	for i, k := range g.Keys {
-		if len(k) != KeySize {
-			ps.add("government.keys[%d] is %d bytes, want a %d-byte ed25519 public key", i, len(k), KeySize)
+		if err := types.ValidKey(k); err != nil {
+			ps.add("government.keys[%d] %v", i, err)
 			continue
 		}
 		if j, dup := govKeys[string(k)]; dup {
@@ -139,6 +138,7 @@ func (a *AppState) problems() problems {
 	grantKeys := map[string]int{}
 	for i, p := range a.Providers {
 		field := fmt.Sprintf("providers[%d]", i)
+		before := len(ps)
 		if checkID(&ps, field+".id", p.ID) {
 			if j, dup := providerIDs[p.ID]; dup {
 				ps.add("%s.id %q: duplicate provider id (also providers[%d])", field, p.ID, j)
@@ -147,14 +147,22 @@ func (a *AppState) problems() problems {
 			}
 		}
 		checkName(&ps, field+".name", p.Name)
-		if len(p.GrantKey) != KeySize {
-			ps.add("%s.grant_key is %d bytes, want a %d-byte ed25519 public key", field, len(p.GrantKey), KeySize)
+		if err := types.ValidKey(p.GrantKey); err != nil {
+			ps.add("%s.grant_key %v", field, err)
 		} else if j, dup := grantKeys[string(p.GrantKey)]; dup {
 			ps.add("%s.grant_key: duplicate grant key (also providers[%d].grant_key)", field, j)
 		} else {
 			grantKeys[string(p.GrantKey)] = i
 		}
 		checkValidator(field, p.ValidatorKey, p.Power)
+		// The app's own rule for a registered provider (one rule, one
+		// place); reported only if the checks above found nothing, which
+		// name the field more precisely.
+		if len(ps) == before {
+			if err := types.ValidateProvider(p.Proto(), cmttypes.MaxTotalVotingPower); err != nil {
+				ps.add("%s.%v", field, err)
+			}
+		}
 	}
 	if validators == 0 {
 		ps.add("no validator: the government or a provider needs a validator_key and power > 0")
@@ -167,7 +175,7 @@ func (a *AppState) problems() problems {
 	for i, p := range a.Programs {
 		field := fmt.Sprintf("programs[%d]", i)
 		ps = append(ps, validateProgram(field, p)...)
-		if validID(p.ID) == "" {
+		if types.ValidID(p.ID) == nil {
 			if j, dup := programIDs[p.ID]; dup {
 				ps.add("%s.id %q: duplicate program id (also programs[%d])", field, p.ID, j)
 			} else {
@@ -226,6 +234,13 @@ func validateProgram(field string, p Program) problems {
 	if okGS && okGE && !p.GrantStart.Before(p.GrantEnd) {
 		ps.add("%s.grant_start %s must be before grant_end %s", field, fmtTime(p.GrantStart), fmtTime(p.GrantEnd))
 	}
+	// The app's own rule for a program (one rule, one place); reported
+	// only if the checks above, which name the field, found nothing.
+	if len(ps) == 0 {
+		if err := types.ValidateProgram(p.proto()); err != nil {
+			ps.add("%s.%v", field, err)
+		}
+	}
 	return ps
 }
 
@@ -254,46 +269,19 @@ func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // checkID checks a provider or program ID and reports whether it is valid.
 func checkID(ps *problems, field, id string) bool {
-	if problem := validID(id); problem != "" {
+	if err := types.ValidID(id); err != nil {
 		if id == "" {
-			ps.add("%s %s", field, problem)
+			ps.add("%s %v", field, err)
 		} else {
-			ps.add("%s %q %s", field, id, problem)
+			ps.add("%s %q %v", field, id, err)
 		}
 		return false
 	}
 	return true
 }
 
-// validID returns what is wrong with an ID, or "".
-func validID(id string) string {
-	if id == "" {
-		return "must not be empty"
-	}
-	for _, c := range id {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-		if !ok {
-			return fmt.Sprintf("has character %q; use only A-Z a-z 0-9 . _ -", c)
-		}
-	}
-	if len(id) > MaxIDLen {
-		return fmt.Sprintf("is %d characters, at most %d allowed", len(id), MaxIDLen)
-	}
-	if id == "." || id == ".." {
-		return "must not be . or .."
-	}
-	return ""
-}
-
 func checkName(ps *problems, field, name string) {
-	switch {
-	case strings.TrimSpace(name) == "":
-		ps.add("%s must not be empty", field)
-	case !utf8.ValidString(name):
-		ps.add("%s is not valid UTF-8", field)
-	case utf8.RuneCountInString(name) > MaxNameLen:
-		ps.add("%s is %d characters, at most %d allowed", field, utf8.RuneCountInString(name), MaxNameLen)
-	case slices.ContainsFunc([]rune(name), func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		ps.add("%s %q has a control character", field, name)
+	if err := types.ValidName(name); err != nil {
+		ps.add("%s %v", field, err)
 	}
 }

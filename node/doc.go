@@ -19,6 +19,13 @@
 //   - Setup (init.go, statesync.go, testnet.go): a node's home (InitHome),
 //     the state-sync trust root from running nodes (TrustFromRPC), and a
 //     whole test network on 127.0.0.1 (Testnet).
+//   - Test only (crashhook.go): with MYKEY_TEST_CRASH_AFTER_FINALIZE=H in
+//     its environment, mykeyd logs "crash hook: exiting after
+//     FinalizeBlock of height H" and exits with status 86 (CrashExitCode)
+//     right after the app's FinalizeBlock of height H returns, before
+//     Commit: a real crash between executing and committing a block, for
+//     node/e2e. The hook wraps the ABCI application, so package app knows
+//     nothing of it. Never set it on a node that matters.
 //
 // The commands are in node/cli, the multi-node tests in node/e2e.
 package node

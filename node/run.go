@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/cometbft/cometbft/abci/example/kvstore"
@@ -128,6 +129,16 @@ func newNode(ctx context.Context, c *Config, logger log.Logger, abciApp string) 
 	default:
 		return nil, fmt.Errorf("node: unknown ABCI application %q (want %q)", abciApp, ABCIKvstore)
 	}
+	crashAt, err := crashHookFromEnv()
+	if err != nil {
+		closer.Close()
+		return nil, err
+	}
+	if crashAt > 0 {
+		logger.Error("crash hook armed: this node will exit after FinalizeBlock of height "+strconv.FormatInt(crashAt, 10)+" (test only)",
+			"env", CrashAfterFinalizeEnv)
+		abciImpl = withCrashHook(abciImpl, crashAt, logger, os.Exit)
+	}
 	comet, err := cmtnode.NewNode(ctx, c.Comet, pv, nodeKey,
 		proxy.NewLocalClientCreator(abciImpl),
 		cmtnode.DefaultGenesisDocProviderFunc(c.Comet),
@@ -207,13 +218,15 @@ func (n *Node) Start() error {
 		if err != nil {
 			return fmt.Errorf("node: ready endpoint: %w", err)
 		}
-		n.readyL = l
-		n.ready = &http.Server{
+		srv := &http.Server{
 			Handler:           readyHandler(n.status, n.cfg.App.ReadyMinPeers),
 			ReadHeaderTimeout: 5 * time.Second,
 		}
+		n.readyL, n.ready = l, srv
+		// The goroutine serves srv, not n.ready, which stopReady clears
+		// (when CometBFT fails to start, possibly before it runs).
 		go func() {
-			if err := n.ready.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.logger.Error("ready endpoint stopped", "err", err)
 			}
 		}()
@@ -241,12 +254,18 @@ func (n *Node) stopReady() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = n.ready.Shutdown(ctx)
-		n.ready = nil
+		// Shutdown closes the listener only if Serve has started.
+		_ = n.readyL.Close()
+		n.ready, n.readyL = nil, nil
 	}
 }
 
 // Stop stops CometBFT, then closes the app state. Safe to call once after
-// Start, or instead of Start to release what New opened.
+// Start, or instead of Start. CometBFT closes its own databases (blocks,
+// state, evidence, indexes) only when a started node stops: after New
+// without a successful Start, Stop releases the app state and the
+// readiness port but those databases stay open until the process exits,
+// so the same home cannot be opened again in this process.
 func (n *Node) Stop() error {
 	n.stopReady()
 	var errs []error

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Run every test of MyKey Ledger: gofmt, go vet, then go test ./... (unit
-# tests, real 4-validator networks of mykeyd processes on 127.0.0.1, and
-# the card tests through pcscd with the vpcd driver, which those tests
-# start themselves, the Docker fault suite in faults/ — skipped without
-# Docker unless MYKEY_REQUIRE_DOCKER=1, as CI sets it — and a 30 s fuzz run
-# of CheckTx). Installs nothing: it checks what the tests need and
-# says what to install (.ci/run installs it on a fresh Debian machine).
+# tests, the ledger's simulation, real 4-validator networks of mykeyd
+# processes on 127.0.0.1, the card tests through pcscd with the vpcd
+# driver, which those tests start themselves, the Docker fault suite in
+# faults/ — skipped without Docker unless MYKEY_REQUIRE_DOCKER=1, as CI
+# sets it — and 30 s fuzz runs of CheckTx and of genesis against
+# InitChain), then the race step: go test -race on ./app/ ./app/store/
+# ./client/rpc/... ./node/ (not node/e2e, whose nodes are separate
+# processes), about 2 minutes on 2 cores with a warm build cache (most of
+# it app/store's tests), 4 from a cold one. Installs nothing: it checks
+# what the tests need and says what to install (.ci/run installs it on a
+# fresh Debian machine).
 #
 #   scripts/test.sh                  everything
-#   scripts/test.sh ./node/...       only some packages (go test patterns)
+#   scripts/test.sh ./node/...       only some packages (go test patterns),
+#                                    no race step
 #   GO_TEST_FLAGS=-short scripts/test.sh   skip the multi-node networks,
-#                                          the fault suite and the fuzz run
+#                                          the fault suite, the fuzz run
+#                                          and the race step
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,5 +67,11 @@ go test -count=1 -timeout 25m ${GO_TEST_FLAGS:-} "${pkgs[@]}"
 if [[ -s $MYKEY_FAULTS_REPORT ]]; then
 	echo "== fault suite report"
 	cat "$MYKEY_FAULTS_REPORT"
+fi
+if [[ $# -eq 0 && ${GO_TEST_FLAGS:-} != *-short* ]]; then
+	echo "== go test -race"
+	race_start=$(date +%s)
+	go test -race -count=1 -timeout 20m ./app/ ./app/store/ ./client/rpc/... ./node/
+	echo "== race step passed in $(($(date +%s) - race_start)) s"
 fi
 echo "== all tests passed in $(($(date +%s) - start)) s"

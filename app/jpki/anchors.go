@@ -60,23 +60,39 @@ func checkAnchors(anchors []*x509.Certificate) error {
 		return errors.New("jpki: no trust anchors: at least one CA certificate is required")
 	}
 	for i, a := range anchors {
-		switch {
-		case a == nil:
+		if a == nil {
 			return fmt.Errorf("jpki: trust anchor %d: nil certificate", i)
-		case len(a.Raw) == 0:
+		}
+		if len(a.Raw) == 0 {
 			return fmt.Errorf("jpki: trust anchor %d: certificate was not parsed from DER (empty Raw)", i)
-		case !a.BasicConstraintsValid || !a.IsCA:
-			return fmt.Errorf("jpki: trust anchor %d (%s): not a CA certificate (basicConstraints CA:TRUE missing)", i, nameString(a.RawSubject))
-		case a.KeyUsage != 0 && a.KeyUsage&x509.KeyUsageCertSign == 0:
-			return fmt.Errorf("jpki: trust anchor %d (%s): key usage %s does not include keyCertSign", i, nameString(a.RawSubject), keyUsageString(a.KeyUsage))
-		case len(a.UnhandledCriticalExtensions) > 0:
-			return fmt.Errorf("jpki: trust anchor %d (%s): unsupported critical extension %v", i, nameString(a.RawSubject), a.UnhandledCriticalExtensions[0])
+		}
+		if err := CheckAnchor(a); err != nil {
+			return fmt.Errorf("jpki: trust anchor %d (%s): %w", i, nameString(a.RawSubject), err)
 		}
 		for j := range i {
 			if bytes.Equal(anchors[j].Raw, a.Raw) {
 				return fmt.Errorf("jpki: trust anchor %d (%s): duplicates trust anchor %d", i, nameString(a.RawSubject), j)
 			}
 		}
+	}
+	return nil
+}
+
+// CheckAnchor applies the rules one trust anchor must meet: parsed from
+// DER, a CA (basicConstraints CA:TRUE) whose key usage, if present,
+// includes certificate signing, with no critical extension the verifier
+// does not handle. Genesis validation calls it too, so a genesis that
+// validates is one the ledger starts from.
+func CheckAnchor(a *x509.Certificate) error {
+	switch {
+	case len(a.Raw) == 0:
+		return errors.New("certificate was not parsed from DER (empty Raw)")
+	case !a.BasicConstraintsValid || !a.IsCA:
+		return errors.New("not a CA certificate (basicConstraints CA:TRUE missing)")
+	case a.KeyUsage != 0 && a.KeyUsage&x509.KeyUsageCertSign == 0:
+		return fmt.Errorf("key usage %s does not include keyCertSign", keyUsageString(a.KeyUsage))
+	case len(a.UnhandledCriticalExtensions) > 0:
+		return fmt.Errorf("unsupported critical extension %v", a.UnhandledCriticalExtensions[0])
 	}
 	return nil
 }

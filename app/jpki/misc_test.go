@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 )
@@ -145,5 +146,32 @@ func TestCertID(t *testing.T) {
 	}
 	if len(fps) != len(ids) {
 		t.Error("fingerprints collide")
+	}
+}
+
+// TestVerifyCertificateIssuer: two anchors with one name are told apart by
+// the key that signed the certificate.
+func TestVerifyCertificateIssuer(t *testing.T) {
+	a, err := jpkitest.NewCA(jpkitest.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := jpkitest.NewCA(jpkitest.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newV(t, 16, a.Cert, b.Cert)
+	for _, ca := range []*jpkitest.CA{a, b} {
+		card := ca.MustIssue(t, jpkitest.CardOptions{Serial: 77})
+		_, key, err := v.VerifyCertificateIssuer(card.CertDER, jpkitest.CardNotBefore.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(key, IssuerKey(ca.Cert)) {
+			t.Fatalf("issuer key %x, want %x", key, IssuerKey(ca.Cert))
+		}
+	}
+	if bytes.Equal(IssuerKey(a.Cert), IssuerKey(b.Cert)) {
+		t.Fatal("two CA keys give one issuer key")
 	}
 }

@@ -81,14 +81,31 @@ func (v *Verifier) Verify(der, signBytes, sig []byte, at time.Time) (*x509.Certi
 // returns the parsed certificate (shared: read-only), or nil and an *Error.
 // at must be the block time; a zero at is before every validity period.
 func (v *Verifier) VerifyCertificate(der []byte, at time.Time) (*x509.Certificate, error) {
+	cert, _, err := v.VerifyCertificateIssuer(der, at)
+	return cert, err
+}
+
+// VerifyCertificateIssuer is VerifyCertificate that also returns the
+// IssuerKey of the CA key that signed the certificate.
+func (v *Verifier) VerifyCertificateIssuer(der []byte, at time.Time) (*x509.Certificate, []byte, error) {
 	r, err := v.chain(der)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkAt(r, at); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return r.cert, nil
+	// Every anchor in r.anchors verified the certificate's signature, so
+	// they hold one public key.
+	return r.cert, IssuerKey(r.anchors[0]), nil
+}
+
+// IssuerKey is the SHA-256 of ca's SubjectPublicKeyInfo. Two CA
+// certificates may share a subject name (J-LIS's 2015 and 2023 roots do);
+// their keys tell them apart.
+func IssuerKey(ca *x509.Certificate) []byte {
+	h := sha256.Sum256(ca.RawSubjectPublicKeyInfo)
+	return h[:]
 }
 
 // chain returns the time-independent facts about der: the parsed

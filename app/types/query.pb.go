@@ -153,6 +153,9 @@ func (m *RangeRecord) GetProofOps() []byte {
 type RangeResult struct {
 	Records []*RangeRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
 	Next    string         `protobuf:"bytes,2,opt,name=next,proto3" json:"next,omitempty"`
+	// count is the count record of the range's prefix when the prefix is a
+	// counted directory (see app/types CountKey), absent otherwise.
+	Count *RangeCount `protobuf:"bytes,3,opt,name=count,proto3" json:"count,omitempty"`
 }
 
 func (m *RangeResult) Reset()         { *m = RangeResult{} }
@@ -202,34 +205,110 @@ func (m *RangeResult) GetNext() string {
 	return ""
 }
 
+func (m *RangeResult) GetCount() *RangeCount {
+	if m != nil {
+		return m.Count
+	}
+	return nil
+}
+
+// RangeCount is the record count/<prefix>: how many records the state
+// holds under prefix, the 8-byte big-endian value of the record (empty:
+// the record is absent, no records). proof_ops proves the value, or its
+// absence, when the query asked to prove. A client that pages through the
+// whole range checks that it was given that many records.
+type RangeCount struct {
+	Key      string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value    []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	ProofOps []byte `protobuf:"bytes,3,opt,name=proof_ops,json=proofOps,proto3" json:"proof_ops,omitempty"`
+}
+
+func (m *RangeCount) Reset()         { *m = RangeCount{} }
+func (m *RangeCount) String() string { return proto.CompactTextString(m) }
+func (*RangeCount) ProtoMessage()    {}
+func (*RangeCount) Descriptor() ([]byte, []int) {
+	return fileDescriptor_dbe070395185c7ed, []int{3}
+}
+func (m *RangeCount) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *RangeCount) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_RangeCount.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *RangeCount) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_RangeCount.Merge(m, src)
+}
+func (m *RangeCount) XXX_Size() int {
+	return m.Size()
+}
+func (m *RangeCount) XXX_DiscardUnknown() {
+	xxx_messageInfo_RangeCount.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_RangeCount proto.InternalMessageInfo
+
+func (m *RangeCount) GetKey() string {
+	if m != nil {
+		return m.Key
+	}
+	return ""
+}
+
+func (m *RangeCount) GetValue() []byte {
+	if m != nil {
+		return m.Value
+	}
+	return nil
+}
+
+func (m *RangeCount) GetProofOps() []byte {
+	if m != nil {
+		return m.ProofOps
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterType((*RangeQuery)(nil), "mykey.v1.RangeQuery")
 	proto.RegisterType((*RangeRecord)(nil), "mykey.v1.RangeRecord")
 	proto.RegisterType((*RangeResult)(nil), "mykey.v1.RangeResult")
+	proto.RegisterType((*RangeCount)(nil), "mykey.v1.RangeCount")
 }
 
 func init() { proto.RegisterFile("mykey/v1/query.proto", fileDescriptor_dbe070395185c7ed) }
 
 var fileDescriptor_dbe070395185c7ed = []byte{
-	// 287 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x4c, 0x90, 0x41, 0x4e, 0xeb, 0x30,
-	0x10, 0x86, 0xeb, 0xd7, 0x47, 0x69, 0xa7, 0x45, 0x42, 0x56, 0x41, 0x91, 0x90, 0x4c, 0xd5, 0x05,
-	0xca, 0x2a, 0x56, 0xe1, 0x02, 0xc0, 0x05, 0x10, 0x5e, 0xc2, 0xa2, 0x4a, 0xdb, 0x49, 0x88, 0x9a,
-	0xd4, 0xc6, 0x76, 0xa2, 0xe6, 0x16, 0x1c, 0x8b, 0x65, 0x97, 0x2c, 0x51, 0x72, 0x11, 0x14, 0x27,
-	0x95, 0xba, 0xfb, 0xff, 0x6f, 0xec, 0xcf, 0x1a, 0xc3, 0x34, 0x2b, 0xb7, 0x58, 0xf2, 0x62, 0xc1,
-	0x3f, 0x73, 0xd4, 0x65, 0xa0, 0xb4, 0xb4, 0x92, 0x0e, 0x1d, 0x0d, 0x8a, 0xc5, 0xfc, 0x1d, 0x40,
-	0x84, 0xbb, 0x18, 0x5f, 0x9b, 0x29, 0xbd, 0x86, 0x81, 0xd2, 0x18, 0x25, 0x7b, 0x8f, 0xcc, 0x88,
-	0x3f, 0x12, 0x5d, 0xa3, 0xb7, 0x30, 0x36, 0x36, 0xd4, 0x76, 0x19, 0x46, 0x16, 0xb5, 0xf7, 0xcf,
-	0x0d, 0xc1, 0xa1, 0xa7, 0x86, 0xd0, 0x29, 0x9c, 0xa5, 0x49, 0x96, 0x58, 0xaf, 0x3f, 0x23, 0xfe,
-	0x85, 0x68, 0xcb, 0x5c, 0xc0, 0xd8, 0xc9, 0x05, 0xae, 0xa5, 0xde, 0xd0, 0x4b, 0xe8, 0x6f, 0xb1,
-	0xec, 0xd4, 0x4d, 0x6c, 0xae, 0x15, 0x61, 0x9a, 0xa3, 0x33, 0x4e, 0x44, 0x5b, 0xe8, 0x0d, 0x8c,
-	0x94, 0x96, 0x32, 0x5a, 0x4a, 0x65, 0x9c, 0x70, 0x22, 0x86, 0x0e, 0xbc, 0x28, 0x73, 0xe2, 0x34,
-	0x79, 0x6a, 0x29, 0x87, 0x73, 0xed, 0xec, 0xc6, 0x23, 0xb3, 0xbe, 0x3f, 0xbe, 0xbf, 0x0a, 0x8e,
-	0xbb, 0x05, 0x27, 0x6f, 0x8b, 0xe3, 0x29, 0x4a, 0xe1, 0xff, 0x0e, 0xf7, 0xb6, 0xdb, 0xc1, 0xe5,
-	0xe7, 0xc7, 0xef, 0x8a, 0x91, 0x43, 0xc5, 0xc8, 0x6f, 0xc5, 0xc8, 0x57, 0xcd, 0x7a, 0x87, 0x9a,
-	0xf5, 0x7e, 0x6a, 0xd6, 0x7b, 0xbb, 0x8b, 0x13, 0xfb, 0x91, 0xaf, 0x82, 0xb5, 0xcc, 0xb8, 0xf3,
-	0xa6, 0xb8, 0x89, 0x51, 0xb7, 0x99, 0x87, 0x4a, 0x71, 0x5b, 0x2a, 0x34, 0xab, 0x81, 0xfb, 0xd7,
-	0x87, 0xbf, 0x00, 0x00, 0x00, 0xff, 0xff, 0xfc, 0xeb, 0xc4, 0x02, 0x6f, 0x01, 0x00, 0x00,
+	// 321 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x91, 0xcf, 0x4e, 0xf2, 0x40,
+	0x14, 0xc5, 0x99, 0x8f, 0x0f, 0x84, 0x5b, 0x4c, 0xcc, 0x04, 0x4d, 0x13, 0x93, 0x4a, 0xba, 0x30,
+	0xc4, 0x45, 0x1b, 0xf0, 0x05, 0xfc, 0xf3, 0x00, 0x86, 0x59, 0xea, 0x82, 0x14, 0xb8, 0x60, 0x43,
+	0x61, 0xc6, 0x99, 0x29, 0xa1, 0x1b, 0x9f, 0xc1, 0xc7, 0x72, 0xc9, 0xd2, 0xa5, 0xa1, 0x2f, 0x62,
+	0x7a, 0x5b, 0x8c, 0x71, 0xed, 0xee, 0xde, 0x73, 0xee, 0xfc, 0xe6, 0x9e, 0x19, 0xe8, 0xae, 0xb2,
+	0x25, 0x66, 0xe1, 0x66, 0x10, 0xbe, 0xa4, 0xa8, 0xb3, 0x40, 0x69, 0x69, 0x25, 0x6f, 0x91, 0x1a,
+	0x6c, 0x06, 0xfe, 0x13, 0x80, 0x88, 0xd6, 0x0b, 0x1c, 0x15, 0x2e, 0x3f, 0x83, 0xa6, 0xd2, 0x38,
+	0x8f, 0xb7, 0x2e, 0xeb, 0xb1, 0x7e, 0x5b, 0x54, 0x1d, 0xbf, 0x00, 0xc7, 0xd8, 0x48, 0xdb, 0x71,
+	0x34, 0xb7, 0xa8, 0xdd, 0x7f, 0x64, 0x02, 0x49, 0xb7, 0x85, 0xc2, 0xbb, 0xd0, 0x48, 0xe2, 0x55,
+	0x6c, 0xdd, 0x7a, 0x8f, 0xf5, 0x8f, 0x45, 0xd9, 0xf8, 0x02, 0x1c, 0x82, 0x0b, 0x9c, 0x4a, 0x3d,
+	0xe3, 0x27, 0x50, 0x5f, 0x62, 0x56, 0xa1, 0x8b, 0xb2, 0x38, 0xb6, 0x89, 0x92, 0x14, 0x89, 0xd8,
+	0x11, 0x65, 0xc3, 0xcf, 0xa1, 0xad, 0xb4, 0x94, 0xf3, 0xb1, 0x54, 0x86, 0x80, 0x1d, 0xd1, 0x22,
+	0xe1, 0x41, 0x19, 0xff, 0xf5, 0x9b, 0x69, 0xd2, 0xc4, 0xf2, 0x10, 0x8e, 0x34, 0xd1, 0x8d, 0xcb,
+	0x7a, 0xf5, 0xbe, 0x33, 0x3c, 0x0d, 0x0e, 0xd9, 0x82, 0x1f, 0x77, 0x8b, 0xc3, 0x14, 0xe7, 0xf0,
+	0x7f, 0x8d, 0x5b, 0x5b, 0x65, 0xa0, 0x9a, 0x5f, 0x41, 0x63, 0x2a, 0xd3, 0x75, 0xb9, 0xbd, 0x33,
+	0xec, 0xfe, 0x42, 0xdc, 0x17, 0x9e, 0x28, 0x47, 0xfc, 0x51, 0xf5, 0x60, 0x24, 0xfe, 0x49, 0xa4,
+	0xbb, 0x9b, 0xf7, 0xbd, 0xc7, 0x76, 0x7b, 0x8f, 0x7d, 0xee, 0x3d, 0xf6, 0x96, 0x7b, 0xb5, 0x5d,
+	0xee, 0xd5, 0x3e, 0x72, 0xaf, 0xf6, 0x78, 0xb9, 0x88, 0xed, 0x73, 0x3a, 0x09, 0xa6, 0x72, 0x15,
+	0xd2, 0x4e, 0x09, 0xce, 0x16, 0xa8, 0xcb, 0x3a, 0x8c, 0x94, 0x0a, 0x6d, 0xa6, 0xd0, 0x4c, 0x9a,
+	0xf4, 0xad, 0xd7, 0x5f, 0x01, 0x00, 0x00, 0xff, 0xff, 0xc3, 0xdf, 0x3f, 0xd6, 0xee, 0x01, 0x00,
+	0x00,
 }
 
 func (m *RangeQuery) Marshal() (dAtA []byte, err error) {
@@ -338,6 +417,18 @@ func (m *RangeResult) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.Count != nil {
+		{
+			size, err := m.Count.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
 	if len(m.Next) > 0 {
 		i -= len(m.Next)
 		copy(dAtA[i:], m.Next)
@@ -358,6 +449,50 @@ func (m *RangeResult) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 			i--
 			dAtA[i] = 0xa
 		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *RangeCount) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *RangeCount) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *RangeCount) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.ProofOps) > 0 {
+		i -= len(m.ProofOps)
+		copy(dAtA[i:], m.ProofOps)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.ProofOps)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.Value) > 0 {
+		i -= len(m.Value)
+		copy(dAtA[i:], m.Value)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Value)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Key) > 0 {
+		i -= len(m.Key)
+		copy(dAtA[i:], m.Key)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Key)))
+		i--
+		dAtA[i] = 0xa
 	}
 	return len(dAtA) - i, nil
 }
@@ -427,6 +562,31 @@ func (m *RangeResult) Size() (n int) {
 		}
 	}
 	l = len(m.Next)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Count != nil {
+		l = m.Count.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *RangeCount) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Key)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	l = len(m.Value)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	l = len(m.ProofOps)
 	if l > 0 {
 		n += 1 + l + sovQuery(uint64(l))
 	}
@@ -816,6 +976,192 @@ func (m *RangeResult) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.Next = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Count", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Count == nil {
+				m.Count = &RangeCount{}
+			}
+			if err := m.Count.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *RangeCount) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: RangeCount: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: RangeCount: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Key", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Key = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Value", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Value = append(m.Value[:0], dAtA[iNdEx:postIndex]...)
+			if m.Value == nil {
+				m.Value = []byte{}
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProofOps", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ProofOps = append(m.ProofOps[:0], dAtA[iNdEx:postIndex]...)
+			if m.ProofOps == nil {
+				m.ProofOps = []byte{}
+			}
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex

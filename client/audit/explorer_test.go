@@ -372,3 +372,29 @@ func TestExplorerDetectsTampering(t *testing.T) {
 	}
 	checkScreenshot(t, "tampered.png", within(t, ctx, "screenshot", chromedp.CaptureScreenshot()))
 }
+
+// The explorer counts only granted charges: a rejected charge on the
+// ledger is in no grant list, total or CSV, and the person page lists it
+// apart, as rejected, with its reason.
+func TestExplorerRejectedChargeIsNoGrant(t *testing.T) {
+	f := sharedFixture(t)
+	base, _ := startServe(t, f.honest()...)
+	code, body := waitStatus(t, base+"/")
+	if code != http.StatusOK {
+		t.Fatalf("GET /: %d\n%s", code, body)
+	}
+	if !strings.Contains(body, `id="total-grants">`+strconv.FormatInt(f.totalGrants, 10)+"<") {
+		t.Errorf("the overview does not show %d grants", f.totalGrants)
+	}
+	for _, path := range []string{"/grants?q=" + f.rejected, "/grants.csv"} {
+		if code, body := waitStatus(t, base+path); code != http.StatusOK || strings.Contains(body, ">"+f.rejected+"<") || strings.Contains(body, ","+f.rejected+",") {
+			t.Errorf("GET %s: %d, lists the rejected charge %s", path, code, f.rejected)
+		}
+	}
+	code, body = waitStatus(t, base+"/person/"+f.spring["paypay"][0])
+	if code != http.StatusOK || !strings.Contains(body, "Grants (11)") || !strings.Contains(body, "Rejected charges (1)") ||
+		!strings.Contains(body, f.rejected) || !strings.Contains(body, "rejected: zero_grant") {
+		i := strings.Index(body, "Program spring")
+		t.Errorf("person page: %d\n%s", code, body[max(i, 0):])
+	}
+}

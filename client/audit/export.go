@@ -210,8 +210,8 @@ func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter
 	if !c.Verified() {
 		what = "UNVERIFIED"
 	}
-	fmt.Fprintf(stderr, "export: %d of %d grants (¥%s) recorded by height %d written; %d recorded later left out; complete: %s\n",
-		scan.Passed, scan.Kept, report.Yen(scan.Total.Yen), t.Height, scan.Later, what)
+	fmt.Fprintf(stderr, "export: %d of %d grants (¥%s) recorded by height %d written; %d rejected charges not counted as grants; %d recorded later left out; complete: %s\n",
+		scan.Passed, scan.Kept, report.Yen(scan.Total.Yen), t.Height, scan.Rejected, scan.Later, what)
 	return nil
 }
 
@@ -239,9 +239,9 @@ func (p *progress) page(s *report.Scan) {
 		return
 	}
 	p.last = time.Now()
-	fmt.Fprintf(p.w, "%s: %d grants read in %d pages (proved at height %d)\n", p.what, s.Read, s.Pages, s.LastHeight)
+	fmt.Fprintf(p.w, "%s: %d charge records read in %d pages (proved at height %d)\n", p.what, s.Read, s.Pages, s.LastHeight)
 }
 
 func (p *progress) done(s *report.Scan) {
-	fmt.Fprintf(p.w, "%s: %d grants read in %d pages, proved at heights %d-%d\n", p.what, s.Read, s.Pages, s.FirstHeight, s.LastHeight)
+	fmt.Fprintf(p.w, "%s: %d charge records read (%d grants, %d rejected charges) in %d pages, proved at heights %d-%d\n", p.what, s.Read, s.Kept, s.Rejected, s.Pages, s.FirstHeight, s.LastHeight)
 }

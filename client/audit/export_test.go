@@ -50,6 +50,11 @@ func TestExport(t *testing.T) {
 	if !strings.Contains(r.stderr, "its sum matches the total the state root commits to") {
 		t.Errorf("stderr does not say the export is complete:\n%s", r.stderr)
 	}
+	// The rejected charge on the ledger is no grant: not in the export,
+	// but said to be left out.
+	if strings.Contains(r.stdout, f.rejected) || !strings.Contains(r.stderr, "1 rejected charges not counted") {
+		t.Errorf("the rejected charge %s: in the export, or not said to be left out:\n%s", f.rejected, r.stderr)
+	}
 	full := r.stdout
 
 	t.Run("jsonl", func(t *testing.T) {
@@ -178,6 +183,40 @@ func TestHistoryAndPerson(t *testing.T) {
 		}
 		if len(p.Programs[0].Grants) != 10 || len(p.History) != 1 || p.History[0].Kind != "correction" {
 			t.Errorf("grants %d, history %+v", len(p.Programs[0].Grants), p.History)
+		}
+	})
+	t.Run("rejected charge listed as rejected", func(t *testing.T) {
+		var p audit.PersonJSON
+		id := f.spring["paypay"][0]
+		r := auditJSON(t, &p, append([]string{"person", id}, f.honest()...)...)
+		var pp *audit.PersonProgramJSON
+		for i := range p.Programs {
+			if p.Programs[i].Program == "spring" {
+				pp = &p.Programs[i]
+			}
+		}
+		if r.err != nil || pp == nil {
+			t.Fatalf("%v: %+v", r.err, p)
+		}
+		var grants, rejected int
+		var sum int64
+		for _, g := range pp.Grants {
+			sum += g.GrantedYen
+			switch {
+			case g.ChargeRef == f.rejected && g.Rejected == "zero_grant" && g.GrantedYen == 0:
+				rejected++
+			case g.Rejected == "":
+				grants++
+			default:
+				t.Errorf("grant %+v", g)
+			}
+		}
+		if grants != 11 || rejected != 1 || sum != pp.GrantedYen {
+			t.Errorf("%d grants, %d rejected, %d yen (totals %d)", grants, rejected, sum, pp.GrantedYen)
+		}
+		r = runAudit(t, append([]string{"person", id}, f.honest()...)...)
+		if r.err != nil || !strings.Contains(r.stdout, f.rejected) || !strings.Contains(r.stdout, "rejected: zero_grant") {
+			t.Errorf("%v: the text report does not show the rejected charge:\n%s", r.err, r.stdout)
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {

@@ -2,6 +2,8 @@ package audit_test
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
@@ -29,6 +31,11 @@ type fixture struct {
 	loser       string
 	moved       string // the ID whose linkage was moved to rakutenpay
 	voided      string // the ID whose linkage was voided
+	// rejected is a charge the ledger rejected and recorded (one yen,
+	// which earns nothing, by paypay to f.spring["paypay"][0]): never a
+	// grant.
+	rejected    string // its charge reference
+	rejectedKey string // its record's key
 }
 
 const (
@@ -160,6 +167,44 @@ func buildFixture(dir string) (f *fixture, err error) {
 			if p.program == "spring" {
 				personYen[charges[i].MykeyId] += y
 			}
+		}
+	}
+
+	// A charge the ledger rejects (one yen earns nothing) and records
+	// with its code and nothing granted.
+	f.rejected = "paypay-rejected-" + f.spring["paypay"][0]
+	f.rejectedKey = "charge/spring/paypay/" + f.rejected
+	{
+		// With a charge that is granted: a grant whose every charge is
+		// rejected does not pass CheckTx.
+		id := f.spring["paypay"][0]
+		tx, err := n.grantTx("paypay", []*types.Charge{
+			{ProgramId: "spring", MykeyId: id, ChargeRef: f.rejected, AmountYen: 1, ChargedAt: now.Add(-time.Hour).Unix()},
+			{ProgramId: "spring", MykeyId: id, ChargeRef: "paypay-with-rejected-" + id, AmountYen: 1000, ChargedAt: now.Add(-time.Hour).Unix()}})
+		if err != nil {
+			return nil, err
+		}
+		res, err := n.submit(tx)
+		if err != nil {
+			return nil, fmt.Errorf("grant with a rejected charge: %w", err)
+		}
+		var outcomes []string
+		for i := range res.Events {
+			if res.Events[i].Type != "grant" {
+				continue
+			}
+			outcomes = append(outcomes, attr(res.Events, i, "outcome"))
+			if attr(res.Events, i, "outcome") == "accepted" {
+				y, _ := strconv.ParseInt(attr(res.Events, i, "granted_yen"), 10, 64)
+				k := pair{"spring", "paypay"}
+				f.granted[k] += y
+				f.grants[k]++
+				f.totalYen += y
+				f.totalGrants++
+			}
+		}
+		if strings.Join(outcomes, ",") != "rejected,accepted" {
+			return nil, fmt.Errorf("grant with a rejected charge: outcomes %v", outcomes)
 		}
 	}
 

@@ -154,7 +154,11 @@ func writePerson(w io.Writer, p *PersonJSON) {
 		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 		fmt.Fprintf(tw, "  PROVIDER\tCHARGE REF\tMYKEY\tCHARGE ¥\tGRANTED ¥\tCHARGED AT\tHEIGHT\n")
 		for _, g := range pp.Grants {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\n", g.Provider, g.ChargeRef, g.MyKeyID, report.Yen(g.AmountYen), report.Yen(g.GrantedYen), g.ChargedAt, g.Height)
+			granted := report.Yen(g.GrantedYen)
+			if g.Rejected != "" {
+				granted = "rejected: " + g.Rejected
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\n", g.Provider, g.ChargeRef, g.MyKeyID, report.Yen(g.AmountYen), granted, g.ChargedAt, g.Height)
 		}
 		tw.Flush()
 	}

@@ -234,6 +234,25 @@ func dropRecord(key string) func(string, []byte) ([]byte, bool) {
 	}
 }
 
+// dropFirstUnder leaves the first record under prefix out of range
+// answers, wherever it is on its page; every record left keeps its valid
+// proof, and so does the count the answer carries.
+func dropFirstUnder(prefix string) func(string, []byte) ([]byte, bool) {
+	return func(path string, value []byte) ([]byte, bool) {
+		if path != "/range" {
+			return nil, false
+		}
+		return alterRange(func(recs []*types.RangeRecord) ([]*types.RangeRecord, bool) {
+			for i, r := range recs {
+				if strings.HasPrefix(r.Key, prefix) {
+					return append(recs[:i:i], recs[i+1:]...), true
+				}
+			}
+			return recs, false
+		})(path, value)
+	}
+}
+
 // forgeAppHash replaces the app hash of every header from height 3 on
 // (the genesis anchor, block 1, stays intact).
 func forgeAppHash(result json.RawMessage) json.RawMessage {

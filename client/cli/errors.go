@@ -96,4 +96,7 @@ var hints = map[uint32]string{
 	app.ErrUnknownMyKey.Code:      "Check the MyKey ID: mykey query mykey ID",
 	app.ErrTooLarge.Code:          "Send fewer items per transaction",
 	app.ErrWrongProvider.Code:     "The citizen signed this request for another provider",
+	app.ErrReplayed.Code:          "A signed request takes effect once: sign a new one",
+	app.ErrNotReady.Code:          "The network has just started: try again in a few seconds",
+	app.ErrCertConflict.Code:      "Another card with this certificate's issuer and serial number is on the ledger: report it to J-LIS or your municipal office",
 }

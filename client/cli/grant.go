@@ -50,6 +50,27 @@ type RecordedCharge struct {
 	// Same is true when it has this charge's amount and MyKey ID: a rerun,
 	// not two different charges under one reference.
 	Same bool `json:"same"`
+	// Code and Rejected are the code and reason the ledger rejected the
+	// recorded charge with (0 and "" when it was granted): a charge
+	// reference is judged once, so it stays rejected.
+	Code     uint32 `json:"code,omitempty"`
+	Rejected string `json:"rejected,omitempty"`
+}
+
+// asRecordedRejection turns the result of a charge whose reference the
+// ledger holds as a rejected charge into that rejection: it was judged
+// once, rejected, and nothing was or will be granted for it.
+func asRecordedRejection(r *ChargeResult) {
+	rc := r.Recorded
+	if rc == nil || rc.Code == 0 {
+		return
+	}
+	r.Outcome, r.Code, r.Reason, r.GrantedYen = OutcomeRejected, rc.Code, rc.Rejected, 0
+	r.Height = rc.Height
+	r.Log = fmt.Sprintf("rejected when it was judged in block %d (%s); a charge reference is judged once, so it stays rejected", rc.Height, rc.Rejected)
+	if !rc.Same {
+		r.Log += fmt.Sprintf(" (that charge was %s by MyKey ID %s)", txbuild.Yen(rc.AmountYen), rc.MyKeyID)
+	}
 }
 
 // GrantJSON is the --json output of `mykey grant`.
@@ -141,6 +162,7 @@ func (c *cmdCtx) runGrant(ctx context.Context, f *grantFlags) error {
 			if err := c.fillRecorded(ctx, key.ID, []*ChargeResult{r}); err != nil {
 				return err
 			}
+			asRecordedRejection(r)
 		}
 	}
 	out := GrantJSON{ProviderID: key.ID, ChargeResult: *r}
@@ -209,8 +231,20 @@ func (c *cmdCtx) fillRecorded(ctx context.Context, provider string, rs []*Charge
 }
 
 func recorded(g *types.GrantRecord, amount int64, mykey string) *RecordedCharge {
-	return &RecordedCharge{MyKeyID: g.MykeyId, AmountYen: g.AmountYen, GrantedYen: g.GrantedYen,
-		Height: g.Height, Same: g.AmountYen == amount && g.MykeyId == mykey}
+	rc := &RecordedCharge{MyKeyID: g.MykeyId, AmountYen: g.AmountYen, GrantedYen: g.GrantedYen,
+		Height: g.Height, Same: g.AmountYen == amount && g.MykeyId == mykey, Code: g.Code}
+	if g.Code != 0 {
+		rc.Rejected = codeReason(g.Code)
+	}
+	return rc
+}
+
+// codeReason names a rejection code.
+func codeReason(code uint32) string {
+	if n := app.CodeName(code); n != "" {
+		return n
+	}
+	return fmt.Sprintf("code %d", code)
 }
 
 func printCharge(w io.Writer, r *ChargeResult) {

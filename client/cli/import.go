@@ -199,6 +199,9 @@ func (c *cmdCtx) runImport(ctx context.Context, f *importFlags, path string) err
 		if err := c.fillRecorded(ctx, key.ID, late); err != nil && runErr == nil {
 			runErr = err
 		}
+		for _, r := range late {
+			asRecordedRejection(r)
+		}
 	}
 	for _, r := range results {
 		if r == nil {
@@ -240,6 +243,7 @@ func (c *cmdCtx) findRecorded(ctx context.Context, provider string, rows []charg
 			Reason: app.ErrDuplicateCharge.Name, Height: g.Height,
 			Log:      fmt.Sprintf("%s: recorded in block %d", app.ErrDuplicateCharge.Msg, g.Height),
 			Recorded: recorded(&g, ch.AmountYen, ch.MykeyId)}
+		asRecordedRejection(results[i])
 	}
 	return nil
 }

@@ -229,6 +229,10 @@ type ChargeJSON struct {
 	ChargedAt  string `json:"charged_at"`
 	Height     int64  `json:"height"`
 	Time       string `json:"time"`
+	// Code and Rejected are the code and reason of a charge the ledger
+	// rejected (recorded with nothing granted); 0 and "" for a grant.
+	Code     uint32 `json:"code"`
+	Rejected string `json:"rejected,omitempty"`
 }
 
 func (q *querier) chargeCmd() *cobra.Command {
@@ -249,10 +253,18 @@ func (q *querier) chargeCmd() *cobra.Command {
 			}
 			out := ChargeJSON{AnswerJSON: a, ProgramID: g.ProgramId, ProviderID: g.ProviderId, ChargeRef: g.ChargeRef,
 				MyKeyID: g.MykeyId, AmountYen: g.AmountYen, GrantedYen: g.GrantedYen, ChargedAt: unixText(g.ChargedAt),
-				Height: g.Height, Time: unixText(g.Time)}
+				Height: g.Height, Time: unixText(g.Time), Code: g.Code}
+			if g.Code != 0 {
+				out.Rejected = codeReason(g.Code)
+			}
 			return q.c.output(out, func(w io.Writer) {
-				fmt.Fprintf(w, "charge %q: %s by MyKey ID %s at %s; granted %s in block %d\n",
-					out.ChargeRef, txbuild.Yen(out.AmountYen), out.MyKeyID, out.ChargedAt, txbuild.Yen(out.GrantedYen), out.Height)
+				if out.Code != 0 {
+					fmt.Fprintf(w, "charge %q: %s by MyKey ID %s at %s; rejected in block %d (%s, code %d): nothing granted\n",
+						out.ChargeRef, txbuild.Yen(out.AmountYen), out.MyKeyID, out.ChargedAt, out.Height, out.Rejected, out.Code)
+				} else {
+					fmt.Fprintf(w, "charge %q: %s by MyKey ID %s at %s; granted %s in block %d\n",
+						out.ChargeRef, txbuild.Yen(out.AmountYen), out.MyKeyID, out.ChargedAt, txbuild.Yen(out.GrantedYen), out.Height)
+				}
 				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},

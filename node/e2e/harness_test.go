@@ -219,13 +219,25 @@ func (nw *network) startAll() {
 // <dir>/node<i>.log.
 func (nw *network) start(i int) {
 	nw.t.Helper()
+	nw.startEnv(i)
+}
+
+// startEnv is start with env (NAME=value) added to the process's
+// environment.
+func (nw *network) startEnv(i int, env ...string) {
+	nw.t.Helper()
 	if nw.procs[i] != nil {
 		nw.t.Fatalf("node %d is already running", i)
 	}
-	nw.procs[i] = startProc(nw.t, nw.lay.Nodes[i].Home, filepath.Join(nw.dir, fmt.Sprintf("node%d.log", i)))
+	nw.procs[i] = startProc(nw.t, nw.lay.Nodes[i].Home, nw.logPath(i), env...)
 }
 
-func startProc(t *testing.T, home, logPath string) *proc {
+// logPath is the file node i logs to.
+func (nw *network) logPath(i int) string {
+	return filepath.Join(nw.dir, fmt.Sprintf("node%d.log", i))
+}
+
+func startProc(t *testing.T, home, logPath string, env ...string) *proc {
 	t.Helper()
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -233,6 +245,9 @@ func startProc(t *testing.T, home, logPath string) *proc {
 	}
 	cmd := exec.Command(mykeyd, "start", "--home", home)
 	cmd.Stdout, cmd.Stderr = f, f
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		t.Fatal(err)
@@ -252,6 +267,26 @@ func (nw *network) kill(i int) {
 	}
 	<-p.done
 	p.log.Close()
+}
+
+// waitExit waits up to timeout for node i to exit by itself and returns
+// its exit status (-1 if a signal ended it).
+func (nw *network) waitExit(i int, timeout time.Duration) int {
+	nw.t.Helper()
+	p := nw.procs[i]
+	select {
+	case err := <-p.done:
+		nw.procs[i] = nil
+		p.log.Close()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			nw.t.Fatalf("node %d: wait: %v", i, err)
+		}
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		nw.t.Fatalf("node %d did not exit within %s", i, timeout)
+		return 0
+	}
 }
 
 // stop stops node i with SIGTERM and requires a clean exit within 30 s.

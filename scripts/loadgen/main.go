@@ -229,21 +229,11 @@ func run(o options) error {
 		leftover []link // signed links a link phase did not send
 	)
 	linkItem := func(r *abci.ExecTxResult) int {
-		n := 0
-		for _, ev := range r.Events {
-			a := map[string]string{}
-			for _, kv := range ev.Attributes {
-				a[kv.Key] = kv.Value
-			}
-			if a["outcome"] != "accepted" {
-				continue
-			}
-			n++
-			if ev.Type == "link" {
-				linkedMu.Lock()
-				linked = append(linked, linkedPerson{a["provider"], a["mykey_id"]})
-				linkedMu.Unlock()
-			}
+		n, people := acceptedItems(r)
+		if len(people) > 0 {
+			linkedMu.Lock()
+			linked = append(linked, people...)
+			linkedMu.Unlock()
 		}
 		return n
 	}
@@ -443,3 +433,30 @@ func rss(dir string) map[string]int {
 }
 
 func msg(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+// acceptedItems counts the items of a transaction's result that the
+// ledger accepted — links made, charges granted — and returns the people
+// the accepted links linked. A rejected item (a rejected charge is
+// recorded on the ledger too, with nothing granted) is not counted,
+// whatever the transaction's code.
+func acceptedItems(r *abci.ExecTxResult) (int, []linkedPerson) {
+	n := 0
+	var people []linkedPerson
+	for _, ev := range r.Events {
+		if ev.Type != "link" && ev.Type != "grant" {
+			continue
+		}
+		a := map[string]string{}
+		for _, kv := range ev.Attributes {
+			a[kv.Key] = kv.Value
+		}
+		if a["outcome"] != "accepted" {
+			continue
+		}
+		n++
+		if ev.Type == "link" {
+			people = append(people, linkedPerson{a["provider"], a["mykey_id"]})
+		}
+	}
+	return n, people
+}

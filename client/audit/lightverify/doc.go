@@ -19,9 +19,13 @@
 //
 // An answer that fails step 2 or 3 is a *ProofError and a header that
 // fails step 1 a *HeaderError; both name the node, and callers stop and
-// say not to trust it. What a proof cannot show is a record the node left
-// out of a range: callers close that gap with totals the state root
-// commits to (see package report).
+// say not to trust it. A record's proof cannot show that the node left no
+// record out of a range; the range's count record can: every answer over a
+// counted directory carries the proved number of records under it
+// (app/types CountKey), and a caller that reads the whole range adds its
+// pages up in a Tally, whose Check fails with a *ProofError ("incomplete
+// range: node returned N of M records under dir") when records are
+// missing. Package report also checks totals the state root commits to.
 //
 // With Options.Insecure nothing is verified (no proofs are asked for, the
 // app hash is read from an unverified header) and Client.Verified reports

@@ -28,10 +28,16 @@ type Record struct {
 
 // Page is one verified page of a range.
 type Page struct {
+	Prefix  string
 	Records []Record
 	// Next is the cursor of the following page; "" when the range is done.
 	Next   string
 	Height int64
+	// Counted is set when Prefix is a counted directory (types.Counted);
+	// Count is then the number of records under it at Height, proved by
+	// its count record.
+	Counted bool
+	Count   uint64
 }
 
 // RawPage is a range answer as the node sent it, not yet verified.
@@ -140,13 +146,16 @@ func (c *Client) VerifyPage(ctx context.Context, raw *RawPage) (*Page, error) {
 	if n := raw.Result.Next; n != "" && (len(recs) == 0 || n != recs[len(recs)-1].Key) {
 		return nil, perr(raw.Prefix, fmt.Errorf("next cursor %q is not the last record's key", n))
 	}
-	page := &Page{Next: raw.Result.Next, Height: raw.Height, Records: make([]Record, len(recs))}
+	page := &Page{Prefix: raw.Prefix, Next: raw.Result.Next, Height: raw.Height, Records: make([]Record, len(recs))}
 	var root []byte
 	if !c.insecure {
 		var err error
 		if root, err = c.AppHash(ctx, raw.Height); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.verifyCount(raw, root, page); err != nil {
+		return nil, err
 	}
 	for i, r := range recs {
 		rec := Record{Key: r.Key, Value: r.Value, Height: raw.Height}
@@ -170,6 +179,50 @@ func (c *Client) VerifyPage(ctx context.Context, raw *RawPage) (*Page, error) {
 		page.Records[i] = rec
 	}
 	return page, nil
+}
+
+// verifyCount checks the count record of a page over a counted
+// directory against root (nil when not verifying) and sets page.Count.
+func (c *Client) verifyCount(raw *RawPage, root []byte, page *Page) error {
+	cnt := raw.Result.Count
+	if !types.Counted(raw.Prefix) {
+		return nil
+	}
+	key := types.CountKey(raw.Prefix)
+	perr := func(err error) error { return &ProofError{Node: c.node, Key: key, Height: raw.Height, Err: err} }
+	if cnt == nil {
+		return perr(fmt.Errorf("the range of %q came without its count record", raw.Prefix))
+	}
+	if cnt.Key != key {
+		return perr(fmt.Errorf("the range of %q came with the count record %q", raw.Prefix, cnt.Key))
+	}
+	if !c.insecure {
+		var ops cmtcrypto.ProofOps
+		if len(cnt.ProofOps) == 0 {
+			return perr(errors.New("no proof of the count record"))
+		}
+		if err := ops.Unmarshal(cnt.ProofOps); err != nil {
+			return perr(fmt.Errorf("count proof does not decode: %w", err))
+		}
+		var err error
+		if len(cnt.Value) == 0 {
+			err = store.VerifyAbsence(root, []byte(key), &ops)
+		} else {
+			err = store.VerifyValue(root, []byte(key), cnt.Value, &ops)
+		}
+		if err != nil {
+			return perr(err)
+		}
+	}
+	n, err := types.DecodeCount(cnt.Value)
+	if err != nil {
+		return perr(err)
+	}
+	if uint64(len(raw.Result.Records)) > n {
+		return perr(fmt.Errorf("%d records on one page under %s, which holds %d", len(raw.Result.Records), raw.Prefix, n))
+	}
+	page.Counted, page.Count = true, n
+	return nil
 }
 
 // Range fetches and verifies one page.

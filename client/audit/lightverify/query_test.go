@@ -16,6 +16,9 @@ func page(prefix, after string, limit int, next string, keys ...string) *RawPage
 		p.Result.Records = append(p.Result.Records, &types.RangeRecord{Key: k, Value: []byte("v")})
 	}
 	p.Result.Next = next
+	if types.Counted(prefix) {
+		p.Result.Count = &types.RangeCount{Key: types.CountKey(prefix), Value: types.EncodeCount(3)}
+	}
 	return p
 }
 
@@ -38,6 +41,14 @@ func TestVerifyPageShape(t *testing.T) {
 		{"cursor not the last key", page("charge/", "", 3, "charge/z", "charge/a"), "next cursor"},
 		{"cursor on an empty page", page("charge/", "", 3, "charge/z"), "next cursor"},
 		{"over the limit", page("charge/", "", 1, "", "charge/a", "charge/b"), "limit"},
+		{"not counted", page("cert/", "", 3, "", "cert/a"), ""},
+		{"no count", func() *RawPage { p := page("charge/", "", 3, "", "charge/a"); p.Result.Count = nil; return p }(), "without its count"},
+		{"another count", func() *RawPage {
+			p := page("charge/p/", "", 3, "", "charge/p/a")
+			p.Result.Count.Key = "count/charge/"
+			return p
+		}(), "count record \"count/charge/\""},
+		{"more than the count", page("charge/", "", 5, "", "charge/a", "charge/b", "charge/c", "charge/d"), "which holds 3"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,3 +96,48 @@ func TestNoAnchor(t *testing.T) {
 }
 
 var zeroTime = time.Time{}
+
+// A range read in full must hold as many records as its proved count: at
+// one height exactly; across heights, between the first page's count and
+// the last's, for a directory whose count never falls.
+func TestTally(t *testing.T) {
+	pg := func(prefix string, height int64, count uint64, n int) *Page {
+		return &Page{Prefix: prefix, Height: height, Counted: types.Counted(prefix), Count: count, Records: make([]Record, n)}
+	}
+	tests := []struct {
+		name   string
+		prefix string
+		pages  []*Page
+		bad    string
+	}{
+		{"complete", "charge/", []*Page{pg("charge/", 5, 3, 2), pg("charge/", 5, 3, 1)}, ""},
+		{"one left out", "charge/", []*Page{pg("charge/", 5, 3, 1), pg("charge/", 5, 3, 1)}, "incomplete range: node returned 2 of 3 records under charge/"},
+		{"empty and proved empty", "overgrant/", []*Page{pg("overgrant/", 5, 0, 0)}, ""},
+		{"empty but not", "overgrant/", []*Page{pg("overgrant/", 5, 1, 0)}, "returned 0 of 1 records under overgrant/"},
+		{"too many", "history/", []*Page{pg("history/", 5, 1, 2)}, "range of 2 records under history/, more than the 1"},
+		{"grew between pages", "charge/", []*Page{pg("charge/", 5, 3, 2), pg("charge/", 6, 5, 2)}, ""},
+		{"short across heights", "charge/", []*Page{pg("charge/", 5, 3, 1), pg("charge/", 6, 5, 1)}, "returned 2 of 3 records under charge/"},
+		{"more than the last count", "charge/", []*Page{pg("charge/", 5, 3, 3), pg("charge/", 6, 4, 2)}, "more than the 4"},
+		{"deletable across heights", "link/", []*Page{pg("link/", 5, 3, 1), pg("link/", 6, 3, 1)}, ""},
+		{"deletable at one height", "link/p/", []*Page{pg("link/p/", 5, 3, 1), pg("link/p/", 5, 3, 1)}, "returned 2 of 3"},
+		{"not counted", "cert/", []*Page{pg("cert/", 5, 0, 1)}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ty := NewTally("http://node.example:26657", tc.prefix)
+			for _, p := range tc.pages {
+				ty.Add(p)
+			}
+			err := ty.Check()
+			if tc.bad == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if node, ok := Untrusted(err); !ok || node != ty.Node || !strings.Contains(err.Error(), tc.bad) {
+				t.Fatalf("error %v, want an untrusted node and %q", err, tc.bad)
+			}
+		})
+	}
+}

@@ -17,7 +17,15 @@
 //     scan the total yen the app hash of H0 commits to (store.RootSum):
 //     a grant a node hid from a page, or invented, breaks the sum.
 //     History entries are immutable too and numbered without gaps up to
-//     the government's next sequence at H0.
+//     the government's next sequence at H0. A rejected charge is recorded
+//     too (Code != 0, nothing granted): it is never counted as a grant,
+//     and only handed on when the Filter asks for rejected charges.
+//
+// Completeness. Every range read in full (readPages, Consistent) is added
+// up in a lightverify.Tally against the count record the node proves with
+// each page: a node that leaves out a grant, an over-grant, a history
+// entry or a linkage event is named untrusted ("incomplete range: node
+// returned N of M records under dir"), even where no sum covers them.
 //
 // Reconcile compares all of it and names the records that disagree.
 package report

@@ -75,12 +75,15 @@ type GrantJSON struct {
 	ChargedAt  string `json:"charged_at"`
 	RecordedAt string `json:"recorded_at"`
 	Height     int64  `json:"height"`
+	// Rejected is the reason of a rejected charge (omitted for a grant).
+	Rejected string `json:"rejected,omitempty"`
 }
 
 // JSON returns g as a GrantJSON.
 func (g *Grant) JSON() GrantJSON {
 	return GrantJSON{Program: g.ProgramId, Provider: g.ProviderId, ChargeRef: g.ChargeRef, MyKeyID: g.MykeyId,
-		AmountYen: g.AmountYen, GrantedYen: g.GrantedYen, ChargedAt: Timestamp(g.ChargedAt), RecordedAt: Timestamp(g.Time), Height: g.Height}
+		AmountYen: g.AmountYen, GrantedYen: g.GrantedYen, ChargedAt: Timestamp(g.ChargedAt), RecordedAt: Timestamp(g.Time), Height: g.Height,
+		Rejected: g.Reason()}
 }
 
 type jsonlWriter struct {

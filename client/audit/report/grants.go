@@ -5,15 +5,33 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 )
 
-// Grant is one verified grant record.
+// Grant is one verified grant record: a grant, or a charge the ledger
+// rejected (Code != 0), recorded with nothing granted so that its
+// reference cannot be replayed.
 type Grant struct {
 	Key string
 	types.GrantRecord
 	ProvedAt int64 // the height of the page that proved it
+}
+
+// IsRejected reports whether the record is a rejected charge, not a grant.
+func (g *Grant) IsRejected() bool { return g.Code != 0 }
+
+// Reason names the code a rejected charge was rejected with ("" for a
+// grant).
+func (g *Grant) Reason() string {
+	if g.Code == 0 {
+		return ""
+	}
+	if n := app.CodeName(g.Code); n != "" {
+		return n
+	}
+	return fmt.Sprintf("code %d", g.Code)
 }
 
 // Scope is a set of grants a scan reads and checks in full: every grant
@@ -64,6 +82,10 @@ type Filter struct {
 	// Query keeps grants whose charge reference, MyKey ID, program or
 	// provider contains it (case-insensitive).
 	Query string
+	// Rejected also hands on the rejected charges the ledger recorded
+	// (Code != 0, nothing granted) that pass the filter. They are never
+	// counted as grants.
+	Rejected bool
 }
 
 // Match reports whether g passes the filter.
@@ -109,10 +131,13 @@ type Scan struct {
 	Pages  int
 	Read   int64 // records read
 	Later  int64 // recorded after the cutoff, left out
-	Kept   int64 // recorded at or before the cutoff
-	Passed int64 // of those, passed the filter and handed on
-	Total  Sum   // of the kept grants
-	Pairs  map[Pair]*Sum
+	// Rejected are the rejected charges recorded at or before the cutoff:
+	// read and checked, never counted as grants.
+	Rejected int64
+	Kept     int64 // grants recorded at or before the cutoff
+	Passed   int64 // of those, passed the filter and handed on
+	Total    Sum   // of the kept grants
+	Pairs    map[Pair]*Sum
 	// FirstHeight and LastHeight are the heights pages were proved at.
 	FirstHeight, LastHeight int64
 	Problems                []Problem
@@ -144,17 +169,7 @@ func ScanGrants(ctx context.Context, src Source, cutoff int64, scopes []Scope, f
 }
 
 func (s *Scan) scan(ctx context.Context, src Source, scope Scope, filter Filter, progress Progress, emit func(*Grant) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pages := fetchPages(ctx, src, scope.Prefix())
-	for pr := range pages {
-		if pr.err != nil {
-			return pr.err
-		}
-		page, err := src.VerifyPage(ctx, pr.raw)
-		if err != nil {
-			return err
-		}
+	return readPages(ctx, src, scope.Prefix(), func(page *lightverify.Page) error {
 		s.Pages++
 		if s.FirstHeight == 0 {
 			s.FirstHeight = page.Height
@@ -168,8 +183,8 @@ func (s *Scan) scan(ctx context.Context, src Source, scope Scope, filter Filter,
 		if progress != nil {
 			progress(s)
 		}
-	}
-	return ctx.Err()
+		return nil
+	})
 }
 
 func (s *Scan) record(src Source, r *lightverify.Record, filter Filter, emit func(*Grant) error) error {
@@ -186,6 +201,16 @@ func (s *Scan) record(src Source, r *lightverify.Record, filter Filter, emit fun
 	}
 	if g.Height > s.Cutoff {
 		s.Later++
+		return nil
+	}
+	if g.IsRejected() {
+		if g.GrantedYen != 0 {
+			s.problem(r.Key, "a charge rejected with code %d records %d yen granted", g.Code, g.GrantedYen)
+		}
+		s.Rejected++
+		if filter.Rejected && filter.Match(&g.GrantRecord) && emit != nil {
+			return emit(g)
+		}
 		return nil
 	}
 	s.Kept++
@@ -207,6 +232,33 @@ func (s *Scan) record(src Source, r *lightverify.Record, filter Filter, emit fun
 		return emit(g)
 	}
 	return nil
+}
+
+// readPages reads the range under prefix in full: it fetches every page
+// in order, verifies each and hands it to fn, and at the end checks that
+// the node gave every record its proved count says the range holds
+// (lightverify.Tally), so that a node leaving records out is caught.
+func readPages(ctx context.Context, src Source, prefix string, fn func(*lightverify.Page) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tally := lightverify.NewTally(src.Node(), prefix)
+	for pr := range fetchPages(ctx, src, prefix) {
+		if pr.err != nil {
+			return pr.err
+		}
+		page, err := src.VerifyPage(ctx, pr.raw)
+		if err != nil {
+			return err
+		}
+		tally.Add(page)
+		if err := fn(page); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return tally.Check()
 }
 
 // pipelineDepth is how many fetched pages may wait for verification.

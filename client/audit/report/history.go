@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/client/audit/lightverify"
 )
 
 // Kinds of history entries, as auditors group them.
@@ -51,21 +52,12 @@ type History struct {
 func ReadHistory(ctx context.Context, src Source, t *Totals) (*History, error) {
 	h := &History{Height: t.Height}
 	next := t.Gov.NextSequence
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	want := uint64(1)
-	for pr := range fetchPages(ctx, src, PrefixHistory) {
-		if pr.err != nil {
-			return nil, pr.err
-		}
-		page, err := src.VerifyPage(ctx, pr.raw)
-		if err != nil {
-			return nil, err
-		}
+	err := readPages(ctx, src, PrefixHistory, func(page *lightverify.Page) error {
 		for _, r := range page.Records {
 			var e types.HistoryEntry
 			if err := decode(r, &e); err != nil {
-				return nil, err
+				return err
 			}
 			if r.Key != fmt.Sprintf("%s%016x", PrefixHistory, e.Sequence) {
 				h.Missing = append(h.Missing, Mismatch{Check: "history record", Records: []string{r.Key},
@@ -82,6 +74,10 @@ func ReadHistory(ctx context.Context, src Source, t *Totals) (*History, error) {
 			want = e.Sequence + 1
 			h.Items = append(h.Items, describe(r.Key, &e, r.Height))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for ; want < next; want++ {
 		h.Missing = append(h.Missing, missing(want, t.Height))

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/client/audit/lightverify"
 )
 
 // ErrNotFound is a record proved absent.
@@ -35,11 +36,34 @@ type PersonProgram struct {
 	TotalsHeight int64
 	Events       []*types.LinkEvent // the linkage's history, in order
 	OverGrants   []*OverGrantView
-	// Grants are the grants to this ID and the IDs merged into it,
+	// Grants are the grants to this ID and the IDs merged into it, and
+	// the charges to them the ledger rejected (Grant.IsRejected),
 	// recorded by TotalsHeight (at most maxPersonGrants are kept);
 	// Scan says what was read (nil when grants were not asked for).
 	Grants []*Grant
 	Scan   *Scan
+}
+
+// Granted are pp's grants, without the rejected charges.
+func (pp *PersonProgram) Granted() []*Grant {
+	var out []*Grant
+	for _, g := range pp.Grants {
+		if !g.IsRejected() {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Rejected are the rejected charges among pp's grant records.
+func (pp *PersonProgram) Rejected() []*Grant {
+	var out []*Grant
+	for _, g := range pp.Grants {
+		if g.IsRejected() {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // maxPersonGrants bounds the grants a person report keeps.
@@ -97,12 +121,15 @@ func Person(ctx context.Context, src Source, t *Totals, h *History, id string, g
 		if pp.Scan == nil {
 			continue
 		}
-		var got int64
+		var got, n int64
 		for _, g := range pp.Grants {
-			got += g.GrantedYen
+			if !g.IsRejected() {
+				got += g.GrantedYen
+				n++
+			}
 		}
 		// A merged-away ID's totals moved to the ID it was merged into.
-		if p.Record.MergedInto == "" && int64(len(pp.Grants)) == pp.Scan.Passed && got != pp.Totals.GrantedYen {
+		if p.Record.MergedInto == "" && n == pp.Scan.Passed && got != pp.Totals.GrantedYen {
 			p.Mismatches = append(p.Mismatches, Mismatch{Check: "person = grants",
 				Records: []string{PrefixPerson + program + "/" + id, PrefixCharge + program + "/*"},
 				Detail: fmt.Sprintf("person %s in program %s: totals say %d yen granted, the grants to it and the IDs merged into it add up to %d yen",
@@ -169,7 +196,7 @@ func personProgram(ctx context.Context, src Source, t *Totals, program, id strin
 		scopes = append(scopes, Scope{Program: program, Provider: v})
 	}
 	sort.Slice(scopes, func(i, j int) bool { return scopes[i].Provider < scopes[j].Provider })
-	scan, err := ScanGrants(ctx, src, pp.TotalsHeight, scopes, Filter{MyKeys: ids}, nil, func(g *Grant) error {
+	scan, err := ScanGrants(ctx, src, pp.TotalsHeight, scopes, Filter{MyKeys: ids, Rejected: true}, nil, func(g *Grant) error {
 		if len(pp.Grants) < maxPersonGrants {
 			pp.Grants = append(pp.Grants, g)
 		}
@@ -185,24 +212,19 @@ func personProgram(ctx context.Context, src Source, t *Totals, program, id strin
 // linkEvents reads a linkage's history (immutable records, so pages may
 // be of different heights).
 func linkEvents(ctx context.Context, src Source, program, id string) ([]*types.LinkEvent, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var out []*types.LinkEvent
-	for pr := range fetchPages(ctx, src, PrefixLinkHistory+program+"/"+id+"/") {
-		if pr.err != nil {
-			return nil, pr.err
-		}
-		page, err := src.VerifyPage(ctx, pr.raw)
-		if err != nil {
-			return nil, err
-		}
+	err := readPages(ctx, src, PrefixLinkHistory+program+"/"+id+"/", func(page *lightverify.Page) error {
 		for _, r := range page.Records {
 			e := &types.LinkEvent{}
 			if err := decode(r, e); err != nil {
-				return nil, err
+				return err
 			}
 			out = append(out, e)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

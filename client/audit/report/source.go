@@ -28,7 +28,8 @@ const (
 )
 
 // Consistent reads every record under each prefix, all at one height, and
-// verifies them. It retries (a bounded number of times) while the node's
+// verifies them, and that the node gave every record of each counted
+// directory (lightverify.Tally). It retries (a bounded number of times) while the node's
 // height moves between pages.
 func Consistent(ctx context.Context, src Source, prefixes []string) (int64, [][]lightverify.Record, error) {
 	var lastErr error
@@ -50,12 +51,18 @@ func Consistent(ctx context.Context, src Source, prefixes []string) (int64, [][]
 		}
 		out := make([][]lightverify.Record, len(prefixes))
 		for i, pages := range raws {
+			tally := lightverify.NewTally(src.Node(), prefixes[i])
 			for _, raw := range pages {
 				p, err := src.VerifyPage(ctx, raw)
 				if err != nil {
 					return 0, nil, err
 				}
+				tally.Add(p)
 				out[i] = append(out[i], p.Records...)
+			}
+			// All at one height: the records must be exactly the count.
+			if err := tally.Check(); err != nil {
+				return 0, nil, err
 			}
 		}
 		return height, out, nil

@@ -160,6 +160,11 @@ func (s *Server) person(w http.ResponseWriter, r *http.Request, snap *snapshot) 
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	for _, g := range snap.rejected {
+		if pp := byProgram[g.ProgramId]; pp != nil && ids[g.MykeyId] {
+			pp.Grants = append(pp.Grants, g)
+		}
+	}
 	v := s.pageView("MyKey ID "+id, snap, personData{P: p, Height: p.Height, Snapshot: snap.totals.Height})
 	v.Proof = s.proof(p.Height, nil)
 	s.render(w, http.StatusOK, "person", v)

@@ -59,8 +59,11 @@ type snapshot struct {
 	daily      *report.Daily
 	mismatches []report.Mismatch
 	spool      string // CSV of every grant recorded by totals.Height
-	taken      time.Time
-	took       time.Duration
+	// rejected are the rejected charges recorded by totals.Height (at
+	// most maxRejected): shown on person pages, never counted as grants.
+	rejected []*report.Grant
+	taken    time.Time
+	took     time.Duration
 }
 
 // New returns an explorer; call Run to take snapshots.
@@ -193,9 +196,16 @@ func (s *Server) build(ctx context.Context) (_ *snapshot, err error) {
 		return nil, err
 	}
 	daily := report.NewDaily()
-	scan, err := report.ScanGrants(ctx, s.src, t.Height, []report.Scope{{}}, report.Filter{}, func(sc *report.Scan) {
+	var rejected []*report.Grant
+	scan, err := report.ScanGrants(ctx, s.src, t.Height, []report.Scope{{}}, report.Filter{Rejected: true}, func(sc *report.Scan) {
 		s.setProgress("reading grants recorded by height %d: %d so far", t.Height, sc.Read)
 	}, func(g *report.Grant) error {
+		if g.IsRejected() {
+			if len(rejected) < maxRejected {
+				rejected = append(rejected, g)
+			}
+			return nil
+		}
 		daily.Add(g)
 		return gw.Write(g)
 	})
@@ -212,9 +222,12 @@ func (s *Server) build(ctx context.Context) (_ *snapshot, err error) {
 		return nil, fmt.Errorf("web: spool: %w", err)
 	}
 	ms := append(report.Reconcile(t, scan), h.Missing...)
-	return &snapshot{totals: t, history: h, scan: scan, daily: daily, mismatches: ms, spool: f.Name(),
+	return &snapshot{totals: t, history: h, scan: scan, daily: daily, mismatches: ms, spool: f.Name(), rejected: rejected,
 		taken: time.Now(), took: time.Since(start)}, nil
 }
+
+// maxRejected bounds the rejected charges a snapshot keeps in memory.
+const maxRejected = 100_000
 
 // current returns the snapshot to serve, or why there is none.
 func (s *Server) current() (snap *snapshot, failure, lastErr error, progress string) {

@@ -1,0 +1,282 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/libs/log"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/app/types"
+)
+
+// syncBuffer is a log sink safe for the nodes' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freePorts finds a base port with n nodes' port ranges free on 127.0.0.1.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for range 200 {
+		base := 20000 + rand.IntN(40000/PortsPerNode)*PortsPerNode
+		ok := true
+		for i := 0; i < n*PortsPerNode && ok; i++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range on 127.0.0.1")
+	return 0
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func httpGet(url string) (int, string, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	bz, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(bz), err
+}
+
+// TestNodesInProcess runs a two-validator network of Nodes in this
+// process (New, Start, Stop), so that the race detector (scripts/test.sh's
+// race step) sees CometBFT, the app, the metrics wrapper and the
+// readiness endpoint working at once: blocks are made, a link sent to one
+// node is committed and found on the other, /ready and /metrics answer
+// with it, and both nodes stop cleanly.
+func TestNodesInProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a network; skipped with -short")
+	}
+	lay, err := Testnet(TestnetOptions{Validators: 2, Output: filepath.Join(t.TempDir(), "net"),
+		BasePort: freePorts(t, 2), TimeoutPropose: time.Second, TimeoutCommit: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// CometBFT and NewMetrics register on Prometheus's default registry:
+	// a fresh one for each run of the test (-count).
+	reg := prometheus.NewRegistry()
+	defReg, defGat := prometheus.DefaultRegisterer, prometheus.DefaultGatherer
+	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = reg, reg
+	defer func() { prometheus.DefaultRegisterer, prometheus.DefaultGatherer = defReg, defGat }()
+	logs := make([]*syncBuffer, 2)
+	nodes := make([]*Node, 2)
+	rpcs := make([]*rpchttp.HTTP, 2)
+	defer func() {
+		for i, n := range nodes {
+			if n != nil {
+				_ = n.Stop()
+			}
+			if t.Failed() && logs[i] != nil {
+				lines := strings.Split(strings.TrimSpace(logs[i].String()), "\n")
+				t.Logf("---- node %d's last log lines ----\n%s", i, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+			}
+		}
+	}()
+	for i := range nodes {
+		c, err := LoadConfig(lay.Nodes[i].Home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Metrics go on the process's one Prometheus registry: one node
+		// only.
+		c.Comet.Instrumentation.Prometheus = i == 0
+		logs[i] = &syncBuffer{}
+		logger, err := NewLogger(c.Comet, logs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		logger = logger.With("node", i)
+		n, err := New(context.Background(), c, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = n
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if rpcs[i], err = rpchttp.NewWithTimeout(lay.Nodes[i].RPC, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, n := range nodes {
+		waitUntil(t, 60*time.Second, fmt.Sprintf("node %d to make block 2", i), func() bool { return n.Comet().BlockStore().Height() >= 2 })
+	}
+
+	// A link to node 1's provider, sent to node 0.
+	ca, err := LoadTestCA(lay.TestCA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := ca.Issue(jpkitest.CardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider := lay.Nodes[1].ProviderID
+	req := &types.LinkRequest{ChainId: lay.ChainID, ProgramId: DefaultProgram, ProviderId: provider,
+		AccountCommitment: bytes.Repeat([]byte{7}, 32), ExpiresAt: time.Now().Add(time.Hour).Unix(), Certificate: card.CertDER}
+	sig, err := card.Sign(req.SignBytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := types.EncodeTx(types.WrapLink(&types.SignedLink{Request: req, Signature: sig}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := rpcs[0].BroadcastTxSync(ctx, tx); err != nil || res.Code != 0 {
+		t.Fatalf("broadcast: %v %+v", err, res)
+	}
+	hash := sha256.Sum256(tx)
+	var mykey string
+	waitUntil(t, 30*time.Second, "the link to be committed", func() bool {
+		r, err := rpcs[1].Tx(ctx, hash[:], false)
+		if err != nil {
+			return false
+		}
+		if r.TxResult.Code != 0 {
+			t.Fatalf("link committed with code %d: %s", r.TxResult.Code, r.TxResult.Log)
+		}
+		for _, ev := range r.TxResult.Events {
+			for _, a := range ev.Attributes {
+				if ev.Type == "link" && a.Key == "mykey_id" {
+					mykey = a.Value
+				}
+			}
+		}
+		return true
+	})
+	if mykey == "" {
+		t.Fatal("the committed link has no mykey_id event attribute")
+	}
+	q, err := rpcs[1].ABCIQuery(ctx, "/link/"+DefaultProgram+"/"+mykey, nil)
+	if err != nil || q.Response.Code != 0 || q.Response.Value == nil {
+		t.Fatalf("node 1 does not hold the linkage of %s: %v %+v", mykey, err, q)
+	}
+
+	// Readiness: both nodes have their one peer and blocks.
+	for i := range nodes {
+		code, body, err := httpGet(lay.Nodes[i].Ready)
+		var r readyReply
+		if err != nil || code != http.StatusOK || json.Unmarshal([]byte(body), &r) != nil || !r.Ready || r.Peers != 1 {
+			t.Fatalf("node %d: /ready: %d %s %v", i, code, body, err)
+		}
+	}
+	// Metrics: node 0 counted the link once it was committed.
+	waitUntil(t, 10*time.Second, "node 0's metrics to count the link", func() bool {
+		_, body, err := httpGet(lay.Nodes[0].Metrics)
+		if err != nil {
+			return false
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if strings.Contains(line, "mykey_links_total{") && strings.Contains(line, `provider="`+provider+`"`) && strings.HasSuffix(line, " 1") {
+				return true
+			}
+		}
+		return false
+	})
+
+	for i, n := range nodes {
+		nodes[i] = nil
+		if err := n.Stop(); err != nil {
+			t.Fatalf("node %d: stop: %v", i, err)
+		}
+	}
+}
+
+// TestStartFails checks that a node whose CometBFT cannot start (its RPC
+// port is taken) reports it from Start, and that Stop then succeeds and
+// frees the readiness port that Start had opened first. Under the race
+// detector it also checks that the readiness server's goroutine does not
+// race with that Stop.
+func TestStartFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node; skipped with -short")
+	}
+	// CometBFT registers its metrics on Prometheus's default registry: a
+	// fresh one for each run of the test (-count).
+	reg := prometheus.NewRegistry()
+	defReg, defGat := prometheus.DefaultRegisterer, prometheus.DefaultGatherer
+	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = reg, reg
+	defer func() { prometheus.DefaultRegisterer, prometheus.DefaultGatherer = defReg, defGat }()
+
+	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freePorts(t, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(lay.Nodes[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", strings.TrimPrefix(c.Comet.RPC.ListenAddress, "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+
+	n, err := New(context.Background(), c, log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err == nil {
+		_ = n.Stop()
+		t.Fatal("Start succeeded with the RPC port taken")
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatalf("Stop after a failed Start: %v", err)
+	}
+	l, err := net.Listen("tcp", strings.TrimPrefix(c.App.ReadyListenAddr, "tcp://"))
+	if err != nil {
+		t.Fatalf("readiness port still held after Stop: %v", err)
+	}
+	l.Close()
+}
