@@ -24,6 +24,9 @@ type suite struct {
 	oldCopy   string // an older copy of node 1's data directory
 	oldHeight int64  // the height it was taken at
 	failed    bool   // a phase failed: skip the rest of the faults
+	// submitted is the height of the last transaction submit saw
+	// committed; the next submit waits for its node to be past it.
+	submitted int64
 
 	mu      sync.Mutex
 	persons map[string]*person // by MyKey ID

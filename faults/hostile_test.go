@@ -263,6 +263,13 @@ func (s *suite) govState(t *testing.T) *types.GovState {
 // block and records it in the book.
 func (s *suite) submit(t *testing.T, i int, kind string, bz []byte, charges ...*chargeSent) *sentTx {
 	t.Helper()
+	// A node runs CheckTx against its last commit: a transaction that
+	// depends on one just committed through another node waits for this
+	// node to have that block applied (the next block stored means it
+	// was committed).
+	if h := s.submitted; h > 0 {
+		s.c.waitForTB(t, 60*time.Second, fmt.Sprintf("node %d past height %d", i, h), func() bool { return s.c.height(i) > h })
+	}
 	ctx, cancel := ctxT(90 * time.Second)
 	defer cancel()
 	res, err := rpc.Submit(ctx, s.c.nodes[i], bz, rpc.SubmitOptions{Timeout: 60 * time.Second})
@@ -272,6 +279,7 @@ func (s *suite) submit(t *testing.T, i int, kind string, bz []byte, charges ...*
 	if res.Code != 0 || res.Stage != rpc.StageBlock {
 		t.Fatalf("faults: %s refused: code %d (%s) at %s: %s", kind, res.Code, app.CodeName(res.Code), res.Stage, res.Log)
 	}
+	s.submitted = max(s.submitted, res.Height)
 	tx := &sentTx{phase: "hostile-input", kind: kind, node: i, bz: bz, hash: res.HashHex(), resolved: true,
 		committed: true, height: res.Height, code: res.Code, items: rpc.Items(res.Events), charges: charges}
 	for _, ch := range charges {
