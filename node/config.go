@@ -43,6 +43,11 @@ type AppConfig struct {
 	// ReadyMinPeers is the number of peers /ready requires. A one-node
 	// network sets 0.
 	ReadyMinPeers int `mapstructure:"ready_min_peers"`
+	// PublicListenAddr is where the public endpoint listens (see
+	// PublicRoutes): headers, commits, validator sets and the public
+	// records' proved queries, never blocks or transactions, which carry
+	// certificates. "" serves nothing.
+	PublicListenAddr string `mapstructure:"public_laddr"`
 	// SnapshotInterval: the app takes a state-sync snapshot every this
 	// many blocks; 0 takes none. Joining nodes state sync from them.
 	SnapshotInterval uint64 `mapstructure:"snapshot_interval"`
@@ -55,6 +60,7 @@ func DefaultAppConfig() AppConfig {
 	return AppConfig{
 		ReadyListenAddr:    "tcp://127.0.0.1:26680",
 		ReadyMinPeers:      1,
+		PublicListenAddr:   "tcp://127.0.0.1:26670",
 		SnapshotInterval:   100,
 		SnapshotKeepRecent: 2,
 	}
@@ -140,6 +146,11 @@ func (c *Config) Validate() error {
 	if c.App.ReadyListenAddr != "" {
 		if _, err := listenHostPort(c.App.ReadyListenAddr); err != nil {
 			return fmt.Errorf("mykey.ready_laddr: %w", err)
+		}
+	}
+	if c.App.PublicListenAddr != "" {
+		if _, err := listenHostPort(c.App.PublicListenAddr); err != nil {
+			return fmt.Errorf("mykey.public_laddr: %w", err)
 		}
 	}
 	if c.App.ReadyMinPeers < 0 {
@@ -294,6 +305,15 @@ chain_id = "{{ .ChainID }}"
 # peers, and 503 otherwise; the body is JSON with the details. "" disables.
 ready_laddr = "{{ .ReadyListenAddr }}"
 ready_min_peers = {{ .ReadyMinPeers }}
+
+# The public endpoint: CometBFT's JSON-RPC (POST and URI GET, no websocket)
+# with only health, status, abci_info, genesis, genesis_chunked, header,
+# header_by_hash, commit, validators and abci_query of public records
+# (app/types PublicRoots). Blocks and transactions carry citizens'
+# certificates: they are served only on the full RPC ([rpc] laddr), which
+# must stay on loopback or a network only validators and their tools
+# reach. Auditors, and mykey audit, use this address. "" disables.
+public_laddr = "{{ .PublicListenAddr }}"
 
 # State sync: take an app snapshot every snapshot_interval blocks (0: none)
 # and keep the snapshot_keep_recent newest, in <home>/` + SnapshotDir + `, for new

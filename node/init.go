@@ -26,8 +26,8 @@ type InitOptions struct {
 	Peers string
 	// Listen addresses; "" keeps the defaults (P2P tcp://0.0.0.0:26656,
 	// RPC tcp://127.0.0.1:26657, Prometheus 127.0.0.1:26660, readiness
-	// tcp://127.0.0.1:26680).
-	P2PListen, RPCListen, MetricsListen, ReadyListen string
+	// tcp://127.0.0.1:26680, public endpoint tcp://127.0.0.1:26670).
+	P2PListen, RPCListen, MetricsListen, ReadyListen, PublicListen string
 }
 
 // InitResult is what InitHome made or found.
@@ -83,6 +83,7 @@ func InitHome(opts InitOptions) (*InitResult, error) {
 		setIf(&c.Comet.RPC.ListenAddress, opts.RPCListen)
 		setIf(&c.Comet.Instrumentation.PrometheusListenAddr, opts.MetricsListen)
 		setIf(&c.App.ReadyListenAddr, opts.ReadyListen)
+		setIf(&c.App.PublicListenAddr, opts.PublicListen)
 		if err := c.Save(); err != nil {
 			return nil, err
 		}

@@ -55,6 +55,7 @@ type Node struct {
 	comet  *cmtnode.Node
 	ready  *http.Server
 	readyL net.Listener
+	public *publicServer
 }
 
 // ABCIKvstore names CometBFT's example key-value store application
@@ -235,6 +236,13 @@ func (n *Node) Start() error {
 		n.stopReady()
 		return fmt.Errorf("node: start: %w", err)
 	}
+	// The public endpoint answers from CometBFT's stores and the app, so
+	// it starts once they are.
+	if addr := n.cfg.App.PublicListenAddr; addr != "" {
+		if err := n.startPublic(addr); err != nil {
+			return err
+		}
+	}
 	n.logger.Info("mykeyd started", "node_id", n.comet.NodeInfo().ID(), "moniker", n.cfg.Comet.Moniker,
 		"app_state", n.cfg.AppStatePath())
 	return nil
@@ -267,6 +275,7 @@ func (n *Node) stopReady() {
 // readiness port but those databases stay open until the process exits,
 // so the same home cannot be opened again in this process.
 func (n *Node) Stop() error {
+	n.stopPublic()
 	n.stopReady()
 	var errs []error
 	if n.comet.IsRunning() {

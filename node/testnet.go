@@ -24,8 +24,8 @@ const (
 	DefaultTestnetChainID = "mykey-localnet"
 	// DefaultBasePort puts node 0's RPC on CometBFT's usual 26657.
 	DefaultBasePort = 26656
-	// PortsPerNode: node i uses base+10i (P2P), +1 (RPC), +2 (Prometheus)
-	// and +3 (readiness).
+	// PortsPerNode: node i uses base+10i (P2P), +1 (RPC), +2 (Prometheus),
+	// +3 (readiness) and +4 (public endpoint).
 	PortsPerNode = 10
 	// DefaultProgram is the program of a test network's genesis: 25 % of
 	// each charge, at most ¥5,000 per person.
@@ -89,6 +89,7 @@ type LayoutNode struct {
 	P2P        string `json:"p2p"`     // ID@127.0.0.1:PORT
 	Metrics    string `json:"metrics"` // http://127.0.0.1:PORT/metrics
 	Ready      string `json:"ready"`   // http://127.0.0.1:PORT/ready
+	Public     string `json:"public"`  // http://127.0.0.1:PORT, the public endpoint
 }
 
 // LayoutFile is the name of the layout file Testnet writes in Output.
@@ -185,6 +186,7 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 		c.Comet.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", port+1)
 		c.Comet.Instrumentation.PrometheusListenAddr = fmt.Sprintf("127.0.0.1:%d", port+2)
 		c.App.ReadyListenAddr = fmt.Sprintf("tcp://127.0.0.1:%d", port+3)
+		c.App.PublicListenAddr = fmt.Sprintf("tcp://127.0.0.1:%d", port+4)
 		c.App.ReadyMinPeers = min(1, opts.Validators-1)
 		// Several nodes on one address, none of them routable.
 		c.Comet.P2P.AllowDuplicateIP = true
@@ -209,6 +211,7 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 			P2P:     fmt.Sprintf("%s@127.0.0.1:%d", res.NodeID, port),
 			Metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port+2),
 			Ready:   fmt.Sprintf("http://127.0.0.1:%d/ready", port+3),
+			Public:  fmt.Sprintf("http://127.0.0.1:%d", port+4),
 		})
 		if i == 0 {
 			st.Government.ValidatorKey = res.ValidatorKey

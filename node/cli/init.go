@@ -62,6 +62,7 @@ genesis with show-validator.`,
 	f.StringVar(&opts.RPCListen, "rpc-laddr", "", "RPC listen address (default tcp://127.0.0.1:26657)")
 	f.StringVar(&opts.MetricsListen, "metrics-laddr", "", "Prometheus listen address (default 127.0.0.1:26660)")
 	f.StringVar(&opts.ReadyListen, "ready-laddr", "", "readiness endpoint listen address (default tcp://127.0.0.1:26680)")
+	f.StringVar(&opts.PublicListen, "public-laddr", "", "public endpoint listen address, for auditors (default tcp://127.0.0.1:26670)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (home, chain_id, node_id, validator_key)")
 	_ = cmd.MarkFlagRequired("chain-id")
 	return cmd

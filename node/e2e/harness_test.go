@@ -170,6 +170,7 @@ func (nw *network) addNode(name string) int {
 		"--rpc-laddr", fmt.Sprintf("tcp://127.0.0.1:%d", port+1),
 		"--metrics-laddr", fmt.Sprintf("127.0.0.1:%d", port+2),
 		"--ready-laddr", fmt.Sprintf("tcp://127.0.0.1:%d", port+3),
+		"--public-laddr", fmt.Sprintf("tcp://127.0.0.1:%d", port+4),
 		"--json").Output()
 	if err != nil {
 		nw.t.Fatalf("mykeyd init: %v", err)
@@ -191,8 +192,9 @@ func (nw *network) addNode(name string) int {
 		nw.t.Fatal(err)
 	}
 	nd := node.LayoutNode{Name: name, Role: "full", Home: home, NodeID: res.NodeID,
-		RPC: fmt.Sprintf("http://127.0.0.1:%d", port+1),
-		P2P: fmt.Sprintf("%s@127.0.0.1:%d", res.NodeID, port),
+		RPC:    fmt.Sprintf("http://127.0.0.1:%d", port+1),
+		P2P:    fmt.Sprintf("%s@127.0.0.1:%d", res.NodeID, port),
+		Public: fmt.Sprintf("http://127.0.0.1:%d", port+4),
 	}
 	rc, err := rpchttp.NewWithTimeout(nd.RPC, 10)
 	if err != nil {
