@@ -70,14 +70,42 @@ func publicQuery(env *rpccore.Environment) func(*rpctypes.Context, string, cmtby
 		if err := CheckPublicQuery(path, data); err != nil {
 			return nil, err
 		}
-		return env.ABCIQuery(ctx, path, data, height, prove)
+		res, err := env.ABCIQuery(ctx, path, data, height, prove)
+		if err != nil || path != "/range" || res.Response.Code != 0 {
+			return res, err
+		}
+		if err := checkPublicRange(res.Response.Value); err != nil {
+			return nil, err
+		}
+		return res, nil
 	}
+}
+
+// checkPublicRange checks that every record of a range answer is public:
+// a range over a single public record's key ("gov") could otherwise run
+// into a private record whose key it begins.
+func checkPublicRange(value []byte) error {
+	var rr types.RangeResult
+	if err := rr.Unmarshal(value); err != nil {
+		return fmt.Errorf("abci_query /range: %w", err)
+	}
+	for _, r := range rr.Records {
+		if !types.PublicKey(r.Key) {
+			return fmt.Errorf("abci_query /range: its answer holds record %q, which is %w", r.Key, ErrNotPublic)
+		}
+	}
+	if rr.Count != nil && !types.PublicKey(rr.Count.Key) {
+		return fmt.Errorf("abci_query /range: its answer holds count %q, which is %w", rr.Count.Key, ErrNotPublic)
+	}
+	return nil
 }
 
 // CheckPublicQuery reports whether the public endpoint answers an ABCI
 // query: "/<key>" and "/key" (the key in data) of a public record, and
-// "/range" over a prefix inside one public directory. Other paths (the
-// certificate index, CometBFT's "/p2p/…" filters) are refused.
+// "/range" over a prefix inside one public directory or over a public
+// record's key (whose answer is then checked to hold only public records).
+// Other paths (the certificate index, CometBFT's "/p2p/…" filters) are
+// refused.
 func CheckPublicQuery(path string, data []byte) error {
 	switch {
 	case path == "/range":
@@ -85,7 +113,7 @@ func CheckPublicQuery(path string, data []byte) error {
 		if err := q.Unmarshal(data); err != nil {
 			return fmt.Errorf("abci_query /range: %w", err)
 		}
-		if !types.PublicPrefix(q.Prefix) {
+		if !types.PublicPrefix(q.Prefix) && !types.PublicKey(q.Prefix) {
 			return fmt.Errorf("abci_query /range over prefix %q: %w (public directories: %v)", q.Prefix, ErrNotPublic, types.PublicRoots)
 		}
 		return nil

@@ -35,7 +35,7 @@ func TestCheckPublicQuery(t *testing.T) {
 			t.Errorf("%s %q refused: %v", c.path, c.data, err)
 		}
 	}
-	for _, p := range []string{"person/", "person/mynapoint/", "history/", "link/", "count/link/", "provider/"} {
+	for _, p := range []string{"person/", "person/mynapoint/", "history/", "link/", "count/link/", "provider/", "gov"} {
 		if err := CheckPublicQuery("/range", rangeData(t, p)); err != nil {
 			t.Errorf("range %q refused: %v", p, err)
 		}
@@ -67,5 +67,26 @@ func TestCheckPublicQuery(t *testing.T) {
 	}
 	if err := CheckPublicQuery("/range", []byte{0xff, 0xff}); err == nil {
 		t.Error("a malformed range query passed")
+	}
+}
+
+// TestCheckPublicRange: a range answer that holds a private record or
+// count is refused.
+func TestCheckPublicRange(t *testing.T) {
+	enc := func(rr *types.RangeResult) []byte {
+		bz, err := rr.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bz
+	}
+	if err := checkPublicRange(enc(&types.RangeResult{Records: []*types.RangeRecord{{Key: "gov"}}})); err != nil {
+		t.Errorf("gov: %v", err)
+	}
+	if err := checkPublicRange(enc(&types.RangeResult{Records: []*types.RangeRecord{{Key: "gov"}, {Key: "governance-secret"}}})); !errors.Is(err, ErrNotPublic) {
+		t.Errorf("a private record in a range answer: %v", err)
+	}
+	if err := checkPublicRange(enc(&types.RangeResult{Count: &types.RangeCount{Key: "count/cert/"}})); !errors.Is(err, ErrNotPublic) {
+		t.Errorf("a private count in a range answer: %v", err)
 	}
 }

@@ -59,7 +59,7 @@ genesis with show-validator.`,
 	f.StringVar(&opts.Genesis, "genesis", "", "the network's genesis.json to install (checked first)")
 	f.StringVar(&opts.Peers, "peers", "", "persistent peers, comma-separated ID@host:port")
 	f.StringVar(&opts.P2PListen, "p2p-laddr", "", "P2P listen address (default tcp://0.0.0.0:26656)")
-	f.StringVar(&opts.RPCListen, "rpc-laddr", "", "RPC listen address (default tcp://127.0.0.1:26657)")
+	f.StringVar(&opts.RPCListen, "rpc-laddr", "", "full RPC listen address (default tcp://127.0.0.1:26657); it serves blocks and transactions, which carry certificates: keep it on loopback or a network only your tools reach")
 	f.StringVar(&opts.MetricsListen, "metrics-laddr", "", "Prometheus listen address (default 127.0.0.1:26660)")
 	f.StringVar(&opts.ReadyListen, "ready-laddr", "", "readiness endpoint listen address (default tcp://127.0.0.1:26680)")
 	f.StringVar(&opts.PublicListen, "public-laddr", "", "public endpoint listen address, for auditors (default tcp://127.0.0.1:26670)")

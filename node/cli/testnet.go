@@ -19,7 +19,8 @@ func testnetCmd(e *env) *cobra.Command {
 		Short: "Write a ready test network on 127.0.0.1",
 		Long: fmt.Sprintf(`testnet writes a network of N validators on 127.0.0.1 under DIR:
 node0 is the government's, node1..N-1 belong to providers (%s, ...).
-Node i listens on base+%d*i (P2P), +1 (RPC), +2 (Prometheus), +3 (readiness).
+Node i listens on base+%d*i (P2P), +1 (RPC), +2 (Prometheus), +3 (readiness),
++4 (public endpoint, for auditors).
 It also writes the government's authority keys (keys/government-*.json), a
 grant key per provider (keys/provider-*.json), a test JPKI CA (testca/) that
 genesis trusts, test cards (cards/card-*.json, PIN %s), and one genesis with
@@ -38,7 +39,7 @@ mykeyd start --home DIR/nodeI (scripts/localnet.sh does all of it).`,
 			}
 			fmt.Fprintf(e.stdout, "chain %s, genesis %s\n", lay.ChainID, lay.Genesis)
 			for _, n := range lay.Nodes {
-				fmt.Fprintf(e.stdout, "%-11s %-10s rpc %s  home %s\n", n.Name, n.Role, n.RPC, n.Home)
+				fmt.Fprintf(e.stdout, "%-11s %-10s rpc %s  public %s  home %s\n", n.Name, n.Role, n.RPC, n.Public, n.Home)
 			}
 			e.msg("start a node with: mykeyd start --home %s", lay.Nodes[0].Home)
 			return nil

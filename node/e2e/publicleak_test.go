@@ -28,6 +28,7 @@ import (
 	"github.com/mykeyledger/mykey/client/audit"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	"github.com/mykeyledger/mykey/client/audit/web"
+	"github.com/mykeyledger/mykey/node"
 )
 
 // The outsider's view. Everything the public endpoint serves is crawled
@@ -156,7 +157,16 @@ func (c *crawl) get(route string, q url.Values) json.RawMessage {
 	code, bz := uriGet(c.t, c.base, route, q)
 	c.calls++
 	where := route
-	if len(q) > 0 {
+	switch {
+	case route == "abci_query":
+		// Name the record or range asked for, not its encoding.
+		path, _ := strconv.Unquote(q.Get("path"))
+		where += " " + path
+		var rq types.RangeQuery
+		if d, err := hex.DecodeString(strings.TrimPrefix(q.Get("data"), "0x")); err == nil && path == "/range" && rq.Unmarshal(d) == nil {
+			where += fmt.Sprintf(" prefix %q after %q", rq.Prefix, rq.StartAfter)
+		}
+	case len(q) > 0:
 		where += "?" + q.Encode()
 	}
 	c.add(where, bz)
@@ -295,10 +305,17 @@ func crawlPublic(t *testing.T, base, genesisFile string) *crawl {
 		cmd.SetOut(&out)
 		cmd.SetErr(&errOut)
 		cmd.SetArgs(append([]string{"--node", base, "--genesis", genesisFile}, args...))
-		if err := cmd.ExecuteContext(ctx); err != nil {
+		err := cmd.ExecuteContext(ctx)
+		c.add("mykey audit "+strings.Join(args, " "), out.Bytes())
+		c.add("mykey audit "+strings.Join(args, " ")+" (stderr)", errOut.Bytes())
+		switch {
+		case err != nil && strings.Contains(err.Error(), node.ErrNotPublic.Error()):
+			// The grant list reads every charge (charge/), which
+			// stays with the validators.
+			t.Logf("mykey audit %s reads records the public endpoint does not serve: %v", strings.Join(args, " "), err)
+		case err != nil:
 			t.Errorf("mykey audit %s against the public endpoint: %v\n%s", strings.Join(args, " "), err, errOut.Bytes())
 		}
-		c.add("mykey audit "+strings.Join(args, " "), out.Bytes())
 	}
 	lc, err := lightverify.New(ctx, lightverify.Options{Node: base, Genesis: genesisFile})
 	if err != nil {
@@ -309,7 +326,12 @@ func crawlPublic(t *testing.T, base, genesisFile string) *crawl {
 		t.Fatal(err)
 	}
 	if err := ex.Snapshot(ctx); err != nil {
-		t.Fatalf("explorer snapshot through the public endpoint: %v", err)
+		if !strings.Contains(err.Error(), node.ErrNotPublic.Error()) {
+			t.Errorf("explorer snapshot through the public endpoint: %v", err)
+		}
+		t.Logf("the explorer reads records the public endpoint does not serve: %v", err)
+		t.Logf("crawled %s: %d calls, %d records, %d blobs searched", base, c.calls, len(keys), len(c.blobs))
+		return c
 	}
 	srv := httptest.NewServer(ex.Handler())
 	defer srv.Close()
