@@ -54,7 +54,8 @@ func TestOperatorSetup(t *testing.T) {
 		}
 		out := mykeydOut("init", "--home", o.home, "--chain-id", chain, "--moniker", name, "--json",
 			"--p2p-laddr", "tcp://"+o.p2p, "--rpc-laddr", "tcp://"+o.rpc,
-			"--metrics-laddr", fmt.Sprintf("127.0.0.1:%d", port+2), "--ready-laddr", "tcp://"+o.ready)
+			"--metrics-laddr", fmt.Sprintf("127.0.0.1:%d", port+2), "--ready-laddr", "tcp://"+o.ready,
+			"--public-laddr", fmt.Sprintf("tcp://127.0.0.1:%d", port+4))
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("init --json: %v: %s", err, out)
 		}

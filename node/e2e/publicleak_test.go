@@ -406,6 +406,8 @@ func reportLeaks(t *testing.T, found []finding) {
 		w := f.where
 		if i := strings.Index(w, " record "); i >= 0 {
 			w = w[:i+len(" record ")] + strings.SplitN(w[i+len(" record "):], "/", 2)[0] + "/…"
+		} else if p, ok := strings.CutPrefix(w, "abci_query /"); ok && !strings.HasPrefix(p, "range") {
+			w = "abci_query /" + strings.SplitN(p, "/", 2)[0] + "/…"
 		}
 		if byWhere[w] == nil {
 			wheres = append(wheres, w)
