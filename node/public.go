@@ -28,7 +28,8 @@ import (
 // a subset of its routes, without websocket.
 
 // PublicRoutes are the CometBFT RPC routes the public endpoint serves, all
-// answered as on the full RPC except abci_query, which is gated.
+// answered as on the full RPC except abci_query, which is gated, and
+// status, which leaves out the node's addresses.
 var PublicRoutes = []string{
 	"health",
 	"status",
@@ -53,6 +54,7 @@ func publicRoutes(env *rpccore.Environment) map[string]*rpcserver.RPCFunc {
 		routes[name] = all[name]
 	}
 	routes["abci_query"] = rpcserver.NewRPCFunc(publicQuery(env), "path,data,height,prove")
+	routes["status"] = rpcserver.NewRPCFunc(publicStatus(env), "")
 	if publicTestHook != nil {
 		publicTestHook(env, routes)
 	}
@@ -98,6 +100,22 @@ func checkPublicRange(value []byte) error {
 		return fmt.Errorf("abci_query /range: its answer holds count %q, which is %w", rr.Count.Key, ErrNotPublic)
 	}
 	return nil
+}
+
+// publicStatus is status without the node's own addresses (its P2P
+// listen address and its full RPC's), which concern its peers and its
+// operator, not the public. The light client reads only the chain ID and
+// the heights.
+func publicStatus(env *rpccore.Environment) func(*rpctypes.Context) (*ctypes.ResultStatus, error) {
+	return func(ctx *rpctypes.Context) (*ctypes.ResultStatus, error) {
+		st, err := env.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st.NodeInfo.ListenAddr = ""
+		st.NodeInfo.Other.RPCAddress = ""
+		return st, nil
+	}
 }
 
 // CheckPublicQuery reports whether the public endpoint answers an ABCI

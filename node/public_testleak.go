@@ -30,7 +30,7 @@ func init() {
 		}
 		leak := base64.StdEncoding.EncodeToString(der)
 		routes["status"] = rpcserver.NewRPCFunc(func(ctx *rpctypes.Context) (*ctypes.ResultStatus, error) {
-			st, err := env.Status(ctx)
+			st, err := publicStatus(env)(ctx)
 			if err == nil {
 				st.NodeInfo.Moniker = leak
 			}

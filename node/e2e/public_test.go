@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
@@ -295,6 +296,20 @@ func TestPublicEndpoint(t *testing.T) {
 		}
 		if json.Unmarshal(pa.Result, &a) != nil || json.Unmarshal(fa.Result, &b) != nil || len(a.Response.Value) == 0 || !bytes.Equal(a.Response.Value, b.Response.Value) {
 			t.Errorf("public and full RPC answer %s differently: %s vs %s", alice, pa.Result, fa.Result)
+		}
+		// status leaves out the node's addresses, which the full RPC's
+		// status gives.
+		_, ps, _ := call(t, pub, "status", nil)
+		_, fs, _ := call(t, full, "status", nil)
+		var pst, fst ctypes.ResultStatus
+		if ps.Error != nil || fs.Error != nil || cmtjson.Unmarshal(ps.Result, &pst) != nil || cmtjson.Unmarshal(fs.Result, &fst) != nil {
+			t.Fatalf("status: public %s, full %s", ps.errText(), fs.errText())
+		}
+		if pst.NodeInfo.ListenAddr != "" || pst.NodeInfo.Other.RPCAddress != "" {
+			t.Errorf("public status gives the node's addresses: p2p %q, rpc %q", pst.NodeInfo.ListenAddr, pst.NodeInfo.Other.RPCAddress)
+		}
+		if fst.NodeInfo.ListenAddr == "" || pst.NodeInfo.Network != fst.NodeInfo.Network || pst.SyncInfo.LatestBlockHeight == 0 {
+			t.Errorf("public status %+v, full %+v", pst.NodeInfo, fst.NodeInfo)
 		}
 		// A batch of allowed methods.
 		batch := `[{"jsonrpc":"2.0","id":1,"method":"health","params":{}},` +
