@@ -16,6 +16,13 @@
 //     (Instrument), on CometBFT's Prometheus registry and namespace.
 //   - Readiness (ready.go): GET /ready is 200 only when the node is caught
 //     up and has peers.
+//   - The public endpoint (public.go), on mykey.public_laddr: CometBFT's
+//     JSON-RPC with only what auditors need (PublicRoutes: headers,
+//     commits, validator sets, and abci_query of the records
+//     app/types.PublicKey allows). Blocks and transactions carry citizens'
+//     certificates, so CometBFT's full RPC (rpc.laddr, 127.0.0.1 by
+//     default and in test networks) is for the node's operator and the
+//     validators' tools only; publish the public endpoint, never it.
 //   - Setup (init.go, statesync.go, testnet.go): a node's home (InitHome),
 //     the state-sync trust root from running nodes (TrustFromRPC), and a
 //     whole test network on 127.0.0.1 (Testnet).
