@@ -22,6 +22,7 @@ import (
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	"github.com/mykeyledger/mykey/client/keyfile"
+	mykeyrpc "github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -453,11 +454,13 @@ func TestPublicEndpoint(t *testing.T) {
 	t.Run("light client", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
+		start := time.Now()
 		c, err := lightverify.New(ctx, lightverify.Options{Node: nw.lay.Nodes[1].Public, Genesis: nw.lay.Genesis,
 			Witnesses: []string{nw.lay.Nodes[2].Public}, HeaderWait: 30 * time.Second})
 		if err != nil {
 			t.Fatalf("light client on the public endpoint: %v", err)
 		}
+		t.Logf("light client ready in %s", time.Since(start))
 		rec, err := c.Get(ctx, "provider/paypay")
 		if err != nil {
 			t.Fatalf("verified read of provider/paypay: %v", err)
@@ -465,6 +468,7 @@ func TestPublicEndpoint(t *testing.T) {
 		if p := decode[types.Provider](t, rec.Value); p.Id != "paypay" {
 			t.Fatalf("provider/paypay: %+v", p)
 		}
+		t.Logf("verified read after %s", time.Since(start))
 		page, err := c.Range(ctx, "link/"+node.DefaultProgram+"/", "", 100)
 		if err != nil {
 			t.Fatalf("verified range of link/: %v", err)
@@ -475,6 +479,39 @@ func TestPublicEndpoint(t *testing.T) {
 		// A private record is refused, not served.
 		if _, err := c.Get(ctx, nw.certIndexKey()); err == nil || !strings.Contains(err.Error(), node.ErrNotPublic.Error()) {
 			t.Fatalf("light client read of the certificate index: %v, want refused", err)
+		}
+	})
+
+	t.Run("client/rpc", func(t *testing.T) {
+		// The project's RPC client reads public records through the
+		// public endpoint, proved, one by one and in batches; it cannot
+		// submit there.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		n, err := mykeyrpc.Dial(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prov types.Provider
+		if a, err := mykeyrpc.Get(ctx, n, mykeyrpc.KeyProvider("linepay"), &prov, true); err != nil || !a.Found || !a.Verified || prov.Id != "linepay" {
+			t.Fatalf("client/rpc proved read of provider/linepay: %v %+v", err, a)
+		}
+		paths := []string{"/" + mykeyrpc.KeyGov(), "/" + mykeyrpc.KeyProgram(node.DefaultProgram), "/" + alice}
+		rs, err := n.QueryMany(ctx, paths)
+		if err != nil || len(rs) != len(paths) {
+			t.Fatalf("client/rpc batch of public queries: %v", err)
+		}
+		for i, r := range rs {
+			if r.Code != 0 || len(r.Value) == 0 {
+				t.Errorf("client/rpc batch: %s: code %d %s", paths[i], r.Code, r.Log)
+			}
+		}
+		var cr types.CertRecord
+		if _, err := mykeyrpc.Get(ctx, n, nw.certIndexKey(), &cr, false); err == nil || !strings.Contains(err.Error(), node.ErrNotPublic.Error()) {
+			t.Errorf("client/rpc read of the certificate index through the public endpoint: %v, want refused", err)
+		}
+		if _, err := n.Broadcast(ctx, link); err == nil {
+			t.Error("client/rpc broadcast through the public endpoint succeeded")
 		}
 	})
 
