@@ -312,7 +312,7 @@ ready_min_peers = {{ .ReadyMinPeers }}
 # (app/types PublicRoots). Blocks and transactions carry citizens'
 # certificates: they are served only on the full RPC ([rpc] laddr), which
 # must stay on loopback or a network only validators and their tools
-# reach. Auditors, and mykey audit, use this address. "" disables.
+# reach. Publish this address to auditors instead. "" disables.
 public_laddr = "{{ .PublicListenAddr }}"
 
 # State sync: take an app snapshot every snapshot_interval blocks (0: none)

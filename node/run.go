@@ -208,7 +208,8 @@ func loadPrivValidator(c *cfg.Config) (*privval.FilePV, error) {
 }
 
 // Start starts CometBFT (which replays any blocks the app has not
-// committed) and the readiness endpoint.
+// committed), the readiness endpoint and the public endpoint. After an
+// error, call Stop.
 func (n *Node) Start() error {
 	if addr := n.cfg.App.ReadyListenAddr; addr != "" {
 		hp, err := listenHostPort(addr)
