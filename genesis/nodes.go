@@ -5,7 +5,6 @@ import (
 	"strings"
 )
 
-
 // MaxNodesPerOwner bounds the P2P node IDs one owner (the government or a
 // provider) registers: its validator's node and a few sentries, with room
 // to replace them one by one.
