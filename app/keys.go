@@ -74,6 +74,7 @@ func keyLinkRequest(signBytes []byte) []byte {
 	h := sha256.Sum256(signBytes)
 	return []byte(prefixLinkRequest + hex.EncodeToString(h[:]))
 }
+func keyHistory(seq uint64) []byte { return []byte(fmt.Sprintf("%s%016x", prefixHistory, seq)) }
+
 func keyNode(id string) []byte         { return []byte(prefixNode + id) }
 func keyNodeOwner(owner string) []byte { return []byte(prefixNodeOwner + owner) }
-func keyHistory(seq uint64) []byte     { return []byte(fmt.Sprintf("%s%016x", prefixHistory, seq)) }

@@ -52,10 +52,18 @@ type peerSet map[string]string
 // genesis records readable; nil until the app has any state.
 type peers struct{ p atomic.Pointer[peerSet] }
 
-func (p *peers) set(s peerSet)           { p.p.Store(&s) }
-func (p *peers) get() *peerSet           { return p.p.Load() }
-func (p *peers) clear()                  { p.p.Store(nil) }
-func (s peerSet) owner(id string) string { return s[id] }
+func (p *peers) set(s peerSet) { p.p.Store(&s) }
+
+// owner returns the owner of a registered node, and false for a node not
+// registered; ok is false too when the app has no state yet (no list).
+func (p *peers) owner(id string) (owner string, listed, ok bool) {
+	s := p.p.Load()
+	if s == nil {
+		return "", false, false
+	}
+	owner, listed = (*s)[id]
+	return owner, listed, true
+}
 
 // genesisPeers lists the node IDs the genesis app state registers.
 func genesisPeers(gen *genesis.AppState) peerSet {
@@ -117,14 +125,14 @@ func (a *App) queryFilter(path string, res *abci.QueryResponse) *abci.QueryRespo
 		res.Code, res.Log = ErrMalformed.Code, "p2p filter query path must be "+filterIDPath+"<id> or "+filterAddrPath+"<addr>"
 		return res
 	}
-	s := a.peers.get()
-	if s == nil {
+	owner, listed, ok := a.peers.owner(id)
+	if !ok {
 		// No state yet: a node restoring a snapshot by state sync must
 		// reach its peers, and has no blocks to give away; the allowlist
 		// is loaded as soon as the snapshot is.
 		return res
 	}
-	if owner := s.owner(id); owner != "" {
+	if listed {
 		res.Log = "node " + id + " is registered to " + owner
 		return res
 	}

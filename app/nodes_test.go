@@ -152,3 +152,17 @@ func TestSetNodes(t *testing.T) {
 	wantCode(t, n.block(n.govTx(0, setNodes("paypay", b)))[0], ErrMalformed)
 	n.wantPeer(b, false)
 }
+
+// TestNodeFilterWithoutState: a node with no state yet (about to restore a
+// snapshot by state sync) admits its peers; it has no blocks to give away.
+func TestNodeFilterWithoutState(t *testing.T) {
+	a, err := New(Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	n := &testNet{t: t, app: a}
+	if res := n.filter("/p2p/filter/id/" + nodeID("anyone")); res.Code != 0 {
+		t.Fatalf("a node without state refuses peers: %d %q", res.Code, res.Log)
+	}
+}

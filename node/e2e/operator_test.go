@@ -86,7 +86,8 @@ func TestOperatorSetup(t *testing.T) {
 	}
 	gen := filepath.Join(dir, "genesis.json")
 	mykeydOut("genesis", "build", "--chain-id", chain, "--app-state", statePath, "--out", gen)
-	if out := mykeydOut("genesis", "validate", gen); !strings.Contains(out, "validator paypay") || !strings.Contains(out, "2 trust anchors") {
+	if out := mykeydOut("genesis", "validate", gen); !strings.Contains(out, "validator paypay") || !strings.Contains(out, "2 trust anchors") ||
+		!strings.Contains(out, "2 registered P2P node IDs") {
 		t.Fatalf("genesis validate:\n%s", out)
 	}
 	doc, err := genesis.Load(gen)
