@@ -48,6 +48,11 @@ type App struct {
 	snaps        *snapshot.Store // nil: this node takes no snapshots
 	snapInterval uint64
 	restore      *restore // the snapshot being restored by state sync
+
+	// peers is the P2P allowlist (nodes.go); stagePeers: the staged block
+	// changed it.
+	peers      peers
+	stagePeers bool
 }
 
 // Options configure New.
@@ -85,6 +90,10 @@ func New(opts Options) (*App, error) {
 	}
 	if st.Height() > 0 {
 		if err := a.loadChain(st); err != nil {
+			st.Close()
+			return nil, err
+		}
+		if err := a.reloadPeers(); err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -176,6 +185,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if err := a.loadChain(c); err != nil {
 		return nil, err
 	}
+	a.peers.set(genesisPeers(gen))
 	root, err := a.stage.Root()
 	if err != nil {
 		return nil, err
@@ -285,6 +295,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		}
 		res.TxResults[i] = r
 	}
+	a.stagePeers = x.nodesChanged
 	valUpdates, err := x.vals.finish(c)
 	if err != nil {
 		return nil, err
@@ -320,6 +331,12 @@ func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResp
 	}
 	a.stage = nil
 	a.lastTime = a.pendingTime
+	if a.stagePeers {
+		a.stagePeers = false
+		if err := a.reloadPeers(); err != nil {
+			return nil, err
+		}
+	}
 	if err := a.maybeSnapshot(); err != nil {
 		return nil, err
 	}
@@ -405,6 +422,9 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 		}
 	}
 	if err := save(c, keyValidators(), vals, 0); err != nil {
+		return err
+	}
+	if err := initNodes(c, gen); err != nil {
 		return err
 	}
 	for _, gp := range gen.Programs {

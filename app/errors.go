@@ -72,6 +72,7 @@ var (
 	ErrReplayed           = register(28, "replayed", "signed request was already used")
 	ErrNotReady           = register(29, "not_ready", "the chain has not committed its first block yet; try again shortly")
 	ErrCertConflict       = register(30, "certificate_conflict", "another CA key issued a certificate with this issuer name and serial number")
+	ErrNodeNotRegistered  = register(31, "node_not_registered", "P2P node is not registered to the government or a provider")
 	ErrInternal           = register(99, "internal", "internal error")
 )
 

@@ -23,6 +23,9 @@ type exec struct {
 	// validator power changes made by this block's accepted government
 	// actions.
 	vals valChanges
+	// nodesChanged: an accepted government action changed the node
+	// registry, so Commit reloads the P2P allowlist.
+	nodesChanged bool
 }
 
 // isRejection tells a transaction's rejection from a broken invariant.

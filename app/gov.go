@@ -109,6 +109,8 @@ func govActionName(a *types.GovAction) string {
 		return "settle"
 	case *types.GovAction_CorrectLinkage:
 		return "correct_linkage"
+	case *types.GovAction_SetNodes:
+		return "set_nodes"
 	}
 	return "unknown"
 }
@@ -131,6 +133,8 @@ func (x *exec) applyGov(c *cache, a *types.GovAction) (string, error) {
 		return x.settle(c, act.Settle)
 	case *types.GovAction_CorrectLinkage:
 		return x.correct(c, act.CorrectLinkage)
+	case *types.GovAction_SetNodes:
+		return x.setNodes(c, act.SetNodes)
 	}
 	return "", ErrMalformed.Wrapf("unknown government action")
 }

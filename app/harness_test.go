@@ -50,6 +50,9 @@ type netOptions struct {
 	keepOpen  bool // shared across tests: not closed at the end of one
 	// moreAnchors are trust anchors beside the shared test CA.
 	moreAnchors []*jpkitest.CA
+	// nodes are the P2P node IDs genesis registers, by owner ("government"
+	// or a provider ID).
+	nodes map[string][]string
 }
 
 func defaultPrograms() []genesis.Program {
@@ -100,8 +103,10 @@ func newTestNet(t testing.TB, o netOptions) *testNet {
 		n.provs[id] = k
 		gs.Providers = append(gs.Providers, genesis.Provider{ID: id, Name: id,
 			GrantKey:     genesis.HexBytes(k.Public().(ed25519.PublicKey)),
-			ValidatorKey: genesis.HexBytes(testKey("val/" + id).Public().(ed25519.PublicKey)), Power: 10})
+			ValidatorKey: genesis.HexBytes(testKey("val/" + id).Public().(ed25519.PublicKey)), Power: 10,
+			NodeIDs: o.nodes[id]})
 	}
+	gs.Government.NodeIDs = o.nodes[GovernmentOwner]
 	bz, err := json.Marshal(gs)
 	if err != nil {
 		t.Fatal(err)

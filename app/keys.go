@@ -33,6 +33,8 @@ const (
 	prefixBlockTime      = "meta/blocktime"  // int64: last block time, Unix nanoseconds
 	prefixValidators     = "meta/validators" // ValidatorSet: the set CometBFT will use
 	prefixLinkRequest    = "linkreq/"        // linkreq/<SHA-256 of sign bytes, hex> → int64 expiry: a link request judged once
+	prefixNode           = "node/"           // node/<P2P node ID> → NodeRecord: who runs the node (nodes.go)
+	prefixNodeOwner      = "nodeowner/"      // nodeowner/<provider ID or "government"> → NodeList
 	prefixCount          = types.CountPrefix // count/<dir> → uint64: records under a counted directory (types.CountedRoots; cache.countWrites)
 )
 
@@ -73,3 +75,6 @@ func keyLinkRequest(signBytes []byte) []byte {
 	return []byte(prefixLinkRequest + hex.EncodeToString(h[:]))
 }
 func keyHistory(seq uint64) []byte { return []byte(fmt.Sprintf("%s%016x", prefixHistory, seq)) }
+
+func keyNode(id string) []byte         { return []byte(prefixNode + id) }
+func keyNodeOwner(owner string) []byte { return []byte(prefixNodeOwner + owner) }

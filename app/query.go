@@ -32,6 +32,8 @@ func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse,
 	res := &abci.QueryResponse{Codespace: Codespace, Height: height}
 	var key []byte
 	switch {
+	case strings.HasPrefix(req.Path, "/p2p/"):
+		return a.queryFilter(req.Path, res), nil
 	case req.Path == "/range":
 		if req.Height != 0 && req.Height != height {
 			res.Code, res.Log = ErrMalformed.Code, "only the last committed height can be queried"

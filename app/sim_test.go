@@ -116,7 +116,8 @@ func newSimModel(cards *simCards) *model {
 		threshold: 2, nextSeq: 1, providers: map[string]*mProvider{}, valOwner: map[string]string{}, vals: map[string]int64{},
 		programs: map[string]*types.Program{}, progTotals: map[string]*mTotals{}, provTotals: map[[2]string]*mTotals{},
 		certs: map[string]*mCert{}, mykeys: map[string]*mMyKey{}, links: map[[2]string]*mLink{}, accounts: map[[3]string]string{},
-		persons: map[[2]string]*mPerson{}, charges: map[[3]string]bool{}, usedReqs: map[[32]byte]bool{}, overGrants: map[[2]string]int64{}, capHigh: map[string]int64{}}
+		persons: map[[2]string]*mPerson{}, charges: map[[3]string]bool{}, usedReqs: map[[32]byte]bool{}, overGrants: map[[2]string]int64{}, capHigh: map[string]int64{},
+		nodes: map[string]string{}, nodeLists: map[string][]string{}}
 	for _, k := range smallOrderKeys {
 		m.weakKeys[string(k)] = true
 	}
@@ -473,6 +474,9 @@ func (s *sim) invariants(appHash []byte) error {
 	s.st.invariantChecks++
 	inv := func(format string, args ...any) error {
 		return s.fail("invariant: "+format, args...)
+	}
+	if err := s.nodeInvariants(); err != nil {
+		return inv("%v", err)
 	}
 	programs := map[string]*types.Program{}
 	if err := s.each(prefixProgram, func(k string, v []byte) error {

@@ -335,7 +335,7 @@ func (g *simGen) window() (int64, int64) {
 func (g *simGen) govTx() (string, []byte) {
 	a := &types.GovAction{ChainId: testChain, Sequence: g.m.nextSeq + uint64(g.govN)}
 	g.govN++
-	switch g.r.IntN(9) {
+	switch g.r.IntN(10) {
 	case 0:
 		id := fmt.Sprintf("np%d", g.r.IntN(6))
 		p := &types.Provider{Id: id, Name: id, GrantKey: g.anyKey("grant")}
@@ -420,6 +420,8 @@ func (g *simGen) govTx() (string, []byte) {
 			k.ToProviderId, k.ToAccountCommitment = g.provider(), g.account()
 		}
 		a.Action = &types.GovAction_CorrectLinkage{CorrectLinkage: k}
+	case 9:
+		a.Action = &types.GovAction_SetNodes{SetNodes: g.setNodes()}
 	}
 	// Signatures: k of n, and now and then too few, a stranger's or a
 	// bad one; the sequence now and then wrong.

@@ -125,6 +125,9 @@ type model struct {
 	// capHigh is the highest cap each program has had: a cap lowered
 	// later does not take back what was granted under the higher one.
 	capHigh map[string]int64
+	// nodes: registered P2P node ID → owner; nodeLists: owner → its IDs.
+	nodes     map[string]string
+	nodeLists map[string][]string
 
 	// The block's validator power changes, in the order first changed.
 	blockValKeys []string
@@ -169,6 +172,8 @@ func (m *model) clone() *model {
 	c.persons = cloneMap(m.persons)
 	c.overGrants = maps.Clone(m.overGrants)
 	c.capHigh = maps.Clone(m.capHigh)
+	c.nodes = maps.Clone(m.nodes)
+	c.nodeLists = maps.Clone(m.nodeLists) // lists are replaced, never edited
 	c.blockValKeys = slices.Clone(m.blockValKeys)
 	c.blockVals = maps.Clone(m.blockVals)
 	return &c
@@ -833,8 +838,41 @@ func (m *model) applyGov(a *types.GovAction) uint32 {
 		return 0
 	case *types.GovAction_CorrectLinkage:
 		return m.correct(act.CorrectLinkage)
+	case *types.GovAction_SetNodes:
+		return m.setNodes(act.SetNodes)
 	}
 	return 1
+}
+
+// setNodes replaces an owner's P2P node IDs: each 40 lowercase hex
+// digits, no duplicate, at most 16, none registered to another owner.
+func (m *model) setNodes(s *types.SetNodes) uint32 {
+	if len(s.NodeIds) > 16 {
+		return 1
+	}
+	seen := map[string]bool{}
+	for _, id := range s.NodeIds {
+		if len(id) != 40 || strings.Trim(id, "0123456789abcdef") != "" || seen[id] {
+			return 1
+		}
+		seen[id] = true
+	}
+	if s.Owner != "government" && m.providers[s.Owner] == nil {
+		return 8
+	}
+	for _, id := range s.NodeIds {
+		if o, ok := m.nodes[id]; ok && o != s.Owner {
+			return 23
+		}
+	}
+	for _, id := range m.nodeLists[s.Owner] {
+		delete(m.nodes, id)
+	}
+	for _, id := range s.NodeIds {
+		m.nodes[id] = s.Owner
+	}
+	m.nodeLists[s.Owner] = slices.Clone(s.NodeIds)
+	return 0
 }
 
 func mValidRef(r *types.CertRef) bool {

@@ -131,5 +131,8 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunk
 	if err := a.loadChain(a.store); err != nil {
 		return nil, err
 	}
+	if err := a.reloadPeers(); err != nil {
+		return nil, err
+	}
 	return &abci.ApplySnapshotChunkResponse{Result: abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT}, nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func TestStateSyncRestore(t *testing.T) {
-	src := newTestNet(t, netOptions{dir: t.TempDir()})
+	src := newTestNet(t, netOptions{dir: t.TempDir(), nodes: map[string][]string{"paypay": {nodeID("paypay")}}})
 	src.app.Close()
 	a, err := New(Options{Dir: src.dir, SnapshotDir: t.TempDir(), SnapshotInterval: 3})
 	if err != nil {
@@ -87,6 +87,9 @@ func TestStateSyncRestore(t *testing.T) {
 	}
 	// Both continue with the same blocks and agree.
 	dst := &testNet{t: t, app: b, ca: src.ca, provs: src.provs, height: src.height, now: src.now, keepOpen: true}
+	// The restored node admits peers by the snapshot's node registry.
+	dst.wantPeer(nodeID("paypay"), true)
+	dst.wantPeer(nodeID("stranger"), false)
 	src.block(later...)
 	dst.block(later...)
 	if !bytes.Equal(src.appHash(), dst.appHash()) {

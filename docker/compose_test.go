@@ -54,6 +54,11 @@ func TestGenerate(t *testing.T) {
 		if p.PexReactor || p.AllowDuplicateIP || p.AddrBookStrict {
 			t.Errorf("node %d: pex %v, allow_duplicate_ip %v, addr_book_strict %v", i, p.PexReactor, p.AllowDuplicateIP, p.AddrBookStrict)
 		}
+		// The containers' peers are admitted by the node IDs genesis
+		// registers, which the rewrite leaves as they are.
+		if !c.Comet.FilterPeers {
+			t.Errorf("node %d does not filter peers", i)
+		}
 		peers := strings.Split(p.PersistentPeers, ",")
 		if len(peers) != 3 {
 			t.Errorf("node %d has peers %q", i, p.PersistentPeers)

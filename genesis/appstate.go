@@ -49,6 +49,10 @@ type Government struct {
 	Power int64 `json:"power"`
 	// Name is the moniker of the government's validator, e.g. "government".
 	Name string `json:"name"`
+	// NodeIDs are the CometBFT node IDs of the government's validator node
+	// and its sentries: the only nodes of the government that may join the
+	// P2P network (filter_peers).
+	NodeIDs []string `json:"node_ids,omitempty"`
 }
 
 // Provider is a payment provider registered at genesis (status active).
@@ -62,6 +66,9 @@ type Provider struct {
 	ValidatorKey HexBytes `json:"validator_key"`
 	// Power is the validator's voting power; > 0 when ValidatorKey is set.
 	Power int64 `json:"power"`
+	// NodeIDs are the CometBFT node IDs of the provider's validator node
+	// and its sentries (see Government.NodeIDs).
+	NodeIDs []string `json:"node_ids,omitempty"`
 }
 
 // Program is a bonus program defined at genesis. Times are whole seconds

@@ -132,6 +132,19 @@ func (a *AppState) problems() problems {
 	}
 	checkName(&ps, "government.name", g.Name)
 	checkValidator("government", g.ValidatorKey, g.Power)
+	// node ID -> the owner field that first registered it
+	nodeIDs := map[string]string{}
+	checkNodes := func(field string, ids []string) {
+		ps = append(ps, nodeIDProblems(field, ids)...)
+		for i, id := range ids {
+			if first, dup := nodeIDs[id]; dup && first != field {
+				ps.add("%s.node_ids[%d] %s: node ID also registered to %s", field, i, id, first)
+			} else if !dup {
+				nodeIDs[id] = field
+			}
+		}
+	}
+	checkNodes("government", g.NodeIDs)
 
 	// Providers.
 	providerIDs := map[string]int{}
@@ -155,6 +168,7 @@ func (a *AppState) problems() problems {
 			grantKeys[string(p.GrantKey)] = i
 		}
 		checkValidator(field, p.ValidatorKey, p.Power)
+		checkNodes(field, p.NodeIDs)
 		// The app's own rule for a registered provider (one rule, one
 		// place); reported only if the checks above found nothing, which
 		// name the field more precisely.

@@ -67,10 +67,15 @@ func DefaultAppConfig() AppConfig {
 }
 
 // DefaultConfig returns the configuration `mykeyd init` writes: CometBFT's
-// defaults with Prometheus metrics on (on loopback), and the app defaults.
+// defaults with Prometheus metrics on (on loopback) and peers filtered by
+// the ledger, and the app defaults.
 func DefaultConfig(home string) *Config {
 	c := cfg.DefaultConfig()
 	c.SetRoot(home)
+	// Blocks carry card certificates: only the nodes the ledger registers
+	// (validators and their sentries, genesis node_ids and mykey gov
+	// set-nodes) may be peers.
+	c.FilterPeers = true
 	c.Instrumentation.Prometheus = true
 	c.Instrumentation.PrometheusListenAddr = "127.0.0.1:26660"
 	return &Config{Comet: c, App: DefaultAppConfig()}

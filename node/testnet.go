@@ -216,6 +216,7 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 		if i == 0 {
 			st.Government.ValidatorKey = res.ValidatorKey
 			st.Government.Power = validatorPower
+			st.Government.NodeIDs = []string{string(res.NodeID)}
 			continue
 		}
 		k, err := keyfile.Generate(keyfile.RoleProvider, provider)
@@ -230,6 +231,7 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 		st.Providers = append(st.Providers, genesis.Provider{
 			ID: provider, Name: provider, GrantKey: genesis.HexBytes(k.Public()),
 			ValidatorKey: res.ValidatorKey, Power: validatorPower,
+			NodeIDs: []string{string(res.NodeID)},
 		})
 	}
 

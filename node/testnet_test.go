@@ -59,6 +59,15 @@ func TestTestnet(t *testing.T) {
 		if c.Comet.Consensus.TimeoutCommit != 300*time.Millisecond || c.App.ChainID != lay.ChainID {
 			t.Fatalf("node %d: config %+v", i, c.App)
 		}
+		// Peers are filtered by the ledger, which registers each node
+		// under its owner.
+		owner := doc.AppState.Government.NodeIDs
+		if i > 0 {
+			owner = doc.AppState.Providers[i-1].NodeIDs
+		}
+		if !c.Comet.FilterPeers || len(owner) != 1 || owner[0] != n.NodeID {
+			t.Fatalf("node %d (%s): filter_peers %v, genesis node_ids %v", i, n.NodeID, c.Comet.FilterPeers, owner)
+		}
 		if got := strings.Count(c.Comet.P2P.PersistentPeers, "@"); got != 2 || strings.Contains(c.Comet.P2P.PersistentPeers, n.NodeID) {
 			t.Fatalf("node %d: peers %q", i, c.Comet.P2P.PersistentPeers)
 		}
@@ -109,6 +118,9 @@ func TestInitTwice(t *testing.T) {
 	first, err := InitHome(InitOptions{Home: home, ChainID: "chain-a", Moniker: "x"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if toml, err := os.ReadFile(ConfigPath(home)); err != nil || !strings.Contains(string(toml), "filter_peers = true") {
+		t.Fatalf("init's config.toml does not filter peers by the ledger (%v)", err)
 	}
 	second, err := InitHome(InitOptions{Home: home, ChainID: "chain-a", Genesis: lay.Genesis, Peers: "abc@127.0.0.1:1"})
 	if err != nil {

@@ -63,7 +63,7 @@ its digest before signing.`,
 	cmd.AddCommand(
 		newGovRegisterProviderCmd(c), newGovUpdateProviderCmd(c), newGovSetProgramCmd(c),
 		newGovRevokeCmd(c), newGovSuccessionCmd(c), newGovAttestCmd(c), newGovSettleCmd(c),
-		newGovCorrectCmd(c),
+		newGovCorrectCmd(c), newGovSetNodesCmd(c),
 		newGovSignCmd(c), newGovSubmitCmd(c), newGovShowCmd(c),
 	)
 	return cmd

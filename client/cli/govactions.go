@@ -277,3 +277,34 @@ func newGovCorrectCmd(c *cmdCtx) *cobra.Command {
 			return &types.GovAction{Action: &types.GovAction_CorrectLinkage{CorrectLinkage: k}}, nil
 		})
 }
+
+func newGovSetNodesCmd(c *cmdCtx) *cobra.Command {
+	var owner string
+	var ids []string
+	var none bool
+	return actionCmd(c, "set-nodes --owner (PROVIDER | government) (--node-id ID ... | --none)",
+		"Set the P2P nodes an owner runs (its validator's node and its sentries)",
+		"The list replaces the owner's previous one. Nodes run with filter_peers = true (mykeyd's default) admit\n"+
+			"only registered nodes as peers; a node ID is what `mykeyd show-node-id` prints. A node removed\n"+
+			"from the list is refused when it next connects.",
+		func(fs *pflag.FlagSet) {
+			fs.StringVar(&owner, "owner", "", `provider ID, or "government"`)
+			fs.StringArrayVar(&ids, "node-id", nil, "a node ID, 40 hex digits (repeatable)")
+			fs.BoolVar(&none, "none", false, "remove every node of the owner")
+		},
+		func(context.Context) (*types.GovAction, error) {
+			if !txbuild.ValidID(owner) {
+				return nil, usageErr("--owner is required: a provider ID, or %q", app.GovernmentOwner)
+			}
+			if none == (len(ids) > 0) {
+				return nil, usageErr("give --node-id (one or more) or --none")
+			}
+			for i, id := range ids {
+				ids[i] = strings.ToLower(strings.TrimSpace(id))
+			}
+			if err := genesis.ValidateNodeIDs(ids); err != nil {
+				return nil, usageErr("--node-id: %v", err)
+			}
+			return &types.GovAction{Action: &types.GovAction_SetNodes{SetNodes: &types.SetNodes{Owner: owner, NodeIds: ids}}}, nil
+		})
+}

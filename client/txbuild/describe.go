@@ -32,6 +32,8 @@ func ActionName(a *types.GovAction) string {
 		return "settle"
 	case *types.GovAction_CorrectLinkage:
 		return "correct_linkage"
+	case *types.GovAction_SetNodes:
+		return "set_nodes"
 	}
 	return "unknown"
 }
@@ -111,6 +113,12 @@ func Describe(a *types.GovAction) string {
 				c.MykeyId, c.ProgramId, c.ToProviderId, short(c.ToAccountCommitment), c.IncidentRef)
 		}
 		return fmt.Sprintf("correct the linkage of MyKey ID %s in program %q (unknown kind)", c.MykeyId, c.ProgramId)
+	case *types.GovAction_SetNodes:
+		s := act.SetNodes
+		if len(s.NodeIds) == 0 {
+			return fmt.Sprintf("remove every P2P node of %q: none of its nodes may connect", s.Owner)
+		}
+		return fmt.Sprintf("set the P2P nodes of %q to %d node(s), replacing its list: %s", s.Owner, len(s.NodeIds), strings.Join(s.NodeIds, ", "))
 	}
 	return "unknown action"
 }

@@ -233,11 +233,12 @@ func TestDescribeEveryAction(t *testing.T) {
 		"attest_eligibility":  {Action: &types.GovAction_AttestEligibility{AttestEligibility: &types.AttestEligibility{ProgramId: "p", MykeyIds: []string{"0A1B2C3D"}}}},
 		"settle":              {Action: &types.GovAction_Settle{Settle: &types.Settle{ProgramId: "p", ProviderId: "x", AmountYen: 1}}},
 		"correct_linkage":     {Action: &types.GovAction_CorrectLinkage{CorrectLinkage: &types.CorrectLinkage{ProgramId: "p", MykeyId: "0A1B2C3D", Kind: types.CorrectionKind_CORRECTION_KIND_VOID}}},
+		"set_nodes":           {Action: &types.GovAction_SetNodes{SetNodes: &types.SetNodes{Owner: "x", NodeIds: []string{strings.Repeat("ab", 20)}}}},
 	}
 	want := map[string]string{"register_provider": `register provider "x"`, "update_provider": "status suspended",
 		"set_program": "25.5% of each charge, cap ¥5,000", "revoke_certificates": "revoke 1 certificate(s)",
 		"succession": "succeeds", "attest_eligibility": "attest 1 person(s)", "settle": "record ¥1 reimbursed",
-		"correct_linkage": "void the linkage of MyKey ID 0A1B2C3D"}
+		"correct_linkage": "void the linkage of MyKey ID 0A1B2C3D", "set_nodes": `set the P2P nodes of "x" to 1 node(s), replacing its list: ` + strings.Repeat("ab", 20)}
 	for name, a := range actions {
 		if got := ActionName(a); got != name {
 			t.Errorf("ActionName %q, want %q", got, name)

@@ -96,6 +96,16 @@ func genesisValidateCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "program %s (%s)\n", p.ID, p.Kind)
 			}
 			fmt.Fprintf(e.stdout, "%d trust anchors\n", len(st.TrustAnchors))
+			nodes := len(st.Government.NodeIDs)
+			for _, p := range st.Providers {
+				nodes += len(p.NodeIDs)
+			}
+			if nodes == 0 {
+				// Every node mykeyd sets up filters its peers by the ledger.
+				fmt.Fprintln(e.stdout, "no node_ids: nodes with filter_peers = true (mykeyd's default) admit no peer; list each operator's node IDs (mykeyd show-node-id)")
+			} else {
+				fmt.Fprintf(e.stdout, "%d registered P2P node IDs\n", nodes)
+			}
 			return nil
 		},
 	}

@@ -154,7 +154,8 @@ func freeBasePort(t *testing.T, nodes int) int {
 
 // addNode sets up a new full node (not a validator) with the network's
 // genesis and every validator as a peer, on the next free port range, and
-// returns its index. extra are further `mykeyd init` flags.
+// returns its index. The validators admit it once it is registered
+// (setNodes).
 func (nw *network) addNode(name string) int {
 	nw.t.Helper()
 	i := len(nw.lay.Nodes)

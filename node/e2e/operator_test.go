@@ -72,21 +72,23 @@ func TestOperatorSetup(t *testing.T) {
 	grantKey := mykeydOut("keygen", "--role", "provider", "--id", "paypay", "--out", filepath.Join(dir, "paypay-grant.json"))
 
 	// The government assembles the app state; no trust_anchors: the J-LIS
-	// roots go in.
+	// roots go in. Each operator's node ID goes in too: nodes admit only
+	// the registered ones as peers.
 	appState := fmt.Sprintf(`{
-  "government": {"keys": ["%s"], "threshold": 1, "validator_key": "%s", "power": 10, "name": "government"},
-  "providers": [{"id": "paypay", "name": "PayPay", "grant_key": "%s", "validator_key": "%s", "power": 10}],
+  "government": {"keys": ["%s"], "threshold": 1, "validator_key": "%s", "power": 10, "name": "government", "node_ids": ["%s"]},
+  "providers": [{"id": "paypay", "name": "PayPay", "grant_key": "%s", "validator_key": "%s", "power": 10, "node_ids": ["%s"]}],
   "programs": [{"id": "mynapoint", "name": "MyNa Point", "kind": "percent_of_charge", "rate_bp": 2500, "cap_yen": 5000,
     "budget_yen": 1000000000, "link_start": "2026-01-01T00:00:00Z", "link_end": "2027-01-01T00:00:00Z",
     "grant_start": "2026-01-01T00:00:00Z", "grant_end": "2027-01-01T00:00:00Z"}]
-}`, govKey, ops[0].valKey, grantKey, ops[1].valKey)
+}`, govKey, ops[0].valKey, ops[0].nodeID, grantKey, ops[1].valKey, ops[1].nodeID)
 	statePath := filepath.Join(dir, "app_state.json")
 	if err := os.WriteFile(statePath, []byte(appState), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	gen := filepath.Join(dir, "genesis.json")
 	mykeydOut("genesis", "build", "--chain-id", chain, "--app-state", statePath, "--out", gen)
-	if out := mykeydOut("genesis", "validate", gen); !strings.Contains(out, "validator paypay") || !strings.Contains(out, "2 trust anchors") {
+	if out := mykeydOut("genesis", "validate", gen); !strings.Contains(out, "validator paypay") || !strings.Contains(out, "2 trust anchors") ||
+		!strings.Contains(out, "2 registered P2P node IDs") {
 		t.Fatalf("genesis validate:\n%s", out)
 	}
 	doc, err := genesis.Load(gen)

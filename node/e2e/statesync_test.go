@@ -47,6 +47,8 @@ func TestStateSyncJoin(t *testing.T) {
 	}
 
 	j := nw.addNode("joiner")
+	// Validators admit only registered nodes as peers.
+	nw.setNodes(0, "government", nw.lay.Nodes[0].NodeID, nw.lay.Nodes[j].NodeID)
 	out, err := exec.Command(mykeyd, "statesync", "--home", nw.lay.Nodes[j].Home,
 		"--rpc-servers", nw.lay.Nodes[0].RPC+","+nw.lay.Nodes[1].RPC, "--trust-back", fmt.Sprint(interval)).CombinedOutput()
 	if err != nil {
