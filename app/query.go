@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -43,8 +44,16 @@ func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse,
 		return a.queryRange(v, req, res)
 	case req.Path == "/key":
 		key = req.Data
-	case req.Path == CertIndexPath:
-		idx, err := a.certIndexOf(req.Data)
+	case req.Path == CertIndexPath || strings.HasPrefix(req.Path, CertIndexPath+"/"):
+		data := req.Data
+		if arg, ok := strings.CutPrefix(req.Path, CertIndexPath+"/"); ok {
+			var err error
+			if data, err = hex.DecodeString(arg); err != nil {
+				res.Code, res.Log = ErrMalformed.Code, CertIndexPath+"/<hex>: "+err.Error()
+				return res, nil
+			}
+		}
+		idx, err := a.certIndexOf(data)
 		if err != nil {
 			res.Code, res.Log = ErrMalformed.Code, err.Error()
 			return res, nil
@@ -84,8 +93,10 @@ func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse,
 }
 
 // CertIndexPath is the query path that finds a certificate's record: Data
-// is the certificate (DER) or a CertRef (issuer and serial, protobuf), the
-// answer is the record under its index (app/pseudonym), proved when asked.
+// is the certificate (DER) or a CertRef (issuer and serial, protobuf), or
+// the path is CertIndexPath/<hex of either> (for clients that send no
+// Data). The answer's Key is the record's store key, cert/<index>
+// (app/pseudonym), and its value is proved against that key when asked.
 // Only a node holding the network pseudonym key can compute the index, so
 // this is served on a validator's full RPC; the public endpoint, which
 // serves only public directories (types.PublicKey), refuses it.
