@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/client/cardfile"
 	"github.com/mykeyledger/mykey/client/keyfile"
-	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/genesis"
 )
 
