@@ -6,9 +6,10 @@ import (
 	"github.com/mykeyledger/mykey/app/types"
 )
 
-// certText names a certificate by its index in messages and events: the
-// first 16 hex digits, as a fingerprint prefix was shown before. Only a
-// holder of the network pseudonym key can tell which certificate it is.
+// certText names a certificate by its index in messages, events and
+// history summaries: the first 16 hex digits, enough to tell certificates
+// apart. Only a holder of the network pseudonym key can tell which
+// certificate it is.
 func certText(idx []byte) string {
 	h := hex.EncodeToString(idx)
 	if len(h) > 16 {
