@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
 
@@ -88,7 +89,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		attrs = append(attrs, "program", sl.Request.ProgramId, "provider", sl.Request.ProviderId)
 	}
 	if vl != nil {
-		attrs = append(attrs, "cert", certText(vl.idx))
+		attrs = append(attrs, "cert", hex.EncodeToString(vl.idx))
 	}
 	if mykey != "" && rej != nil {
 		// A rejected attempt's own issuance was discarded with it: name
