@@ -81,8 +81,8 @@ func scriptedBlocks(n *testNet) [][][]byte {
 		n.linkTx(c1, "mynapoint", "paypay", "p1"), n.linkTx(c1, "mynapoint", "linepay", "l1"),
 		n.linkTx(c2, "mynapoint", "linepay", "l2"), n.linkTx(c3, "mynapoint", "paypay", "p1"),
 	})
-	id1 := candidateID(c1.Cert.RawIssuer, c1.Cert.SerialNumber.Bytes(), 0)
-	id2 := candidateID(c2.Cert.RawIssuer, c2.Cert.SerialNumber.Bytes(), 0)
+	id1 := candidateID(&n.pk, c1.Cert.RawIssuer, c1.Cert.SerialNumber.Bytes(), 0)
+	id2 := candidateID(&n.pk, c2.Cert.RawIssuer, c2.Cert.SerialNumber.Bytes(), 0)
 	blocks = append(blocks, [][]byte{
 		n.grantTx("paypay", charge("mynapoint", id1, "a", 12000), charge("mynapoint", id1, "b", 12000)),
 		n.grantTx("linepay", charge("mynapoint", id2, "a", 4000)),

@@ -12,6 +12,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/mykeyledger/mykey/app/jpki"
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/snapshot"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
@@ -40,6 +41,8 @@ type App struct {
 	stageHeight int64
 
 	chainID     string
+	pk          *pseudonym.Key
+	pkFile      string // where pk came from, for messages
 	verifier    *jpki.Verifier
 	sigs        *sigCache
 	lastTime    time.Time // time of the last committed block
@@ -68,16 +71,27 @@ type Options struct {
 	SnapshotInterval uint64
 	// SnapshotKeep is how many recent snapshots are kept (default 2).
 	SnapshotKeep int
+	// PseudonymKey is the network pseudonym key (app/pseudonym); it must
+	// match the commitment in genesis. Required.
+	PseudonymKey *pseudonym.Key
+	// PseudonymKeyFile is the file the key was read from, named in the
+	// message of a node whose key does not match.
+	PseudonymKeyFile string
 }
 
 // New opens the app state in opts.Dir, recovering to the last committed
 // block.
 func New(opts Options) (*App, error) {
+	if opts.PseudonymKey == nil {
+		return nil, fmt.Errorf("app: %w", pseudonym.MismatchError(keyFileName(opts.PseudonymKeyFile), true))
+	}
 	st, err := store.Open(opts.Dir, store.Options{InMemory: opts.InMemory})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{store: st, sigs: newSigCache(1 << 18), snapInterval: opts.SnapshotInterval}
+	pk := *opts.PseudonymKey
+	a := &App{store: st, sigs: newSigCache(1 << 18), snapInterval: opts.SnapshotInterval,
+		pk: &pk, pkFile: keyFileName(opts.PseudonymKeyFile)}
 	if opts.SnapshotDir != "" {
 		keep := opts.SnapshotKeep
 		if keep == 0 {
@@ -131,6 +145,9 @@ func (a *App) loadChain(r reader) error {
 	if err != nil {
 		return fmt.Errorf("app: trust anchors in state: %w", err)
 	}
+	if err := a.checkPseudonymKey(gs.PseudonymCommitment); err != nil {
+		return err
+	}
 	t, err := loadUint(r, []byte(prefixBlockTime))
 	if err != nil {
 		return err
@@ -167,6 +184,9 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	gen, err := genesis.DecodeAppState(req.AppStateBytes)
 	if err != nil {
 		return nil, fmt.Errorf("app: genesis app state: %w", err)
+	}
+	if err := a.checkPseudonymKey(gen.PseudonymCommitment); err != nil {
+		return nil, err
 	}
 	if a.stage != nil {
 		a.stage.Discard()
@@ -365,7 +385,8 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 		return err
 	}
 	gs := &types.GovState{NextSequence: 1, Threshold: gen.Government.Threshold, ChainId: chainID,
-		ValidatorKey: gen.Government.ValidatorKey, Power: gen.Government.Power}
+		ValidatorKey: gen.Government.ValidatorKey, Power: gen.Government.Power,
+		PseudonymCommitment: gen.PseudonymCommitment}
 	for i, k := range gen.Government.Keys {
 		if err := types.ValidKey(k); err != nil {
 			return fmt.Errorf("app: genesis government key %d %w", i, err)
@@ -443,4 +464,25 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 		}
 	}
 	return nil
+}
+
+// checkPseudonymKey refuses to run with a pseudonym key other than the one
+// the network's genesis commits to: its certificate indexes and MyKey IDs
+// would differ from every other node's, and it would fork at the first
+// link.
+func (a *App) checkPseudonymKey(commitment []byte) error {
+	if len(commitment) == 0 {
+		return fmt.Errorf("app: the state holds no pseudonym commitment: genesis must set pseudonym_commitment")
+	}
+	if !pseudonym.Matches(*a.pk, commitment) {
+		return fmt.Errorf("app: %w", pseudonym.MismatchError(a.pkFile, false))
+	}
+	return nil
+}
+
+func keyFileName(f string) string {
+	if f == "" {
+		return "the node's pseudonym key file"
+	}
+	return f
 }

@@ -64,7 +64,7 @@ func BulkLink(a *App, people int, program, provider string, at time.Time) ([]str
 			vl := &verifiedLink{
 				req: &types.LinkRequest{ProgramId: program, ProviderId: provider, AccountCommitment: append([]byte(nil), acct...)},
 				ref: &types.CertRef{Issuer: id.Issuer, Serial: id.Serial},
-				fp:  id.Fingerprint(),
+				idx: a.pk.CertIndex(id.Issuer, id.Serial),
 			}
 			mk, err := x.applyVerifiedLink(c, vl)
 			if err != nil {

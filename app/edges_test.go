@@ -13,6 +13,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
 )
@@ -355,7 +356,7 @@ func initChain(t testing.TB, s *genesis.AppState) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{InMemory: true})
+	a, err := New(Options{PseudonymKey: &testPseudonymKey, InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +408,8 @@ func FuzzGenesisInitChain(f *testing.F) {
 		Programs: []genesis.Program{
 			genesis.NewProgramPercent("mynapoint", 2500, 5000, 1_000_000_000, t0, windowEnd),
 			fixedProgram("flat", 7500, 1_000_000)},
-		TrustAnchors: genesis.ProductionTrustAnchors(),
+		TrustAnchors:        genesis.ProductionTrustAnchors(),
+		PseudonymCommitment: pseudonym.Commitment(testPseudonymKey),
 	}
 	for _, id := range []string{"paypay", "linepay"} {
 		gs.Providers = append(gs.Providers, genesis.Provider{ID: id, Name: id,
@@ -426,7 +428,7 @@ func FuzzGenesisInitChain(f *testing.F) {
 	f.Add([]byte(strings.Replace(string(seed), `"budget_yen":1000000000`, `"budget_yen":1000000000000001`, 1)))
 	// One app serves every input: InitChain may run again until the first
 	// commit (it starts its stage over).
-	a, err := New(Options{InMemory: true})
+	a, err := New(Options{PseudonymKey: &testPseudonymKey, InMemory: true})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -436,7 +438,15 @@ func FuzzGenesisInitChain(f *testing.F) {
 		if err != nil || s.Validate() != nil {
 			return
 		}
-		if _, err := a.InitChain(context.Background(), &abci.InitChainRequest{ChainId: testChain, Time: t0, AppStateBytes: bz, InitialHeight: 1}); err != nil {
+		_, err = a.InitChain(context.Background(), &abci.InitChainRequest{ChainId: testChain, Time: t0, AppStateBytes: bz, InitialHeight: 1})
+		if !pseudonym.Matches(testPseudonymKey, s.PseudonymCommitment) {
+			// A commitment to another key is another network's genesis.
+			if err == nil || !strings.Contains(err.Error(), "pseudonym key") {
+				t.Fatalf("InitChain with another network's pseudonym commitment: %v", err)
+			}
+			return
+		}
+		if err != nil {
 			t.Fatalf("genesis validation accepts what InitChain refuses: %v", err)
 		}
 	})

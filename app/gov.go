@@ -10,7 +10,6 @@ import (
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -48,7 +47,7 @@ func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 	if fatal != nil {
 		return nil, fatal
 	}
-	h := &types.HistoryEntry{Sequence: a.Sequence, Height: x.height, Time: x.time.Unix(), Action: a, Summary: summary}
+	h := &types.HistoryEntry{Sequence: a.Sequence, Height: x.height, Time: x.time.Unix(), Action: x.redact(a), Summary: summary}
 	if rej != nil {
 		x.vals = before
 		h.Code, h.Summary = ABCIInfo(rej)
@@ -278,13 +277,17 @@ func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
 }
 
 // normalizeCertRef checks a certificate reference and gives its serial the
-// minimal encoding the ledger keys certificates by.
-func normalizeCertRef(r *types.CertRef) (*types.CertRef, string, error) {
+// minimal encoding the ledger indexes certificates by; it returns the
+// certificate's index.
+func (x *exec) normalizeCertRef(r *types.CertRef) (*types.CertRef, []byte, error) {
 	if r == nil || len(r.Issuer) == 0 || len(r.Serial) == 0 || len(r.Issuer) > 1024 || len(r.Serial) > 32 {
-		return nil, "", ErrMalformed.Wrapf("certificate reference needs an issuer and a serial number")
+		return nil, nil, ErrMalformed.Wrapf("certificate reference needs an issuer and a serial number")
 	}
-	id := jpki.CertID{Issuer: r.Issuer, Serial: new(big.Int).SetBytes(r.Serial).Bytes()}
-	return &types.CertRef{Issuer: id.Issuer, Serial: id.Serial}, id.Fingerprint(), nil
+	if len(r.Index) > 0 {
+		return nil, nil, ErrMalformed.Wrapf("a certificate reference in a transaction names issuer and serial, not an index")
+	}
+	ref := &types.CertRef{Issuer: r.Issuer, Serial: new(big.Int).SetBytes(r.Serial).Bytes()}
+	return ref, x.app.pk.CertIndex(ref.Issuer, ref.Serial), nil
 }
 
 func (x *exec) revoke(c *cache, r *types.RevokeCertificates) (string, error) {
@@ -292,19 +295,19 @@ func (x *exec) revoke(c *cache, r *types.RevokeCertificates) (string, error) {
 		return "", ErrMalformed.Wrapf("revocation needs 1-10000 certificates and a printable reason")
 	}
 	for _, ref := range r.Certificates {
-		ref, fp, err := normalizeCertRef(ref)
+		_, idx, err := x.normalizeCertRef(ref)
 		if err != nil {
 			return "", err
 		}
 		var cr types.CertRecord
-		if _, err := load(c, keyCert(fp), &cr); err != nil {
+		if _, err := load(c, keyCert(idx), &cr); err != nil {
 			return "", err
 		}
 		if cr.Revoked {
 			continue
 		}
-		cr.Cert, cr.Revoked, cr.RevokedHeight, cr.RevokeReason = ref, true, x.height, r.Reason
-		if err := save(c, keyCert(fp), &cr, 0); err != nil {
+		cr.Revoked, cr.RevokedHeight, cr.RevokeReason = true, x.height, r.Reason
+		if err := save(c, keyCert(idx), &cr, 0); err != nil {
 			return "", err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
 )
@@ -40,6 +41,7 @@ type testNet struct {
 	genesis  []byte
 	results  [][]*abci.ExecTxResult
 	keepOpen bool
+	pk       pseudonym.Key
 }
 
 type netOptions struct {
@@ -53,7 +55,12 @@ type netOptions struct {
 	// nodes are the P2P node IDs genesis registers, by owner ("government"
 	// or a provider ID).
 	nodes map[string][]string
+	// pseudonymKey is the network pseudonym key; nil: testPseudonymKey.
+	pseudonymKey *pseudonym.Key
 }
+
+// testPseudonymKey is the network pseudonym key of test networks.
+var testPseudonymKey = pseudonym.Key(sha256.Sum256([]byte("test pseudonym key")))
 
 func defaultPrograms() []genesis.Program {
 	return []genesis.Program{
@@ -86,8 +93,12 @@ func newTestNet(t testing.TB, o netOptions) *testNet {
 	if o.programs == nil {
 		o.programs = defaultPrograms()
 	}
-	n := &testNet{t: t, ca: testCA(t), provs: map[string]ed25519.PrivateKey{}, now: t0, govSeq: 1, dir: o.dir, keepOpen: o.keepOpen}
+	n := &testNet{t: t, ca: testCA(t), provs: map[string]ed25519.PrivateKey{}, now: t0, govSeq: 1, dir: o.dir, keepOpen: o.keepOpen, pk: testPseudonymKey}
+	if o.pseudonymKey != nil {
+		n.pk = *o.pseudonymKey
+	}
 	gs := genesis.AppState{
+		PseudonymCommitment: pseudonym.Commitment(n.pk),
 		Government: genesis.Government{Threshold: o.threshold, Name: "government",
 			ValidatorKey: genesis.HexBytes(pub(testKey("val/government"))), Power: 10},
 		Programs:     o.programs,
@@ -123,7 +134,7 @@ func newTestNet(t testing.TB, o netOptions) *testNet {
 
 func (n *testNet) open() {
 	n.t.Helper()
-	a, err := New(Options{Dir: n.dir, InMemory: n.dir == ""})
+	a, err := New(Options{Dir: n.dir, InMemory: n.dir == "", PseudonymKey: &n.pk})
 	if err != nil {
 		n.t.Fatalf("open app: %v", err)
 	}
@@ -247,16 +258,21 @@ func (n *testNet) appHash() []byte {
 // mykeyOf returns the MyKey ID the ledger issued to a card ("" if none).
 func (n *testNet) mykeyOf(card *jpkitest.Card) string {
 	var cr types.CertRecord
-	if !n.query(keyCert(certFP(card)), &cr) {
+	if !n.query(keyCert(n.certIndex(card)), &cr) {
 		return ""
 	}
 	return cr.MykeyId
 }
 
-func certFP(card *jpkitest.Card) string {
+// certIndex is the card certificate's index under the network's key.
+func (n *testNet) certIndex(card *jpkitest.Card) []byte {
 	ref := certRef(card)
-	_, fp, _ := normalizeCertRef(ref)
-	return fp
+	x := &exec{app: &App{pk: &n.pk}}
+	_, idx, err := x.normalizeCertRef(ref)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return idx
 }
 
 func certRef(card *jpkitest.Card) *types.CertRef {

@@ -1,10 +1,10 @@
 package app
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -20,7 +20,7 @@ const (
 	prefixProgram        = "program/"        // program/<id> → Program
 	prefixProgramTotals  = "programtotals/"  // programtotals/<program> → ProgramTotals
 	prefixProviderTotals = "providertotals/" // providertotals/<program>/<provider> → ProviderTotals
-	prefixCert           = "cert/"           // cert/<fingerprint> → CertRecord
+	prefixCert           = "cert/"           // cert/<certificate index hex> → CertRecord (app/pseudonym)
 	prefixMyKey          = "mykey/"          // mykey/<id> → MyKeyRecord
 	prefixLink           = "link/"           // link/<program>/<mykey> → Linkage
 	prefixAccount        = "account/"        // account/<program>/<provider>/<commitment hex> → MyKey ID
@@ -32,7 +32,7 @@ const (
 	prefixValidator      = "validator/"      // validator/<pubkey hex> → provider ID owning it
 	prefixBlockTime      = "meta/blocktime"  // int64: last block time, Unix nanoseconds
 	prefixValidators     = "meta/validators" // ValidatorSet: the set CometBFT will use
-	prefixLinkRequest    = "linkreq/"        // linkreq/<SHA-256 of sign bytes, hex> → int64 expiry: a link request judged once
+	prefixLinkRequest    = "linkreq/"        // linkreq/<keyed hash of sign bytes, hex> → int64 expiry: a link request judged once
 	prefixNode           = "node/"           // node/<P2P node ID> → NodeRecord: who runs the node (nodes.go)
 	prefixNodeOwner      = "nodeowner/"      // nodeowner/<provider ID or "government"> → NodeList
 	prefixCount          = types.CountPrefix // count/<dir> → uint64: records under a counted directory (types.CountedRoots; cache.countWrites)
@@ -49,8 +49,8 @@ func keyProgramTotals(p string) []byte {
 func keyProviderTotals(program, provider string) []byte {
 	return []byte(prefixProviderTotals + program + "/" + provider)
 }
-func keyCert(fingerprint string) []byte { return []byte(prefixCert + fingerprint) }
-func keyMyKey(id string) []byte         { return []byte(prefixMyKey + id) }
+func keyCert(index []byte) []byte { return []byte(prefixCert + hex.EncodeToString(index)) }
+func keyMyKey(id string) []byte   { return []byte(prefixMyKey + id) }
 func keyLink(program, mykey string) []byte {
 	return []byte(prefixLink + program + "/" + mykey)
 }
@@ -70,9 +70,8 @@ func keyLinkHistory(program, mykey string, seq uint64) []byte {
 	return []byte(fmt.Sprintf("%s%s/%s/%016x", prefixLinkHistory, program, mykey, seq))
 }
 func keyValidators() []byte { return []byte(prefixValidators) }
-func keyLinkRequest(signBytes []byte) []byte {
-	h := sha256.Sum256(signBytes)
-	return []byte(prefixLinkRequest + hex.EncodeToString(h[:]))
+func keyLinkRequest(pk *pseudonym.Key, signBytes []byte) []byte {
+	return []byte(prefixLinkRequest + hex.EncodeToString(pk.LinkRequest(signBytes)))
 }
 func keyHistory(seq uint64) []byte { return []byte(fmt.Sprintf("%s%016x", prefixHistory, seq)) }
 

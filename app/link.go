@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
 
@@ -64,7 +65,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		if err != nil {
 			return err
 		}
-		used = keyLinkRequest(vl.req.SignBytes())
+		used = keyLinkRequest(x.app.pk, vl.req.SignBytes())
 		if seen, err := c.Get(used); err != nil || seen != nil {
 			if err != nil {
 				return err
@@ -88,7 +89,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		attrs = append(attrs, "program", sl.Request.ProgramId, "provider", sl.Request.ProviderId)
 	}
 	if vl != nil {
-		attrs = append(attrs, "cert", vl.fp)
+		attrs = append(attrs, "cert", hex.EncodeToString(vl.idx))
 	}
 	if mykey != "" && rej != nil {
 		// A rejected attempt's own issuance was discarded with it: name
@@ -114,7 +115,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
 	replayed := ErrReplayed.Wrapf("this signed link request was judged before, at an earlier height; sign a new one")
 	var cr types.CertRecord
-	if found, err := load(c, keyCert(vl.fp), &cr); err != nil {
+	if found, err := load(c, keyCert(vl.idx), &cr); err != nil {
 		return err
 	} else if !found || cr.MykeyId == "" {
 		return replayed
@@ -150,33 +151,32 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		return "", ErrProviderSuspended.Wrapf("%q", prov.Id)
 	}
 	var cr types.CertRecord
-	if _, err := load(c, keyCert(vl.fp), &cr); err != nil {
+	if _, err := load(c, keyCert(vl.idx), &cr); err != nil {
 		return "", err
 	}
 	if len(cr.IssuerKey) > 0 && vl.issuerKey != nil && !bytes.Equal(cr.IssuerKey, vl.issuerKey) {
-		return "", ErrCertConflict.Wrapf("certificate %s: the ledger holds a certificate with this issuer name and serial number from another CA key", vl.fp)
+		return "", ErrCertConflict.Wrapf("certificate %s: the ledger holds a certificate with this issuer name and serial number from another CA key", certText(vl.idx))
 	}
 	if cr.Revoked {
-		return cr.MykeyId, ErrCertRevoked.Wrapf("certificate %s revoked: %s", vl.fp, cr.RevokeReason)
+		return cr.MykeyId, ErrCertRevoked.Wrapf("certificate %s revoked: %s", certText(vl.idx), cr.RevokeReason)
 	}
 	if len(cr.IssuerKey) == 0 && vl.issuerKey != nil {
 		// First presented: from now on this name and serial mean the
 		// certificate of this CA key.
 		cr.IssuerKey = vl.issuerKey
 		if cr.MykeyId != "" {
-			if err := save(c, keyCert(vl.fp), &cr, 0); err != nil {
+			if err := save(c, keyCert(vl.idx), &cr, 0); err != nil {
 				return "", err
 			}
 		}
 	}
 	var mk *types.MyKeyRecord
 	if cr.MykeyId == "" {
-		if mk, err = issueMyKey(c, vl.ref, x.height); err != nil {
+		if mk, err = issueMyKey(c, x.app.pk, vl.ref, x.height); err != nil {
 			return "", err
 		}
-		cr.Cert = vl.ref
 		cr.MykeyId = mk.Id
-		if err := save(c, keyCert(vl.fp), &cr, 0); err != nil {
+		if err := save(c, keyCert(vl.idx), &cr, 0); err != nil {
 			return "", err
 		}
 	} else if mk, err = getMyKey(c, cr.MykeyId); err != nil {

@@ -1,9 +1,7 @@
 package app
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -14,21 +12,11 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 const MyKeyIDLen = 8
 
 // candidateID is the n-th candidate MyKey ID for a certificate: 40 bits of
-// SHA-256 over the issuer and serial, in Crockford base32.
-func candidateID(issuer, serial []byte, n uint32) string {
-	h := sha256.New()
-	h.Write([]byte("mykey/id/v1\n"))
-	var l [4]byte
-	binary.BigEndian.PutUint32(l[:], uint32(len(issuer)))
-	h.Write(l[:])
-	h.Write(issuer)
-	binary.BigEndian.PutUint32(l[:], uint32(len(serial)))
-	h.Write(l[:])
-	h.Write(serial)
-	binary.BigEndian.PutUint32(l[:], n)
-	h.Write(l[:])
-	sum := h.Sum(nil)
-	v := uint64(sum[0])<<32 | uint64(sum[1])<<24 | uint64(sum[2])<<16 | uint64(sum[3])<<8 | uint64(sum[4])
+// the keyed hash of its issuer and serial under the network pseudonym key
+// (app/pseudonym), in Crockford base32. Without the key the ID cannot be
+// computed from the certificate, which every relying party holds.
+func candidateID(pk *pseudonym.Key, issuer, serial []byte, n uint32) string {
+	v := pk.MyKeyIDBits(issuer, serial, n)
 	var out [MyKeyIDLen]byte
 	for i := MyKeyIDLen - 1; i >= 0; i-- {
 		out[i] = crockford[v&31]
@@ -62,9 +50,9 @@ func isCrockford(c byte) bool {
 // issueMyKey issues the MyKey ID of a certificate that has none: the first
 // candidate not yet taken. Deterministic: candidates are tried in order
 // against the state every node holds.
-func issueMyKey(c *cache, ref *types.CertRef, height int64) (*types.MyKeyRecord, error) {
+func issueMyKey(c *cache, pk *pseudonym.Key, ref *types.CertRef, height int64) (*types.MyKeyRecord, error) {
 	for n := uint32(0); ; n++ {
-		id := candidateID(ref.Issuer, ref.Serial, n)
+		id := candidateID(pk, ref.Issuer, ref.Serial, n)
 		taken, err := c.Get(keyMyKey(id))
 		if err != nil {
 			return nil, err
@@ -76,7 +64,7 @@ func issueMyKey(c *cache, ref *types.CertRef, height int64) (*types.MyKeyRecord,
 		if err != nil {
 			return nil, err
 		}
-		rec := &types.MyKeyRecord{Id: id, IssuedHeight: height, IssuedSeq: seq, Certs: []*types.CertRef{ref}}
+		rec := &types.MyKeyRecord{Id: id, IssuedHeight: height, IssuedSeq: seq, Certs: [][]byte{pk.CertIndex(ref.Issuer, ref.Serial)}}
 		return rec, save(c, keyMyKey(id), rec, 0)
 	}
 }

@@ -2,10 +2,14 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
 	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
 )
@@ -42,10 +46,25 @@ func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse,
 		return a.queryRange(v, req, res)
 	case req.Path == "/key":
 		key = req.Data
+	case req.Path == CertIndexPath || strings.HasPrefix(req.Path, CertIndexPath+"/"):
+		data := req.Data
+		if arg, ok := strings.CutPrefix(req.Path, CertIndexPath+"/"); ok {
+			var err error
+			if data, err = hex.DecodeString(arg); err != nil {
+				res.Code, res.Log = ErrMalformed.Code, CertIndexPath+"/<hex>: "+err.Error()
+				return res, nil
+			}
+		}
+		idx, err := a.certIndexOf(data)
+		if err != nil {
+			res.Code, res.Log = ErrMalformed.Code, err.Error()
+			return res, nil
+		}
+		key = keyCert(idx)
 	case strings.HasPrefix(req.Path, "/") && len(req.Path) > 1:
 		key = []byte(req.Path[1:])
 	default:
-		res.Code, res.Log = ErrMalformed.Code, "query path must be /key or /<store key>"
+		res.Code, res.Log = ErrMalformed.Code, "query path must be /key, "+CertIndexPath+" or /<store key>"
 		return res, nil
 	}
 	if req.Height != 0 && req.Height != height {
@@ -73,6 +92,35 @@ func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse,
 		res.Log = "not found"
 	}
 	return res, nil
+}
+
+// CertIndexPath is the query path that finds a certificate's record: Data
+// is the certificate (DER) or a CertRef (issuer and serial, protobuf), or
+// the path is CertIndexPath/<hex of either> (for clients that send no
+// Data). The answer's Key is the record's store key, cert/<index>
+// (app/pseudonym), and its value is proved against that key when asked.
+// Only a node holding the network pseudonym key can compute the index, so
+// this is served on a validator's full RPC; the public endpoint, which
+// serves only public directories (types.PublicKey), refuses it.
+const CertIndexPath = "/certindex"
+
+// certIndexOf is the index of the certificate data names.
+func (a *App) certIndexOf(data []byte) ([]byte, error) {
+	if len(data) > 0 && data[0] == 0x30 { // an X.509 certificate is a DER SEQUENCE
+		cert, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, fmt.Errorf("certificate: %v", err)
+		}
+		id := jpki.IDOf(cert)
+		return a.pk.CertIndex(id.Issuer, id.Serial), nil
+	}
+	var ref types.CertRef
+	if err := ref.Unmarshal(data); err != nil {
+		return nil, fmt.Errorf("%s wants a certificate (DER) or a CertRef: %v", CertIndexPath, err)
+	}
+	x := &exec{app: a}
+	_, idx, err := x.normalizeCertRef(&ref)
+	return idx, err
 }
 
 // MaxRangeLimit bounds the records of one "/range" answer.

@@ -46,9 +46,16 @@ func TestLinkRules(t *testing.T) {
 			}},
 		{name: "signature by another card", want: ErrBadSignature,
 			tx: func(n *testNet) []byte {
-				sl := n.linkReq(n.card(), "mynapoint", "paypay", "acct-1")
-				sl.Signature = n.ca.MustIssue(t, jpkitest.CardOptions{Key: jpkitest.Key(5)}).MustSign(t, sl.Request.SignBytes())
-				if string(sl.Signature) == string(n.linkReq(n.card(), "mynapoint", "paypay", "acct-1").Signature) {
+				card := n.card()
+				sl := n.linkReq(card, "mynapoint", "paypay", "acct-1")
+				// Test cards cycle through a pool of keys: take one that
+				// is not this card's.
+				other := jpkitest.Key(5)
+				if other.Equal(card.Key) {
+					other = jpkitest.Key(6)
+				}
+				sl.Signature = n.ca.MustIssue(t, jpkitest.CardOptions{Key: other}).MustSign(t, sl.Request.SignBytes())
+				if other.Equal(card.Key) {
 					t.Fatal("test cards share a key")
 				}
 				return n.encode(types.WrapLink(sl))

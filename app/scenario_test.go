@@ -57,15 +57,15 @@ func TestMyKeyIDIssuance(t *testing.T) {
 	n.block(n.linkTx(c, "mynapoint", "paypay", "a"))
 	id := n.mykeyOf(c)
 	ref := certRef(c)
-	if id != candidateID(ref.Issuer, ref.Serial, 0) {
+	if id != candidateID(&n.pk, ref.Issuer, ref.Serial, 0) {
 		t.Fatalf("ID %s is not the first candidate", id)
 	}
 	// A collision takes the next candidate deterministically.
 	x := &exec{c: newCache(n.app.store)}
 	other := &types.CertRef{Issuer: []byte("issuer"), Serial: []byte{1}}
-	x.c.Set(keyMyKey(candidateID(other.Issuer, other.Serial, 0)), []byte{}, 0)
-	rec, err := issueMyKey(x.c, other, 9)
-	if err != nil || rec.Id != candidateID(other.Issuer, other.Serial, 1) {
+	x.c.Set(keyMyKey(candidateID(&n.pk, other.Issuer, other.Serial, 0)), []byte{}, 0)
+	rec, err := issueMyKey(x.c, &n.pk, other, 9)
+	if err != nil || rec.Id != candidateID(&n.pk, other.Issuer, other.Serial, 1) {
 		t.Fatalf("collision gave %v %v", rec, err)
 	}
 	for _, s := range []string{id, rec.Id} {

@@ -155,7 +155,7 @@ func runSim(t testing.TB, o simOptions, st *simStats) (err error) {
 		repro: fmt.Sprintf(strictEnv()+"MYKEY_SIM_SEED=%d MYKEY_SIM_SEEDS=1 MYKEY_SIM_BLOCKS=%d go test -count=1 -run 'TestSim$' ./app/", o.seed, o.blocks)}
 	s.n = newTestNet(t, netOptions{dir: dir, threshold: 2, govKeys: 3, programs: simGenesisPrograms(), keepOpen: true})
 	defer func() { s.n.app.Close() }()
-	twin, err := New(Options{InMemory: true})
+	twin, err := New(Options{PseudonymKey: &testPseudonymKey, InMemory: true})
 	if err != nil {
 		return err
 	}
@@ -434,7 +434,7 @@ func (s *sim) restart() error {
 	if err := s.n.app.Close(); err != nil {
 		return s.fail("Close: %v", err)
 	}
-	a, err := New(Options{Dir: s.n.dir})
+	a, err := New(Options{PseudonymKey: &testPseudonymKey, Dir: s.n.dir})
 	if err != nil {
 		return s.fail("reopen: %v", err)
 	}

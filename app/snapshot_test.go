@@ -13,7 +13,7 @@ import (
 func TestStateSyncRestore(t *testing.T) {
 	src := newTestNet(t, netOptions{dir: t.TempDir(), nodes: map[string][]string{"paypay": {nodeID("paypay")}}})
 	src.app.Close()
-	a, err := New(Options{Dir: src.dir, SnapshotDir: t.TempDir(), SnapshotInterval: 3})
+	a, err := New(Options{PseudonymKey: &testPseudonymKey, Dir: src.dir, SnapshotDir: t.TempDir(), SnapshotInterval: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestStateSyncRestore(t *testing.T) {
 	}
 
 	restoreInto := func(appHash []byte, tamper bool) (*App, abci.ApplySnapshotChunkResult) {
-		b, err := New(Options{Dir: t.TempDir()})
+		b, err := New(Options{PseudonymKey: &testPseudonymKey, Dir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}

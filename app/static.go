@@ -19,8 +19,8 @@ import (
 // anchor, is valid at block time, and whose card signature verifies.
 type verifiedLink struct {
 	req *types.LinkRequest
-	ref *types.CertRef
-	fp  string // certificate fingerprint: its store key
+	ref *types.CertRef // in memory only: the state never holds it
+	idx []byte         // the certificate's index: its store key
 	// issuerKey is jpki.IssuerKey of the CA key that signed the
 	// certificate (nil for bulk-loaded links).
 	issuerKey []byte
@@ -64,7 +64,7 @@ func (a *App) verifyLinkStatic(sl *types.SignedLink, chainID string, at time.Tim
 	return &verifiedLink{
 		req:       req,
 		ref:       &types.CertRef{Issuer: id.Issuer, Serial: id.Serial},
-		fp:        id.Fingerprint(),
+		idx:       a.pk.CertIndex(id.Issuer, id.Serial),
 		issuerKey: issuerKey,
 	}, nil
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -16,25 +17,24 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 	if !validText(s.Reason, MaxTextLen) {
 		return "", ErrMalformed.Wrapf("succession reason must be printable")
 	}
-	oldRef, oldFP, err := normalizeCertRef(s.OldCert)
+	oldRef, oldIdx, err := x.normalizeCertRef(s.OldCert)
 	if err != nil {
 		return "", err
 	}
-	newRef, newFP, err := normalizeCertRef(s.NewCert)
+	_, newIdx, err := x.normalizeCertRef(s.NewCert)
 	if err != nil {
 		return "", err
 	}
-	if oldFP == newFP {
+	if bytes.Equal(oldIdx, newIdx) {
 		return "", ErrInvalidAction.Wrapf("a certificate cannot succeed itself")
 	}
 	var oldRec, newRec types.CertRecord
-	if _, err := load(c, keyCert(oldFP), &oldRec); err != nil {
+	if _, err := load(c, keyCert(oldIdx), &oldRec); err != nil {
 		return "", err
 	}
-	if _, err := load(c, keyCert(newFP), &newRec); err != nil {
+	if _, err := load(c, keyCert(newIdx), &newRec); err != nil {
 		return "", err
 	}
-	oldRec.Cert, newRec.Cert = oldRef, newRef
 	oldID, err := survivingID(c, oldRec.MykeyId)
 	if err != nil {
 		return "", err
@@ -45,11 +45,11 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 	}
 	switch {
 	case oldID == "" && newID == "":
-		mk, err := issueMyKey(c, oldRef, x.height)
+		mk, err := issueMyKey(c, x.app.pk, oldRef, x.height)
 		if err != nil {
 			return "", err
 		}
-		if err := x.addCert(c, mk, newRef); err != nil {
+		if err := x.addCert(c, mk, newIdx); err != nil {
 			return "", err
 		}
 		oldRec.MykeyId, newRec.MykeyId = mk.Id, mk.Id
@@ -58,7 +58,7 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := x.addCert(c, mk, newRef); err != nil {
+		if err := x.addCert(c, mk, newIdx); err != nil {
 			return "", err
 		}
 		newRec.MykeyId = oldID
@@ -67,7 +67,7 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := x.addCert(c, mk, oldRef); err != nil {
+		if err := x.addCert(c, mk, oldIdx); err != nil {
 			return "", err
 		}
 		oldRec.MykeyId = newID
@@ -82,13 +82,13 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 		}
 		return fmt.Sprintf("merged MyKey IDs %s and %s into %s: %s", oldID, newID, winner, s.Reason), nil
 	}
-	if err := save(c, keyCert(oldFP), &oldRec, 0); err != nil {
+	if err := save(c, keyCert(oldIdx), &oldRec, 0); err != nil {
 		return "", err
 	}
-	if err := save(c, keyCert(newFP), &newRec, 0); err != nil {
+	if err := save(c, keyCert(newIdx), &newRec, 0); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("certificate %s succeeds %s as MyKey ID %s: %s", newFP[:16], oldFP[:16], oldRec.MykeyId, s.Reason), nil
+	return fmt.Sprintf("certificate %s succeeds %s as MyKey ID %s: %s", certText(newIdx), certText(oldIdx), oldRec.MykeyId, s.Reason), nil
 }
 
 func survivingID(c *cache, id string) (string, error) {
@@ -102,8 +102,8 @@ func survivingID(c *cache, id string) (string, error) {
 	return mk.Id, nil
 }
 
-func (x *exec) addCert(c *cache, mk *types.MyKeyRecord, ref *types.CertRef) error {
-	mk.Certs = append(mk.Certs, ref)
+func (x *exec) addCert(c *cache, mk *types.MyKeyRecord, idx []byte) error {
+	mk.Certs = append(mk.Certs, idx)
 	return save(c, keyMyKey(mk.Id), mk, 0)
 }
 
@@ -122,20 +122,16 @@ func (x *exec) merge(c *cache, a, b, reason string) (string, error) {
 		winner, loser = mb, ma
 	}
 	// Every certificate of the loser now names the winner.
-	for _, ref := range loser.Certs {
-		_, fp, err := normalizeCertRef(ref)
-		if err != nil {
-			return "", err
-		}
+	for _, idx := range loser.Certs {
 		var cr types.CertRecord
-		if _, err := load(c, keyCert(fp), &cr); err != nil {
+		if _, err := load(c, keyCert(idx), &cr); err != nil {
 			return "", err
 		}
-		cr.Cert, cr.MykeyId = ref, winner.Id
-		if err := save(c, keyCert(fp), &cr, 0); err != nil {
+		cr.MykeyId = winner.Id
+		if err := save(c, keyCert(idx), &cr, 0); err != nil {
 			return "", err
 		}
-		winner.Certs = append(winner.Certs, ref)
+		winner.Certs = append(winner.Certs, idx)
 	}
 	for _, program := range loser.Programs {
 		if err := x.mergeProgram(c, program, winner, loser, reason); err != nil {

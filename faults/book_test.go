@@ -57,7 +57,7 @@ type claimGroup struct {
 type claim struct {
 	group      *claimGroup
 	card       *jpkitest.Card
-	fp         string // certificate fingerprint
+	fp         string // the certificate's index on the ledger (its cert/ key)
 	provider   string
 	token      string // the plain account string (never sent)
 	commitment []byte

@@ -2,15 +2,20 @@ package faults
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/txbuild"
+	"github.com/mykeyledger/mykey/node"
 )
 
 // Transactions the suite signs itself, as a provider's or a kiosk's
@@ -112,6 +117,18 @@ func fingerprint(tb testing.TB, card *jpkitest.Card) string {
 		tb.Fatal(err)
 	}
 	return fp
+}
+
+// certIndex is the card certificate's index on the ledger (hex, its cert/
+// key), under the network pseudonym key every node of the test network
+// holds.
+func (c *cluster) certIndex(card *jpkitest.Card) string {
+	pk, err := pseudonym.LoadFile(filepath.Join(c.lay.Nodes[0].Home, node.DefaultPseudonymKeyFile))
+	if err != nil {
+		panic(err) // mykeyd testnet wrote it
+	}
+	id := jpki.IDOf(card.Cert)
+	return hex.EncodeToString(pk.CertIndex(id.Issuer, id.Serial))
 }
 
 // issue issues a card from the network's test CA.

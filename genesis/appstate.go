@@ -32,6 +32,10 @@ type AppState struct {
 	// TrustAnchors are PEM certificates of the JPKI user-authentication CAs;
 	// a card's certificate must chain to one of them.
 	TrustAnchors []string `json:"trust_anchors"`
+	// PseudonymCommitment commits to the network pseudonym key every node
+	// holds (app/pseudonym.Commitment): 32 bytes, hex. The key itself is
+	// never in genesis.
+	PseudonymCommitment HexBytes `json:"pseudonym_commitment"`
 }
 
 // Government is the authority that registers providers and programs,

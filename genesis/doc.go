@@ -4,8 +4,9 @@
 // The document on disk IS CometBFT's genesis.json, so mykeyd hands the file
 // to CometBFT unchanged. Our typed state lives in its app_state field
 // (AppState: the government's authority keys and threshold, the payment
-// providers, the bonus programs and the trusted JPKI user-authentication CA
-// certificates). The CometBFT validators in the file are not a second source
+// providers, the bonus programs, the trusted JPKI user-authentication CA
+// certificates and the commitment to the network pseudonym key, see
+// app/pseudonym; the key itself is never in genesis). The CometBFT validators in the file are not a second source
 // of truth: they are derived from the app state (the government's validator
 // and every provider with a validator key and power > 0), and Load rejects a
 // file whose validators disagree with its app state.

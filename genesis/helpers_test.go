@@ -1,6 +1,7 @@
 package genesis
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -145,7 +146,11 @@ func validDoc(t *testing.T) *Document {
 				},
 				NewProgramFixed("mynapoint-2-hoken", 7500, 500_000_000_000, t0, t1),
 			},
-			TrustAnchors: []string{testCA(t)},
+			TrustAnchors:        []string{testCA(t)},
+			PseudonymCommitment: testCommitment,
 		},
 	}
 }
+
+// testCommitment stands for the commitment to a network pseudonym key.
+var testCommitment = HexBytes(bytes.Repeat([]byte{0xc0}, 32))

@@ -107,6 +107,10 @@ func (a *AppState) problems() problems {
 		}
 	}
 
+	if len(a.PseudonymCommitment) != 32 {
+		ps.add("pseudonym_commitment must be the 32-byte commitment to the network pseudonym key (hex), got %d bytes", len(a.PseudonymCommitment))
+	}
+
 	// Government.
 	g := &a.Government
 	if len(g.Keys) == 0 {

@@ -198,6 +198,10 @@ func TestValidate(t *testing.T) {
 			[]string{"genesis: trust_anchors[0]: RSA key is 1024 bits, at least 2048 required"}},
 		{"trust anchor duplicate", func(d *Document) { d.AppState.TrustAnchors = []string{ca, testCA(t), "\n" + ca} },
 			[]string{"genesis: trust_anchors[2]: duplicate certificate (also trust_anchors[0])"}},
+		{"pseudonym commitment missing", func(d *Document) { d.AppState.PseudonymCommitment = nil },
+			[]string{"genesis: pseudonym_commitment must be the 32-byte commitment to the network pseudonym key (hex), got 0 bytes"}},
+		{"pseudonym commitment short", func(d *Document) { d.AppState.PseudonymCommitment = testCommitment[:31] },
+			[]string{"genesis: pseudonym_commitment must be the 32-byte commitment", "got 31 bytes"}},
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {

@@ -53,7 +53,14 @@ type AppConfig struct {
 	SnapshotInterval uint64 `mapstructure:"snapshot_interval"`
 	// SnapshotKeepRecent is how many snapshots are kept.
 	SnapshotKeepRecent uint32 `mapstructure:"snapshot_keep_recent"`
+	// PseudonymKeyFile holds the network pseudonym key (app/pseudonym),
+	// relative to the home directory unless absolute.
+	PseudonymKeyFile string `mapstructure:"pseudonym_key_file"`
 }
+
+// DefaultPseudonymKeyFile is where `mykeyd init` puts the network
+// pseudonym key, relative to the home directory.
+const DefaultPseudonymKeyFile = "config/pseudonym_key.json"
 
 // DefaultAppConfig returns the [mykey] defaults.
 func DefaultAppConfig() AppConfig {
@@ -63,6 +70,7 @@ func DefaultAppConfig() AppConfig {
 		PublicListenAddr:   "tcp://127.0.0.1:26670",
 		SnapshotInterval:   100,
 		SnapshotKeepRecent: 2,
+		PseudonymKeyFile:   DefaultPseudonymKeyFile,
 	}
 }
 
@@ -89,6 +97,14 @@ func ConfigPath(home string) string {
 // AppStatePath returns the app state directory of the node at home.
 func (c *Config) AppStatePath() string {
 	return filepath.Join(c.Comet.RootDir, AppStateDir)
+}
+
+// PseudonymKeyPath returns the network pseudonym key file of the node.
+func (c *Config) PseudonymKeyPath() string {
+	if filepath.IsAbs(c.App.PseudonymKeyFile) {
+		return c.App.PseudonymKeyFile
+	}
+	return filepath.Join(c.Comet.RootDir, c.App.PseudonymKeyFile)
 }
 
 // SnapshotPath returns the state-sync snapshot directory of the node.
@@ -160,6 +176,9 @@ func (c *Config) Validate() error {
 	}
 	if c.App.ReadyMinPeers < 0 {
 		return errors.New("mykey.ready_min_peers must not be negative")
+	}
+	if c.App.PseudonymKeyFile == "" {
+		return errors.New("mykey.pseudonym_key_file must name the network pseudonym key file")
 	}
 	if c.App.SnapshotInterval > 0 && c.App.SnapshotKeepRecent == 0 {
 		return errors.New("mykey.snapshot_keep_recent must be at least 1 when snapshot_interval is set")
@@ -325,4 +344,12 @@ public_laddr = "{{ .PublicListenAddr }}"
 # nodes to join from.
 snapshot_interval = {{ .SnapshotInterval }}
 snapshot_keep_recent = {{ .SnapshotKeepRecent }}
+
+# The network pseudonym key: 32 secret bytes every validator and sentry of
+# the network shares, provisioned like the validator key (never in
+# genesis, which holds only a commitment to it). Certificate indexes and
+# MyKey IDs are derived from it, so that no one without it can tell a
+# card's MyKey ID. The node stops if the key is missing or is not the one
+# genesis commits to. Relative to the home directory unless absolute.
+pseudonym_key_file = "{{ .PseudonymKeyFile }}"
 `))

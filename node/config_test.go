@@ -24,7 +24,7 @@ func TestConfigRoundTrip(t *testing.T) {
 	c.Comet.StateSync.TrustHash = "ABCDEF"
 	c.Comet.StateSync.ChunkFetchers = 7
 	c.Comet.Mempool.Size = 12345
-	c.App = AppConfig{ChainID: "x-1", ReadyListenAddr: "tcp://127.0.0.1:9", ReadyMinPeers: 3, SnapshotInterval: 7, SnapshotKeepRecent: 4}
+	c.App = AppConfig{ChainID: "x-1", ReadyListenAddr: "tcp://127.0.0.1:9", ReadyMinPeers: 3, SnapshotInterval: 7, SnapshotKeepRecent: 4, PseudonymKeyFile: "/etc/mykey/pseudonym_key.json"}
 	if err := c.Save(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,10 @@
 //     holding CometBFT's sections (written from CometBFT's own commented
 //     template) and a [mykey] section (AppConfig). LoadConfig reads it
 //     strictly: an unknown key is an error.
-//   - Running (run.go): New checks the genesis file (genesis.Load), opens
-//     the app state in <home>/data/mykey (Badger) with its snapshots in
+//   - Running (run.go): New checks the genesis file (genesis.Load) and the
+//     network pseudonym key (mykey.pseudonym_key_file, see app/pseudonym)
+//     against genesis's commitment, stopping at once if it is missing or
+//     wrong, opens the app state in <home>/data/mykey (Badger) with its snapshots in
 //     <home>/data/snapshots, and builds the CometBFT node; Run starts it
 //     and stops it cleanly when its context ends (SIGINT, SIGTERM).
 //   - Metrics (metrics.go): the ledger's counters, derived from the results
@@ -23,7 +25,9 @@
 //     certificates, so CometBFT's full RPC (rpc.laddr, 127.0.0.1 by
 //     default and in test networks) is for the node's operator and the
 //     validators' tools only; publish the public endpoint, never it.
-//   - Setup (init.go, statesync.go, testnet.go): a node's home (InitHome),
+//   - Setup (init.go, statesync.go, testnet.go): a node's home (InitHome,
+//     which generates a pseudonym key for a new network's first node or
+//     installs the network's),
 //     the state-sync trust root from running nodes (TrustFromRPC), and a
 //     whole test network on 127.0.0.1 (Testnet).
 //   - Test only (crashhook.go): with MYKEY_TEST_CRASH_AFTER_FINALIZE=H in

@@ -11,6 +11,7 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/genesis"
 )
 
@@ -28,6 +29,12 @@ type InitOptions struct {
 	// RPC tcp://127.0.0.1:26657, Prometheus 127.0.0.1:26660, readiness
 	// tcp://127.0.0.1:26680, public endpoint tcp://127.0.0.1:26670).
 	P2PListen, RPCListen, MetricsListen, ReadyListen, PublicListen string
+	// PseudonymKey, if set, is a network pseudonym key file (from the
+	// government's key ceremony, or another node of the network) to
+	// install. Without it a node with no key gets a new one, unless
+	// Genesis is set: a node joining a network must hold that network's
+	// key, which no one can generate.
+	PseudonymKey string
 }
 
 // InitResult is what InitHome made or found.
@@ -38,6 +45,9 @@ type InitResult struct {
 	// which genesis lists as the government's or a provider's
 	// validator_key.
 	ValidatorKey []byte
+	// PseudonymCommitment is the commitment to the node's pseudonym key,
+	// what genesis holds as pseudonym_commitment; nil if it has no key.
+	PseudonymCommitment []byte
 	// Created lists the files written; existing files are kept.
 	Created []string
 }
@@ -120,8 +130,12 @@ func InitHome(opts InitOptions) (*InitResult, error) {
 	}
 	res.ValidatorKey = pub.Bytes()
 
+	if err := initPseudonymKey(c, opts, res); err != nil {
+		return nil, err
+	}
+
 	if opts.Genesis != "" {
-		created, err := installGenesis(opts.Genesis, c.Comet.GenesisFile(), opts.ChainID)
+		created, err := installGenesis(opts.Genesis, c.Comet.GenesisFile(), opts.ChainID, c.PseudonymKeyPath())
 		if err != nil {
 			return nil, err
 		}
@@ -135,13 +149,18 @@ func InitHome(opts InitOptions) (*InitResult, error) {
 // installGenesis checks the genesis file at src and copies it to dst. It
 // reports whether it wrote dst; an identical dst is left alone, a
 // different one is an error.
-func installGenesis(src, dst, chainID string) (bool, error) {
+// The node's pseudonym key, in keyFile, must be the one it commits to; a
+// missing key is left for the operator to install.
+func installGenesis(src, dst, chainID, keyFile string) (bool, error) {
 	doc, err := genesis.Load(src)
 	if err != nil {
 		return false, fmt.Errorf("node: %w", err)
 	}
 	if doc.ChainID != chainID {
 		return false, fmt.Errorf("node: %s is for chain %q, not %q", src, doc.ChainID, chainID)
+	}
+	if err := checkPseudonymKey(keyFile, doc.AppState.PseudonymCommitment); err != nil {
+		return false, err
 	}
 	bz, err := os.ReadFile(src)
 	if err != nil {
@@ -154,6 +173,67 @@ func installGenesis(src, dst, chainID string) (bool, error) {
 		return false, fmt.Errorf("node: %s exists and differs from %s; remove it first if you mean to replace it", dst, src)
 	}
 	return true, writeFileAtomic(dst, bz, 0o644)
+}
+
+// initPseudonymKey installs opts.PseudonymKey, or generates a key for a
+// node with none that is not joining a network (no genesis given).
+func initPseudonymKey(c *Config, opts InitOptions, res *InitResult) error {
+	path := c.PseudonymKeyPath()
+	switch {
+	case opts.PseudonymKey != "":
+		key, err := pseudonym.LoadFile(opts.PseudonymKey)
+		if err != nil {
+			return fmt.Errorf("node: %w", err)
+		}
+		if exists(path) {
+			have, err := pseudonym.LoadFile(path)
+			if err != nil {
+				return fmt.Errorf("node: %w", err)
+			}
+			if have != key {
+				return fmt.Errorf("node: %s holds another pseudonym key; remove it first if you mean to replace it", path)
+			}
+		} else {
+			if err := pseudonym.WriteFile(path, key); err != nil {
+				return fmt.Errorf("node: pseudonym key: %w", err)
+			}
+			res.Created = append(res.Created, path)
+		}
+	case !exists(path) && opts.Genesis == "":
+		key, err := pseudonym.Generate()
+		if err != nil {
+			return fmt.Errorf("node: %w", err)
+		}
+		if err := pseudonym.WriteFile(path, key); err != nil {
+			return fmt.Errorf("node: pseudonym key: %w", err)
+		}
+		res.Created = append(res.Created, path)
+	}
+	if !exists(path) {
+		return nil
+	}
+	key, err := pseudonym.LoadFile(path)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	res.PseudonymCommitment = pseudonym.Commitment(key)
+	return nil
+}
+
+// checkPseudonymKey checks the key in path, if there is one, against a
+// genesis commitment.
+func checkPseudonymKey(path string, commitment []byte) error {
+	key, err := pseudonym.LoadFile(path)
+	if errors.Is(err, pseudonym.ErrNoKeyFile) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	if !pseudonym.Matches(key, commitment) {
+		return fmt.Errorf("node: %w", pseudonym.MismatchError(path, false))
+	}
+	return nil
 }
 
 func setIf(dst *string, v string) {

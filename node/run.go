@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mykeyledger/mykey/app"
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/genesis"
 )
 
@@ -93,6 +94,16 @@ func newNode(ctx context.Context, c *Config, logger log.Logger, abciApp string) 
 		return nil, fmt.Errorf("node: %s is for chain %q but this node is configured for %q (mykey.chain_id in %s)",
 			c.Comet.GenesisFile(), doc.ChainID, want, ConfigPath(c.Comet.RootDir))
 	}
+	var pk *pseudonym.Key
+	if abciApp == "" {
+		// Checked before CometBFT starts: a node with another key would
+		// compute other MyKey IDs and fork at the first link.
+		key, err := loadPseudonymKey(c, doc.AppState.PseudonymCommitment)
+		if err != nil {
+			return nil, err
+		}
+		pk = &key
+	}
 	nodeKey, err := p2p.LoadNodeKey(c.Comet.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("node: node key %s: %w (run `mykeyd init`)", c.Comet.NodeKeyFile(), err)
@@ -107,7 +118,9 @@ func newNode(ctx context.Context, c *Config, logger log.Logger, abciApp string) 
 	)
 	switch abciApp {
 	case "":
-		a, err := app.New(appOptions(c))
+		opts := appOptions(c)
+		opts.PseudonymKey = pk
+		a, err := app.New(opts)
 		if err != nil {
 			return nil, fmt.Errorf("node: open app state %s: %w", c.AppStatePath(), err)
 		}
@@ -160,7 +173,25 @@ func appOptions(c *Config) app.Options {
 		SnapshotDir:      c.SnapshotPath(),
 		SnapshotInterval: c.App.SnapshotInterval,
 		SnapshotKeep:     int(c.App.SnapshotKeepRecent),
+		PseudonymKeyFile: c.PseudonymKeyPath(),
 	}
+}
+
+// loadPseudonymKey reads the node's network pseudonym key and checks it
+// against the genesis commitment.
+func loadPseudonymKey(c *Config, commitment []byte) (pseudonym.Key, error) {
+	path := c.PseudonymKeyPath()
+	key, err := pseudonym.LoadFile(path)
+	if errors.Is(err, pseudonym.ErrNoKeyFile) {
+		return pseudonym.Key{}, fmt.Errorf("node: %w", pseudonym.MismatchError(path, true))
+	}
+	if err != nil {
+		return pseudonym.Key{}, fmt.Errorf("node: %w", err)
+	}
+	if !pseudonym.Matches(key, commitment) {
+		return pseudonym.Key{}, fmt.Errorf("node: %w", pseudonym.MismatchError(path, false))
+	}
+	return key, nil
 }
 
 // loadValidatorKey reads the validator key file.

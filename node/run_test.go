@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -279,4 +281,41 @@ func TestStartFails(t *testing.T) {
 		t.Fatalf("readiness port still held after Stop: %v", err)
 	}
 	l.Close()
+}
+
+// TestWrongPseudonymKeyStops: a node whose network pseudonym key is missing
+// or is not the one genesis commits to stops before CometBFT starts, with a
+// message naming the key file and what to do.
+func TestWrongPseudonymKeyStops(t *testing.T) {
+	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freePorts(t, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(lay.Nodes[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := c.PseudonymKeyPath()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(context.Background(), c, log.NewNopLogger())
+	if err == nil || !strings.Contains(err.Error(), "no pseudonym key in "+path) || !strings.Contains(err.Error(), "key ceremony") {
+		t.Fatalf("start without a pseudonym key: %v", err)
+	}
+	other, err := pseudonym.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pseudonym.WriteFile(path, other); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(context.Background(), c, log.NewNopLogger())
+	want := "pseudonym key in " + path + " does not match the network's commitment in genesis: get the network's key from the government's key ceremony"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("start with another network's pseudonym key: %v", err)
+	}
+	if _, err := os.Stat(c.AppStatePath()); err == nil {
+		t.Fatal("the node opened its app state before checking its pseudonym key")
+	}
 }

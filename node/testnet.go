@@ -176,10 +176,17 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 			name, role, provider = providerIDs[i-1], "provider", providerIDs[i-1]
 		}
 		home := filepath.Join(out, fmt.Sprintf("node%d", i))
-		res, err := InitHome(InitOptions{Home: home, ChainID: opts.ChainID, Moniker: name})
+		// One pseudonym key for the network: node 0 generates it, the
+		// others are given it.
+		var pkFile string
+		if i > 0 {
+			pkFile = configs[0].PseudonymKeyPath()
+		}
+		res, err := InitHome(InitOptions{Home: home, ChainID: opts.ChainID, Moniker: name, PseudonymKey: pkFile})
 		if err != nil {
 			return nil, err
 		}
+		st.PseudonymCommitment = res.PseudonymCommitment
 		c := res.Config
 		port := opts.BasePort + PortsPerNode*i
 		c.Comet.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", port)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/client/cardfile"
 	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/genesis"
@@ -81,6 +82,21 @@ func TestTestnet(t *testing.T) {
 		if !bytes.Equal(pub.Bytes(), vals[i].PubKey.Bytes()) {
 			t.Fatalf("node %d: validator key is not genesis validator %d", i, i)
 		}
+		// Every node holds the one network pseudonym key, in a file only
+		// its owner reads, and genesis commits to it.
+		pk, err := pseudonym.LoadFile(c.PseudonymKeyPath())
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		if !pseudonym.Matches(pk, doc.AppState.PseudonymCommitment) {
+			t.Fatalf("node %d: pseudonym key is not the one genesis commits to", i)
+		}
+		if fi, err := os.Stat(c.PseudonymKeyPath()); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("node %d: pseudonym key file mode %v %v", i, fi.Mode(), err)
+		}
+	}
+	if bytes.Contains(gen, []byte("pseudonym_key")) {
+		t.Fatal("genesis names the pseudonym key file")
 	}
 	for id, path := range lay.ProviderKeys {
 		k, err := keyfile.Load(path)
@@ -115,7 +131,8 @@ func TestInitTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := filepath.Join(dir, "home")
-	first, err := InitHome(InitOptions{Home: home, ChainID: "chain-a", Moniker: "x"})
+	netKey := filepath.Join(lay.Nodes[0].Home, DefaultPseudonymKeyFile)
+	first, err := InitHome(InitOptions{Home: home, ChainID: "chain-a", Moniker: "x", PseudonymKey: netKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,5 +159,21 @@ func TestInitTwice(t *testing.T) {
 	if _, err := InitHome(InitOptions{Home: filepath.Join(dir, "other"), ChainID: "chain-b", Genesis: lay.Genesis}); err == nil ||
 		!strings.Contains(err.Error(), "chain-a") {
 		t.Fatalf("genesis of another chain: %v", err)
+	}
+	// A home whose init made a key of its own (a new network's first node)
+	// refuses this network's genesis, naming the key file.
+	own := filepath.Join(dir, "own")
+	if _, err := InitHome(InitOptions{Home: own, ChainID: "chain-a"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = InitHome(InitOptions{Home: own, ChainID: "chain-a", Genesis: lay.Genesis})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(own, DefaultPseudonymKeyFile)) || !strings.Contains(err.Error(), "does not match the network's commitment") {
+		t.Fatalf("genesis of a network with another pseudonym key: %v", err)
+	}
+	// A joining node given no key gets none (no one can generate the
+	// network's), and is told where to put it.
+	join, err := InitHome(InitOptions{Home: filepath.Join(dir, "join"), ChainID: "chain-a", Genesis: lay.Genesis})
+	if err != nil || join.PseudonymCommitment != nil {
+		t.Fatalf("joining node: %v, commitment %x", err, join.PseudonymCommitment)
 	}
 }

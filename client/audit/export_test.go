@@ -133,6 +133,22 @@ func TestHistoryAndPerson(t *testing.T) {
 			t.Errorf("%d %s entries, want %d (all: %v)", kinds[k], k, n, kinds)
 		}
 	}
+	// Revocations and successions name certificates only by their index
+	// on the ledger, and say why and (a succession) which MyKey ID.
+	for _, it := range h.Items {
+		certs := map[string]int{"revocation": 1, "succession": 2}[it.Kind]
+		if len(it.Certificates) != certs {
+			t.Errorf("%s entry names %d certificates, want %d: %+v", it.Kind, len(it.Certificates), certs, it)
+		}
+		for _, c := range it.Certificates {
+			if len(c) != 64 {
+				t.Errorf("%s entry: certificate index %q", it.Kind, c)
+			}
+		}
+		if it.Kind == "succession" && (it.Reference != "certificate renewed" || !strings.Contains(it.Summary, f.winner)) {
+			t.Errorf("succession entry: %+v", it)
+		}
+	}
 	r = auditJSON(t, &h, append([]string{"history", "--kind", "correction,succession"}, f.honest()...)...)
 	if r.err != nil || len(h.Items) != 3 {
 		t.Errorf("corrections and successions: %v, %d items", r.err, len(h.Items))

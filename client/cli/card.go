@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -16,20 +17,25 @@ import (
 // info (with the ledger lookup of the MyKey ID), card emulate, testca.
 func newCardCmds(c *cmdCtx) []*cobra.Command {
 	lookup := func(ctx context.Context, cert *x509.Certificate) (string, error) {
-		return c.mykeyOf(ctx, jpki.IDOf(cert).Fingerprint())
+		return c.mykeyOf(ctx, cert.Raw)
 	}
 	return []*cobra.Command{cardcmd.NewCardCmd(lookup), cardcmd.NewTestCACmd()}
 }
 
-// mykeyOf returns the MyKey ID the ledger issued for the certificate with
-// this fingerprint ("" if none), following a merge to the surviving ID.
-func (c *cmdCtx) mykeyOf(ctx context.Context, fingerprint string) (string, error) {
+// mykeyOf returns the MyKey ID the ledger issued for the certificate
+// (DER) ("" if none), following a merge to the surviving ID. It needs a
+// validator's full RPC (see certRecord).
+func (c *cmdCtx) mykeyOf(ctx context.Context, certDER []byte) (string, error) {
+	ref, err := certRefOf(certDER)
+	if err != nil {
+		return "", err
+	}
 	n, err := c.node()
 	if err != nil {
 		return "", err
 	}
 	var cr types.CertRecord
-	a, err := rpc.Get(ctx, n, rpc.KeyCert(fingerprint), &cr, false)
+	a, err := certRecord(ctx, n, ref, &cr, false)
 	if err != nil || !a.Found || cr.MykeyId == "" {
 		return "", err
 	}
@@ -46,4 +52,14 @@ func (c *cmdCtx) mykeyOf(ctx context.Context, fingerprint string) (string, error
 		id = mk.MergedInto
 	}
 	return id, nil
+}
+
+// certRefOf names the certificate (DER) by issuer and serial.
+func certRefOf(der []byte) (*types.CertRef, error) {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("the card's certificate does not parse: %w", err)
+	}
+	id := jpki.IDOf(cert)
+	return &types.CertRef{Issuer: id.Issuer, Serial: id.Serial}, nil
 }

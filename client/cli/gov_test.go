@@ -214,12 +214,14 @@ func TestGovActions(t *testing.T) {
 		t.Fatalf("revoked certificate: %+v", cr)
 	}
 
-	// succession: alice's renewed card (old by fingerprint, new by file)
-	// keeps her MyKey ID.
-	var mk MyKeyJSON
-	h.ok("", &mk, "query", "mykey", alice, "--json")
+	// succession: alice's renewed card keeps her MyKey ID. The ledger
+	// cannot name a certificate: both are given by file.
 	renewed := h.node.Card("alice-renewed")
-	gov("succession", "--old-fingerprint", mk.Certificates[0].Fingerprint, "--new-cert", certFile(t, renewed, dir), "--reason", "renewed")
+	r = h.run("", append([]string{"gov", "succession", "--new-cert", certFile(t, renewed, dir), "--reason", "renewed"}, keys...)...)
+	if r.code == 0 || !strings.Contains(r.stderr, "--old-cert FILE") {
+		t.Fatalf("succession without the old certificate: %s", r)
+	}
+	gov("succession", "--old-cert", certFile(t, aliceCard, dir), "--new-cert", certFile(t, renewed, dir), "--reason", "renewed")
 	var info map[string]any
 	h.ok("", &info, "card", "info", "--card", "file:"+renewed, "--json")
 	if info["mykey_id"] != alice {

@@ -130,7 +130,7 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 		return err
 	}
 	if n != nil {
-		if err := c.precheckLink(ctx, n, now, f.program, f.provider, fp); err != nil {
+		if err := c.precheckLink(ctx, n, now, f.program, f.provider, cert); err != nil {
 			return err
 		}
 	}
@@ -186,7 +186,7 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 		// A rejected link's event may name a MyKey ID issued only in the
 		// rejected attempt; report the one the ledger holds, if any.
 		out.Outcome, out.Reason = "rejected", app.CodeName(res.Code)
-		out.MyKeyID, _ = c.mykeyOf(ctx, fp)
+		out.MyKeyID, _ = c.mykeyOf(ctx, cert)
 	}
 	if err := c.output(out, func(w io.Writer) { printLink(w, &out) }); err != nil {
 		return err
@@ -211,7 +211,7 @@ func printLink(w io.Writer, out *LinkJSON) {
 // precheckLink refuses, before the PIN is asked, a link the ledger would
 // certainly refuse: unknown or closed program, unknown or suspended
 // provider, revoked certificate, person already linked.
-func (c *cmdCtx) precheckLink(ctx context.Context, n rpc.Node, now time.Time, program, provider, fp string) error {
+func (c *cmdCtx) precheckLink(ctx context.Context, n rpc.Node, now time.Time, program, provider string, certDER []byte) error {
 	refuse := func(e *app.Error, format string, args ...any) error {
 		return rejected("the link (checked before signing; nothing was signed)", e.Code, fmt.Sprintf(format, args...))
 	}
@@ -237,13 +237,17 @@ func (c *cmdCtx) precheckLink(ctx context.Context, n rpc.Node, now time.Time, pr
 		return refuse(app.ErrProviderSuspended, "provider %q is suspended", provider)
 	}
 	var cr types.CertRecord
-	if a, err = rpc.Get(ctx, n, rpc.KeyCert(fp), &cr, false); err != nil {
+	ref, err := certRefOf(certDER)
+	if err != nil {
+		return err
+	}
+	if a, err = certRecord(ctx, n, ref, &cr, false); err != nil {
 		return err
 	}
 	if a.Found && cr.Revoked {
 		return refuse(app.ErrCertRevoked, "this card's certificate was revoked: %s", cr.RevokeReason)
 	}
-	id, err := c.mykeyOf(ctx, fp)
+	id, err := c.mykeyOf(ctx, certDER)
 	if err != nil || id == "" {
 		return err
 	}

@@ -92,10 +92,19 @@ func TestLinkGrantQuery(t *testing.T) {
 	if pr.Program.RateBP != 2500 || pr.Totals.GrantedYen != 250 {
 		t.Fatalf("query program: %+v", pr)
 	}
+	// The ledger names the card's certificate only by its index, which
+	// the node computes from the certificate.
+	if len(mk.Certificates[0].Index) != 64 || mk.Certificates[0].Fingerprint != "" || mk.Certificates[0].Serial != "" {
+		t.Fatalf("query mykey names a certificate: %+v", mk.Certificates[0])
+	}
 	var cert CertRecordJSON
-	h.ok("", &cert, "query", "cert", mk.Certificates[0].Fingerprint, "--json")
-	if cert.MyKeyID != id || cert.Revoked {
+	h.ok("", &cert, "query", "cert", "--cert", certFile(t, card, t.TempDir()), "--json", "--prove")
+	if cert.MyKeyID != id || cert.Revoked || cert.Index != mk.Certificates[0].Index || !cert.Verified {
 		t.Fatalf("query cert: %+v", cert)
+	}
+	// A fingerprint is no longer a way to find a certificate.
+	if r := h.run("", "query", "cert", cert.Fingerprint); r.code == 0 {
+		t.Fatalf("query cert by fingerprint: %s", r)
 	}
 	var tx TxJSON
 	h.ok("", &tx, "query", "tx", g["tx_hash"].(string), "--json")

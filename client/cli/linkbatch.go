@@ -150,7 +150,7 @@ func (c *cmdCtx) runLinkBatch(ctx context.Context, keyPath string, args []string
 				r.Outcome, r.Reason = "rejected", app.CodeName(r.Code)
 				// The event may name a MyKey ID issued only in the
 				// rejected attempt: report the ledger's.
-				r.MyKeyID, _ = c.mykeyOf(ctx, li.lf.Fingerprint)
+				r.MyKeyID, _ = c.mykeyOf(ctx, li.sl.GetRequest().GetCertificate())
 				out.Rejected++
 			} else {
 				out.Accepted++

@@ -84,11 +84,14 @@ type MyKeyJSON struct {
 	Certificates []CertJSON `json:"certificates"`
 }
 
-// CertJSON names a certificate.
+// CertJSON names a certificate. The ledger knows a certificate only by
+// its index (a keyed hash of issuer and serial, hex); fingerprint, issuer
+// and serial are known when the certificate itself was given.
 type CertJSON struct {
-	Fingerprint string `json:"fingerprint"`
-	Issuer      string `json:"issuer"`
-	Serial      string `json:"serial"` // hex
+	Index       string `json:"index,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Issuer      string `json:"issuer,omitempty"`
+	Serial      string `json:"serial,omitempty"` // hex
 }
 
 func certJSON(r *types.CertRef) CertJSON {
@@ -112,8 +115,8 @@ func (q *querier) mykeyCmd() *cobra.Command {
 			}
 			out := MyKeyJSON{AnswerJSON: a, MyKeyID: mk.Id, IssuedHeight: mk.IssuedHeight, MergedInto: mk.MergedInto,
 				Programs: append([]string{}, mk.Programs...), Certificates: []CertJSON{}}
-			for _, cr := range mk.Certs {
-				out.Certificates = append(out.Certificates, certJSON(cr))
+			for _, idx := range mk.Certs {
+				out.Certificates = append(out.Certificates, CertJSON{Index: hex.EncodeToString(idx)})
 			}
 			return q.c.output(out, func(w io.Writer) {
 				fmt.Fprintf(w, "MyKey ID:  %s (issued in block %d)\n", out.MyKeyID, out.IssuedHeight)
@@ -122,7 +125,7 @@ func (q *querier) mykeyCmd() *cobra.Command {
 				}
 				fmt.Fprintf(w, "programs:  %s\n", strings.Join(out.Programs, ", "))
 				for _, c := range out.Certificates {
-					fmt.Fprintf(w, "certificate %s (serial %s)\n", c.Fingerprint, c.Serial)
+					fmt.Fprintf(w, "certificate %s (ledger index)\n", c.Index)
 				}
 				q.verifiedNote(w, out.AnswerJSON)
 			})

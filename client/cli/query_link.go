@@ -81,11 +81,7 @@ in the reader (--card; no PIN needed).`,
 				if err != nil {
 					return err
 				}
-				fp, err := txbuild.Fingerprint(der)
-				if err != nil {
-					return err
-				}
-				if id, err = q.c.mykeyOf(ctx, fp); err != nil {
+				if id, err = q.c.mykeyOf(ctx, der); err != nil {
 					return err
 				}
 				if id == "" {

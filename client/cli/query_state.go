@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
@@ -119,36 +120,87 @@ type CertRecordJSON struct {
 	RevokeReason  string `json:"revoke_reason,omitempty"`
 }
 
+// needsFullRPC explains a certificate lookup that failed: only a
+// validator's node, holding the network pseudonym key, can find a
+// certificate's record.
+const needsFullRPC = "a certificate's record can only be found through a validator's full RPC (--node): the ledger keeps it under a keyed hash only the validators can compute, and the public endpoint does not serve it"
+
+// certRecord asks the node for the record of the certificate ref names.
+// The node computes the certificate's index (app.CertIndexPath); the
+// answer, proved when prove is set, is the record under that index.
+func certRecord(ctx context.Context, n rpc.Node, ref *types.CertRef, cr *types.CertRecord, prove bool) (*rpc.Answer, error) {
+	bz, err := ref.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	res, err := n.Query(ctx, app.CertIndexPath+"/"+hex.EncodeToString(bz), prove)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, needsFullRPC)
+	}
+	if res.Code != 0 {
+		return nil, fmt.Errorf("rpc: %s refused the certificate lookup: %s (code %d); %s", n.URL(), res.Log, res.Code, needsFullRPC)
+	}
+	key := string(res.Key)
+	if !strings.HasPrefix(key, rpc.KeyCert("")) {
+		return nil, fmt.Errorf("rpc: %s answered the certificate lookup with record %q, not a certificate's", n.URL(), key)
+	}
+	a := &rpc.Answer{Key: key, Height: res.Height, Found: rpc.Found(res)}
+	if prove {
+		if err := rpc.Verify(ctx, n, key, res); err != nil {
+			return nil, err
+		}
+		a.Verified = true
+	}
+	if a.Found {
+		if err := cr.Unmarshal(res.Value); err != nil {
+			return nil, fmt.Errorf("rpc: record %s does not decode: %w", key, err)
+		}
+	}
+	return a, nil
+}
+
 func (q *querier) certCmd() *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
-		Use:   "cert (FINGERPRINT | --cert FILE)",
-		Short: "What the ledger knows of a card certificate: MyKey ID, revocation",
-		Args:  cobra.MaximumNArgs(1),
+		Use:   "cert --cert FILE",
+		Short: "What the ledger knows of a card certificate: MyKey ID, revocation (needs a validator's full RPC)",
+		Long: `cert shows the ledger's record of a card certificate: its MyKey ID and
+whether it is revoked. The ledger keeps certificate records under a keyed
+hash of the certificate's issuer and serial that only the validators can
+compute (so that no one holding a card's certificate can find its MyKey ID),
+so --node must be a validator's (or its sentry's) full RPC: the public
+endpoint refuses this query.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var fp string
-			switch {
-			case len(args) == 1 && file == "":
-				fp = strings.ToLower(args[0])
-			case len(args) == 0 && file != "":
-				ref, err := certRefFromFile(file)
-				if err != nil {
-					return err
-				}
-				fp = txbuild.CertRefFingerprint(ref)
-			default:
-				return usageErr("give a fingerprint or --cert FILE")
+			if file == "" {
+				return usageErr("give the certificate with --cert FILE")
 			}
-			var cr types.CertRecord
-			a, err := q.get(cmd.Context(), rpc.KeyCert(fp), &cr, "record of certificate "+fp)
+			ref, err := certRefFromFile(file)
 			if err != nil {
 				return err
 			}
-			out := CertRecordJSON{AnswerJSON: a, CertJSON: certJSON(cr.Cert), MyKeyID: cr.MykeyId, Revoked: cr.Revoked,
+			if _, err := q.c.status(cmd.Context()); err != nil {
+				return err
+			}
+			var cr types.CertRecord
+			a, err := certRecord(cmd.Context(), q.c.n, ref, &cr, *q.prove)
+			if err != nil {
+				return err
+			}
+			cj := certJSON(ref)
+			cj.Index = strings.TrimPrefix(a.Key, rpc.KeyCert(""))
+			ans := AnswerJSON{Found: a.Found, Key: a.Key, AnswerHeight: a.Height, Verified: a.Verified}
+			if !a.Found {
+				if q.c.g.json {
+					_ = q.c.output(ans, nil)
+				}
+				return notFound("the ledger has no record of certificate %s (as of block %d)", cj.Fingerprint, a.Height)
+			}
+			out := CertRecordJSON{AnswerJSON: ans, CertJSON: cj, MyKeyID: cr.MykeyId, Revoked: cr.Revoked,
 				RevokedHeight: cr.RevokedHeight, RevokeReason: cr.RevokeReason}
-			out.Fingerprint = fp
 			return q.c.output(out, func(w io.Writer) {
-				fmt.Fprintf(w, "certificate %s\nissuer: %s\nserial: %s\nMyKey ID: %s\n", fp, out.Issuer, out.Serial, orNone(out.MyKeyID))
+				fmt.Fprintf(w, "certificate %s\nissuer: %s\nserial: %s\nledger index: %s\nMyKey ID: %s\n",
+					out.Fingerprint, out.Issuer, out.Serial, out.Index, orNone(out.MyKeyID))
 				if out.Revoked {
 					fmt.Fprintf(w, "REVOKED in block %d: %s\n", out.RevokedHeight, out.RevokeReason)
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/genesis"
 )
 
@@ -23,8 +24,8 @@ func genesisCmd(e *env) *cobra.Command {
 
 func genesisBuildCmd(e *env) *cobra.Command {
 	var (
-		chainID, appState, out, when string
-		production                   bool
+		chainID, appState, out, when, pkFile string
+		production                           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "build --chain-id ID --app-state FILE --out genesis.json",
@@ -34,7 +35,9 @@ their grant and validator keys, programs, trust anchors; see package genesis)
 from FILE, validates it, derives the CometBFT validators from it and writes
 genesis.json. If the app state lists no trust_anchors, the real J-LIS
 user-authentication CA roots are used (--production-anchors), so that real My
-Number Cards can link. Validator keys are what show-validator prints.`,
+Number Cards can link. Validator keys are what show-validator prints. If the
+app state has no pseudonym_commitment, --pseudonym-key names the network
+pseudonym key file whose commitment to write (init prints it too).`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			bz, err := os.ReadFile(appState)
@@ -50,6 +53,13 @@ Number Cards can link. Validator keys are what show-validator prints.`,
 			if len(st.TrustAnchors) == 0 && production {
 				st.TrustAnchors = genesis.ProductionTrustAnchors()
 				e.msg("trust anchors: the J-LIS user-authentication CA roots")
+			}
+			if len(st.PseudonymCommitment) == 0 && pkFile != "" {
+				key, err := pseudonym.LoadFile(pkFile)
+				if err != nil {
+					return err
+				}
+				st.PseudonymCommitment = pseudonym.Commitment(key)
 			}
 			t := time.Now().UTC().Truncate(time.Second)
 			if when != "" {
@@ -70,6 +80,7 @@ Number Cards can link. Validator keys are what show-validator prints.`,
 	f.StringVar(&appState, "app-state", "", "app_state JSON file (required)")
 	f.StringVar(&out, "out", "genesis.json", "genesis file to write")
 	f.StringVar(&when, "genesis-time", "", "genesis time, RFC 3339 (default now)")
+	f.StringVar(&pkFile, "pseudonym-key", "", "network pseudonym key file whose commitment genesis holds, if the app state has none")
 	f.BoolVar(&production, "production-anchors", true, "trust the J-LIS roots when the app state lists no trust_anchors")
 	_ = cmd.MarkFlagRequired("chain-id")
 	_ = cmd.MarkFlagRequired("app-state")

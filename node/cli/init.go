@@ -22,7 +22,14 @@ func initCmd(e *env) *cobra.Command {
 kept. The genesis file comes from the network (the government publishes it;
 mykeyd testnet writes one for a test network): pass it with --genesis or
 copy it to <home>/config/genesis.json. Print the validator key for the
-genesis with show-validator.`,
+genesis with show-validator.
+
+Every node of a network holds the network pseudonym key (config/
+pseudonym_key.json), from which certificate indexes and MyKey IDs are
+derived; genesis holds only its commitment (pseudonym_commitment, printed
+here). init generates a key for the first node of a new network; a node
+joining a network must be given that network's key (--pseudonym-key, from
+the government's key ceremony), and with --genesis none is generated.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			res, err := node.InitHome(opts)
@@ -38,12 +45,21 @@ genesis with show-validator.`,
 				"node_id":       string(res.NodeID),
 				"validator_key": hex.EncodeToString(res.ValidatorKey),
 			}
+			if res.PseudonymCommitment != nil {
+				out["pseudonym_commitment"] = hex.EncodeToString(res.PseudonymCommitment)
+			}
 			if asJSON {
 				if err := e.printJSON(out); err != nil {
 					return err
 				}
 			} else {
 				fmt.Fprintf(e.stdout, "node_id       %s\nvalidator_key %s\n", out["node_id"], out["validator_key"])
+				if c, ok := out["pseudonym_commitment"]; ok {
+					fmt.Fprintf(e.stdout, "pseudonym_commitment %s\n", c)
+				}
+			}
+			if res.PseudonymCommitment == nil {
+				e.msg("no pseudonym key: get the network's key from the government's key ceremony and put it at %s", res.Config.PseudonymKeyPath())
 			}
 			if opts.Genesis == "" {
 				e.msg("next: put the network's genesis.json (chain %s) at %s, then run `mykeyd start --home %s`",
@@ -63,7 +79,8 @@ genesis with show-validator.`,
 	f.StringVar(&opts.MetricsListen, "metrics-laddr", "", "Prometheus listen address (default 127.0.0.1:26660)")
 	f.StringVar(&opts.ReadyListen, "ready-laddr", "", "readiness endpoint listen address (default tcp://127.0.0.1:26680)")
 	f.StringVar(&opts.PublicListen, "public-laddr", "", "public endpoint listen address, for auditors (default tcp://127.0.0.1:26670)")
-	f.BoolVar(&asJSON, "json", false, "print JSON (home, chain_id, node_id, validator_key)")
+	f.StringVar(&opts.PseudonymKey, "pseudonym-key", "", "the network pseudonym key file to install (from the government's key ceremony)")
+	f.BoolVar(&asJSON, "json", false, "print JSON (home, chain_id, node_id, validator_key, pseudonym_commitment)")
 	_ = cmd.MarkFlagRequired("chain-id")
 	return cmd
 }

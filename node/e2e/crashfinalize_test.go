@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +98,7 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 
 	// Nothing of block crashAt reached the victim's app state: it is the
 	// state after crashAt-1, as the other nodes computed it.
-	height, hash := appInfo(t, filepath.Join(nw.lay.Nodes[victim].Home, node.AppStateDir))
+	height, hash := appInfo(t, nw.lay.Nodes[victim].Home)
 	if height != crashAt-1 {
 		t.Fatalf("node %d's app state is at height %d after the crash, want %d", victim, height, crashAt-1)
 	}

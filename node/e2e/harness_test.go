@@ -167,6 +167,8 @@ func (nw *network) addNode(name string) int {
 	}
 	out, err := exec.Command(mykeyd, "init", "--home", home, "--chain-id", nw.lay.ChainID, "--moniker", name,
 		"--genesis", nw.lay.Genesis, "--peers", strings.Join(peers, ","),
+		// The network's pseudonym key, as its key ceremony hands it out.
+		"--pseudonym-key", filepath.Join(nw.lay.Nodes[0].Home, node.DefaultPseudonymKeyFile),
 		"--p2p-laddr", fmt.Sprintf("tcp://127.0.0.1:%d", port),
 		"--rpc-laddr", fmt.Sprintf("tcp://127.0.0.1:%d", port+1),
 		"--metrics-laddr", fmt.Sprintf("127.0.0.1:%d", port+2),

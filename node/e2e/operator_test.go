@@ -14,12 +14,15 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/mykeyledger/mykey/genesis"
+	"github.com/mykeyledger/mykey/node"
 )
 
 // TestOperatorSetup follows the README's "Running a validator" steps with
 // two operators, the government and a provider, each on its own home:
-// init, keygen, genesis build (with the J-LIS trust anchors), init again
-// with the genesis and the peer, start, and blocks are made.
+// init, keygen, genesis build (with the J-LIS trust anchors and the
+// commitment to the government's pseudonym key), init again with the
+// genesis, the peer and (the provider) the network's pseudonym key, start,
+// and blocks are made.
 func TestOperatorSetup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real nodes; skipped with -short")
@@ -86,7 +89,10 @@ func TestOperatorSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	gen := filepath.Join(dir, "genesis.json")
-	mykeydOut("genesis", "build", "--chain-id", chain, "--app-state", statePath, "--out", gen)
+	// The network pseudonym key is the one the government's init made;
+	// genesis holds its commitment.
+	netKey := filepath.Join(ops[0].home, node.DefaultPseudonymKeyFile)
+	mykeydOut("genesis", "build", "--chain-id", chain, "--app-state", statePath, "--out", gen, "--pseudonym-key", netKey)
 	if out := mykeydOut("genesis", "validate", gen); !strings.Contains(out, "validator paypay") || !strings.Contains(out, "2 trust anchors") ||
 		!strings.Contains(out, "2 registered P2P node IDs") {
 		t.Fatalf("genesis validate:\n%s", out)
@@ -99,9 +105,21 @@ func TestOperatorSetup(t *testing.T) {
 		t.Fatal("genesis build did not use the J-LIS trust anchors")
 	}
 
+	// The provider's node holds a key of its own, made by its first init:
+	// it refuses the network's genesis until it is given the network's key
+	// (from the government's key ceremony).
+	provKey := filepath.Join(ops[1].home, node.DefaultPseudonymKeyFile)
+	if out, err := exec.Command(mykeyd, "init", "--home", ops[1].home, "--chain-id", chain, "--genesis", gen).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "does not match the network's commitment") || !strings.Contains(string(out), provKey) {
+		t.Fatalf("init with genesis and another pseudonym key: %v\n%s", err, out)
+	}
+	if err := os.Remove(provKey); err != nil {
+		t.Fatal(err)
+	}
 	for i := range ops {
 		peer := ops[1-i]
-		mykeydOut("init", "--home", ops[i].home, "--chain-id", chain, "--genesis", gen, "--peers", peer.nodeID+"@"+peer.p2p)
+		mykeydOut("init", "--home", ops[i].home, "--chain-id", chain, "--genesis", gen, "--peers", peer.nodeID+"@"+peer.p2p,
+			"--pseudonym-key", netKey)
 	}
 	// Loopback peers need these two settings (mykeyd testnet sets them).
 	for _, o := range ops {

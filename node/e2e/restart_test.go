@@ -12,6 +12,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/mykeyledger/mykey/app"
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -78,7 +79,7 @@ func TestRestartNetwork(t *testing.T) {
 	heights := make([]int64, len(all))
 	hashes := make([][]byte, len(all))
 	for _, i := range all {
-		heights[i], hashes[i] = appInfo(t, filepath.Join(nw.lay.Nodes[i].Home, node.AppStateDir))
+		heights[i], hashes[i] = appInfo(t, nw.lay.Nodes[i].Home)
 	}
 	var top int64
 	var topHash []byte
@@ -129,11 +130,16 @@ func TestRestartNetwork(t *testing.T) {
 	t.Logf("restarted: continued from height %d to %d with the same records", top, nw.maxHeight(all...))
 }
 
-// appInfo opens a stopped node's app state and returns its last committed
-// height and app hash.
-func appInfo(t *testing.T, dir string) (int64, []byte) {
+// appInfo opens the app state of the stopped node at home and returns its
+// last committed height and app hash.
+func appInfo(t *testing.T, home string) (int64, []byte) {
 	t.Helper()
-	a, err := app.New(app.Options{Dir: dir})
+	dir := filepath.Join(home, node.AppStateDir)
+	pk, err := pseudonym.LoadFile(filepath.Join(home, node.DefaultPseudonymKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(app.Options{Dir: dir, PseudonymKey: &pk})
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/mykeyledger/mykey/app/types"
@@ -21,20 +22,24 @@ const (
 
 // HistoryItem is one government action as applied.
 type HistoryItem struct {
-	Key       string              `json:"key"`
-	Sequence  uint64              `json:"sequence"`
-	Height    int64               `json:"height"`
-	Time      int64               `json:"time"`
-	Kind      string              `json:"kind"`
-	Action    string              `json:"action"`
-	Summary   string              `json:"summary"`
-	Program   string              `json:"program,omitempty"`
-	Provider  string              `json:"provider,omitempty"`
-	MyKeyID   string              `json:"mykey_id,omitempty"`
-	AmountYen int64               `json:"amount_yen,omitempty"`
-	Reference string              `json:"reference,omitempty"`
-	ProvedAt  int64               `json:"proved_at"`
-	Entry     *types.HistoryEntry `json:"-"`
+	Key       string `json:"key"`
+	Sequence  uint64 `json:"sequence"`
+	Height    int64  `json:"height"`
+	Time      int64  `json:"time"`
+	Kind      string `json:"kind"`
+	Action    string `json:"action"`
+	Summary   string `json:"summary"`
+	Program   string `json:"program,omitempty"`
+	Provider  string `json:"provider,omitempty"`
+	MyKeyID   string `json:"mykey_id,omitempty"`
+	AmountYen int64  `json:"amount_yen,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	// Certificates are the indexes (hex) of the certificates a revocation
+	// or succession named: the ledger keeps only these keyed hashes, never
+	// the certificates' issuers and serials.
+	Certificates []string            `json:"certificates,omitempty"`
+	ProvedAt     int64               `json:"proved_at"`
+	Entry        *types.HistoryEntry `json:"-"`
 }
 
 // History is the government's actions up to a height.
@@ -112,8 +117,12 @@ func describe(key string, e *types.HistoryEntry, provedAt int64) *HistoryItem {
 		}
 	case *types.GovAction_RevokeCertificates:
 		it.Action, it.Kind, it.Reference = "revoke_certificates", KindRevocation, a.RevokeCertificates.Reason
+		for _, c := range a.RevokeCertificates.Certificates {
+			it.Certificates = append(it.Certificates, hex.EncodeToString(c.GetIndex()))
+		}
 	case *types.GovAction_Succession:
 		it.Action, it.Kind, it.Reference = "succession", KindSuccession, a.Succession.Reason
+		it.Certificates = []string{hex.EncodeToString(a.Succession.OldCert.GetIndex()), hex.EncodeToString(a.Succession.NewCert.GetIndex())}
 	case *types.GovAction_AttestEligibility:
 		it.Action, it.Kind, it.Program = "attest_eligibility", KindAttestation, a.AttestEligibility.ProgramId
 	case *types.GovAction_Settle:

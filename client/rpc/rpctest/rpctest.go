@@ -27,6 +27,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/client/cardfile"
 	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/rpc"
@@ -74,6 +75,8 @@ type Node struct {
 	ProvKeys map[string]string // provider ID → grant key file
 	Blocks   int               // blocks made
 	Dropped  int               // transactions dropped at recheck
+	// PseudonymKey is the network pseudonym key, new for each chain.
+	PseudonymKey pseudonym.Key
 }
 
 var _ rpc.Node = (*Node)(nil)
@@ -92,7 +95,13 @@ func New(t testing.TB, opts Options) *Node {
 		txs: map[[32]byte]*rpc.Committed{}, ProvKeys: map[string]string{},
 		now: time.Now().UTC().Truncate(time.Second), blockTxs: opts.BlockTxs}
 	n.CA = jpkitest.MustCA(t)
+	pk, err := pseudonym.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.PseudonymKey = pk
 	st := genesis.AppState{
+		PseudonymCommitment: pseudonym.Commitment(pk),
 		Government: genesis.Government{Threshold: uint32(opts.Threshold), Name: "government",
 			ValidatorKey: genesis.HexBytes(mustKey(t, "validator", "government").Public()), Power: 10},
 		TrustAnchors: []string{string(n.CA.CertPEM)},
@@ -117,7 +126,7 @@ func New(t testing.TB, opts Options) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Options{InMemory: true})
+	a, err := app.New(app.Options{InMemory: true, PseudonymKey: &n.PseudonymKey})
 	if err != nil {
 		t.Fatal(err)
 	}
