@@ -156,7 +156,7 @@ func TestSetNodes(t *testing.T) {
 // TestNodeFilterWithoutState: a node with no state yet (about to restore a
 // snapshot by state sync) admits its peers; it has no blocks to give away.
 func TestNodeFilterWithoutState(t *testing.T) {
-	a, err := New(Options{InMemory: true})
+	a, err := New(Options{PseudonymKey: &testPseudonymKey, InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
