@@ -60,7 +60,7 @@ func (c *Client) Get(ctx context.Context, key string) (*Record, error) {
 	}
 	r := res.Response
 	if r.Code != 0 {
-		return nil, fmt.Errorf("lightverify: node %s refused the query of %s: %s (code %d)", c.node, key, r.Log, r.Code)
+		return nil, &RefusedError{Node: c.node, Key: key, Code: r.Code, Log: r.Log}
 	}
 	rec := &Record{Key: key, Value: r.Value, Height: r.Height}
 	if len(rec.Value) == 0 {
@@ -110,7 +110,7 @@ func (c *Client) Fetch(ctx context.Context, prefix, startAfter string, limit int
 	}
 	r := res.Response
 	if r.Code != 0 {
-		return nil, fmt.Errorf("lightverify: node %s refused the range query of %s: %s (code %d)", c.node, prefix, r.Log, r.Code)
+		return nil, &RefusedError{Node: c.node, Key: prefix, Code: r.Code, Log: r.Log, Range: true}
 	}
 	p := &RawPage{Prefix: prefix, StartAfter: startAfter, Limit: limit, Height: r.Height}
 	if err := p.Result.Unmarshal(r.Value); err != nil {

@@ -20,6 +20,7 @@ const (
 	PrefixProviderTotals = "providertotals/"
 	PrefixOverGrant      = "overgrant/"
 	PrefixCharge         = "charge/"
+	PrefixDaily          = "daily/"
 	PrefixHistory        = "history/"
 	PrefixLink           = "link/"
 	PrefixLinkHistory    = "linkhistory/"
@@ -38,6 +39,7 @@ type Totals struct {
 	Programs           []*ProgramView     // by ID
 	Providers          []*types.Provider  // by ID
 	OverGrants         []*OverGrantView   // by key
+	Days               []*DayView         // the daily grant ledger, by key
 	Records            map[string]Figures // key → figures, for naming records in mismatches
 }
 
@@ -108,6 +110,22 @@ type OverGrantView struct {
 	types.OverGrant
 }
 
+// DayView is one daily record: a provider's grants in a program on one
+// day (Japan time), the public grant ledger.
+type DayView struct {
+	Key                    string
+	Program, Provider, Day string
+	types.DailyTotals
+}
+
+// DailyYen sums the daily records' granted yen.
+func (t *Totals) DailyYen() (n int64) {
+	for _, d := range t.Days {
+		n += d.GrantedYen
+	}
+	return n
+}
+
 // Program returns the program view with id, or nil.
 func (t *Totals) Program(id string) *ProgramView {
 	for _, p := range t.Programs {
@@ -148,11 +166,11 @@ func (t *Totals) GrantedYen() (n int64) {
 	return n
 }
 
-// ReadTotals reads programs, providers, their totals, over-grants and the
-// government state, all proved at one height, and the total granted the
+// ReadTotals reads programs, providers, their totals, over-grants, the
+// daily grant ledger and the government state, all proved at one height, and the total granted the
 // app hash of that height commits to.
 func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
-	prefixes := []string{PrefixGov, PrefixProgram, PrefixProgramTotals, PrefixProvider, PrefixProviderTotals, PrefixOverGrant}
+	prefixes := []string{PrefixGov, PrefixProgram, PrefixProgramTotals, PrefixProvider, PrefixProviderTotals, PrefixOverGrant, PrefixDaily}
 	height, sets, err := Consistent(ctx, src, prefixes)
 	if err != nil {
 		return nil, err
@@ -227,6 +245,17 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 			return nil, err
 		}
 		t.OverGrants = append(t.OverGrants, og)
+	}
+	for _, r := range sets[6] {
+		parts := strings.Split(strings.TrimPrefix(r.Key, PrefixDaily), "/")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("report: unexpected key %q", r.Key)
+		}
+		d := &DayView{Key: r.Key, Program: parts[0], Provider: parts[1], Day: parts[2]}
+		if err := decode(r, &d.DailyTotals); err != nil {
+			return nil, err
+		}
+		t.Days = append(t.Days, d)
 	}
 	for _, p := range progs {
 		t.Programs = append(t.Programs, p)
