@@ -27,18 +27,18 @@ type PersonJSON struct {
 
 // PersonProgramJSON is a person's standing in one program.
 type PersonProgramJSON struct {
-	Program      string             `json:"program"`
-	Provider     string             `json:"provider,omitempty"`
-	LinkStatus   string             `json:"link_status"`
-	LinkHeight   int64              `json:"link_height"`
-	GrantedYen   int64              `json:"granted_yen"`
-	RecoveredYen int64              `json:"recovered_yen"`
-	Attested     bool               `json:"attested,omitempty"`
-	CapYen       int64              `json:"cap_yen"`
-	CapLeftYen   int64              `json:"cap_left_yen"`
-	TotalsHeight int64              `json:"totals_height"`
-	Events       []LinkEventJSON    `json:"events"`
-	OverGrants   []OverGrantJSON    `json:"over_grants"`
+	Program      string          `json:"program"`
+	Provider     string          `json:"provider,omitempty"`
+	LinkStatus   string          `json:"link_status"`
+	LinkHeight   int64           `json:"link_height"`
+	GrantedYen   int64           `json:"granted_yen"`
+	RecoveredYen int64           `json:"recovered_yen"`
+	Attested     bool            `json:"attested,omitempty"`
+	CapYen       int64           `json:"cap_yen"`
+	CapLeftYen   int64           `json:"cap_left_yen"`
+	TotalsHeight int64           `json:"totals_height"`
+	Events       []LinkEventJSON `json:"events"`
+	OverGrants   []OverGrantJSON `json:"over_grants"`
 	// Grants are the person's charges, with --charges only (not public).
 	Grants []report.GrantJSON `json:"grants,omitempty"`
 }

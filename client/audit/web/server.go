@@ -44,8 +44,8 @@ type Server struct {
 
 	mu       sync.RWMutex
 	snap     *snapshot
-	failure  error     // a node failed verification: serve nothing else
-	lastErr  error     // the last snapshot failed for another reason
+	failure  error // a node failed verification: serve nothing else
+	lastErr  error // the last snapshot failed for another reason
 	building bool
 	progress string
 }
