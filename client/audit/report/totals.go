@@ -170,11 +170,12 @@ func (t *Totals) GrantedYen() (n int64) {
 // daily grant ledger and the government state, all proved at one height, and the total granted the
 // app hash of that height commits to.
 func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
-	prefixes := []string{PrefixGov, PrefixProgram, PrefixProgramTotals, PrefixProvider, PrefixProviderTotals, PrefixOverGrant, PrefixDaily}
-	height, sets, err := Consistent(ctx, src, prefixes)
+	prefixes := []string{PrefixProgram, PrefixProgramTotals, PrefixProvider, PrefixProviderTotals, PrefixOverGrant, PrefixDaily}
+	height, sets, recs, err := ConsistentWith(ctx, src, prefixes, []string{PrefixGov})
 	if err != nil {
 		return nil, err
 	}
+	gov := recs[0]
 	t := &Totals{Height: height, Records: map[string]Figures{}}
 	// Unverified sources give the unverified header's app hash.
 	if t.AppHash, err = src.AppHash(ctx, height); err != nil {
@@ -195,21 +196,19 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		progs[id] = p
 		return p
 	}
-	for _, r := range sets[0] {
-		if r.Key == PrefixGov {
-			if err := decode(r, &t.Gov); err != nil {
-				return nil, err
-			}
+	if gov.Value != nil {
+		if err := decode(*gov, &t.Gov); err != nil {
+			return nil, err
 		}
 	}
-	for _, r := range sets[1] {
+	for _, r := range sets[0] {
 		var p types.Program
 		if err := decode(r, &p); err != nil {
 			return nil, err
 		}
 		prog(p.Id).Program = &p
 	}
-	for _, r := range sets[2] {
+	for _, r := range sets[1] {
 		id := strings.TrimPrefix(r.Key, PrefixProgramTotals)
 		pv := prog(id)
 		if err := decode(r, &pv.Totals); err != nil {
@@ -218,7 +217,7 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		t.Records[r.Key] = Figures{GrantedYen: pv.Totals.GrantedYen, Grants: pv.Totals.Grants, Linked: pv.Totals.Linked}
 	}
 	names := map[string]string{}
-	for _, r := range sets[3] {
+	for _, r := range sets[2] {
 		var p types.Provider
 		if err := decode(r, &p); err != nil {
 			return nil, err
@@ -226,7 +225,7 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		t.Providers = append(t.Providers, &p)
 		names[p.Id] = p.Name
 	}
-	for _, r := range sets[4] {
+	for _, r := range sets[3] {
 		program, provider, ok := strings.Cut(strings.TrimPrefix(r.Key, PrefixProviderTotals), "/")
 		if !ok {
 			return nil, fmt.Errorf("report: unexpected key %q", r.Key)
@@ -239,14 +238,14 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		t.Records[r.Key] = Figures{GrantedYen: v.Totals.GrantedYen, SettledYen: v.Totals.SettledYen,
 			RecoveredYen: v.Totals.RecoveredYen, Grants: v.Totals.Grants, Linked: v.Totals.Linked}
 	}
-	for _, r := range sets[5] {
+	for _, r := range sets[4] {
 		og := &OverGrantView{Key: r.Key}
 		if err := decode(r, &og.OverGrant); err != nil {
 			return nil, err
 		}
 		t.OverGrants = append(t.OverGrants, og)
 	}
-	for _, r := range sets[6] {
+	for _, r := range sets[5] {
 		parts := strings.Split(strings.TrimPrefix(r.Key, PrefixDaily), "/")
 		if len(parts) != 3 {
 			return nil, fmt.Errorf("report: unexpected key %q", r.Key)
