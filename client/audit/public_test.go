@@ -296,3 +296,31 @@ func TestPublicPerson(t *testing.T) {
 		t.Errorf("the public person report shows a charge:\n%s", r.stdout)
 	}
 }
+
+// Every public command works through a public endpoint, asking for
+// nothing it refuses, and reconciles.
+func TestPublicCommands(t *testing.T) {
+	f := sharedFixture(t)
+	p := newPublicProxy(t, f.net.rpcURL)
+	for _, args := range [][]string{{"summary"}, {"reconcile"}, {"provider", "paypay"}, {"history"}} {
+		r := runAudit(t, append(args, f.publicFlags(p)...)...)
+		if r.err != nil {
+			t.Errorf("%v through a public endpoint: %v\n%s", args, r.err, r.stdout)
+		}
+	}
+	if refused := p.refusals(); len(refused) > 0 {
+		t.Errorf("public commands asked for records not on the public side: %v", refused)
+	}
+	var pj audit.ProviderReportJSON
+	r := auditJSON(t, &pj, append([]string{"provider", "linepay"}, f.publicFlags(p)...)...)
+	var grants, yen int64
+	for _, d := range pj.Daily {
+		if d.Program == "spring" {
+			grants += d.Grants
+			yen += d.GrantedYen
+		}
+	}
+	if k := (pair{"spring", "linepay"}); r.err != nil || grants != f.grants[k] || yen != f.granted[k] {
+		t.Errorf("%v: linepay's days in spring add up to %d grants, %d yen; want %d, %d", r.err, grants, yen, f.grants[k], f.granted[k])
+	}
+}
