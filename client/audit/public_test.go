@@ -324,3 +324,17 @@ func TestPublicCommands(t *testing.T) {
 		t.Errorf("%v: linepay's days in spring add up to %d grants, %d yen; want %d, %d", r.err, grants, yen, f.grants[k], f.granted[k])
 	}
 }
+
+// With verification off, an altered daily record passes the proofs it no
+// longer has, but summary and export name the records that disagree.
+func TestAlteredDailyRecordDoesNotReconcile(t *testing.T) {
+	f := sharedFixture(t)
+	p := newTamperProxy(t, f.net.rpcURL)
+	p.alterQuery = addToDaily("daily/spring/paypay/", 70)
+	for _, args := range [][]string{{"summary"}, {"export"}, {"reconcile"}} {
+		r := runAudit(t, append(args, "--node", p.URL(), "--insecure-no-verify")...)
+		if r.code() != audit.ExitMismatch || !strings.Contains(r.err.Error(), "daily/spring/paypay/*") {
+			t.Errorf("%v: exit %d: %v\n%s", args, r.code(), r.err, r.stdout)
+		}
+	}
+}
