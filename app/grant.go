@@ -10,6 +10,14 @@ import (
 
 func timeUTC(t int64) time.Time { return time.Unix(t, 0).UTC() }
 
+// japan is Japan Standard Time, UTC+9 all year: a fixed offset rather than
+// a time-zone database, so that every node computes the same day.
+var japan = time.FixedZone("JST", 9*60*60)
+
+// GrantDay is the day, in Japan, of a grant recorded at Unix time t: the
+// last part of its daily/ key.
+func GrantDay(t int64) string { return time.Unix(t, 0).In(japan).Format(time.DateOnly) }
+
 // grant judges a provider's grant: the signature once, then each charge on
 // its own (a suspended provider's charges are each rejected, and recorded).
 func (x *exec) grant(s *types.SignedGrant) ([]item, error) {
@@ -184,5 +192,17 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 	}
 	vt.GrantedYen += granted
 	vt.Grants++
-	return mk.Id, granted, save(c, keyProviderTotals(prog.Id, provider), vt, 0)
+	if err := save(c, keyProviderTotals(prog.Id, provider), vt, 0); err != nil {
+		return mk.Id, 0, err
+	}
+	// The public grant ledger: the day's aggregate, with no weight (the
+	// yen weigh once, on the charge record).
+	dkey := keyDaily(prog.Id, provider, GrantDay(now))
+	var day types.DailyTotals
+	if _, err := load(c, dkey, &day); err != nil {
+		return mk.Id, 0, err
+	}
+	day.GrantedYen += granted
+	day.Grants++
+	return mk.Id, granted, save(c, dkey, &day, 0)
 }

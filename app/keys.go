@@ -26,6 +26,7 @@ const (
 	prefixAccount        = "account/"        // account/<program>/<provider>/<commitment hex> → MyKey ID
 	prefixPerson         = "person/"         // person/<program>/<mykey> → PersonTotals
 	prefixCharge         = "charge/"         // charge/<program>/<provider>/<ref> → GrantRecord (weight: yen granted)
+	prefixDaily          = "daily/"          // daily/<program>/<provider>/<YYYY-MM-DD, Japan> → DailyTotals
 	prefixOverGrant      = "overgrant/"      // overgrant/<program>/<provider>/<seq> → OverGrant
 	prefixLinkHistory    = "linkhistory/"    // linkhistory/<program>/<mykey>/<seq> → LinkEvent
 	prefixHistory        = "history/"        // history/<sequence> → HistoryEntry
@@ -62,6 +63,9 @@ func keyPerson(program, mykey string) []byte {
 }
 func keyCharge(program, provider, ref string) []byte {
 	return []byte(prefixCharge + program + "/" + provider + "/" + ref)
+}
+func keyDaily(program, provider, day string) []byte {
+	return []byte(prefixDaily + program + "/" + provider + "/" + day)
 }
 func keyOverGrant(program, provider string, seq uint64) []byte {
 	return []byte(fmt.Sprintf("%s%s/%s/%016x", prefixOverGrant, program, provider, seq))

@@ -114,7 +114,7 @@ func simGenesisPrograms() []genesis.Program {
 func newSimModel(cards *simCards) *model {
 	m := &model{chainID: testChain, cards: cards.model, weakKeys: map[string]bool{}, govKeys: map[string]bool{},
 		threshold: 2, nextSeq: 1, providers: map[string]*mProvider{}, valOwner: map[string]string{}, vals: map[string]int64{},
-		programs: map[string]*types.Program{}, progTotals: map[string]*mTotals{}, provTotals: map[[2]string]*mTotals{},
+		programs: map[string]*types.Program{}, progTotals: map[string]*mTotals{}, provTotals: map[[2]string]*mTotals{}, daily: map[[3]string]*mTotals{},
 		certs: map[string]*mCert{}, mykeys: map[string]*mMyKey{}, links: map[[2]string]*mLink{}, accounts: map[[3]string]string{},
 		persons: map[[2]string]*mPerson{}, charges: map[[3]string]bool{}, usedReqs: map[[32]byte]bool{}, overGrants: map[[2]string]int64{}, capHigh: map[string]int64{},
 		nodes: map[string]string{}, nodeLists: map[string][]string{}}
@@ -683,6 +683,48 @@ func (s *sim) invariants(appHash []byte) error {
 	if provSeen != len(byProv) {
 		return inv("grants recorded for %d (program, provider) pairs, %d have totals", len(byProv), provSeen)
 	}
+	// The public day ledger adds up to the program totals (and so to the
+	// grant records and the root's sum), and agrees with the model day by
+	// day.
+	dailyProg := map[string]*sums{}
+	days := 0
+	if err := s.each(prefixDaily, func(k string, v []byte) error {
+		var d types.DailyTotals
+		if err := decodeInto(v, &d); err != nil {
+			return err
+		}
+		parts := strings.Split(strings.TrimPrefix(k, prefixDaily), "/")
+		if len(parts) != 3 {
+			return fmt.Errorf("daily record %s: want program/provider/day", k)
+		}
+		if d.Grants <= 0 || d.GrantedYen <= 0 {
+			return fmt.Errorf("daily record %s holds %d yen in %d grants", k, d.GrantedYen, d.Grants)
+		}
+		mt := s.m.daily[[3]string{parts[0], parts[1], parts[2]}]
+		if mt == nil || mt.granted != d.GrantedYen || mt.grants != d.Grants {
+			return fmt.Errorf("model: daily %s %+v, the model %+v", k, d, mt)
+		}
+		if dailyProg[parts[0]] == nil {
+			dailyProg[parts[0]] = &sums{}
+		}
+		dailyProg[parts[0]].granted += d.GrantedYen
+		dailyProg[parts[0]].grants += d.Grants
+		days++
+		return nil
+	}); err != nil {
+		return inv("%v", err)
+	}
+	if days != len(s.m.daily) {
+		return inv("%d daily records, the model has %d", days, len(s.m.daily))
+	}
+	for id, want := range byProg {
+		if got := dailyProg[id]; got == nil || *got != *want {
+			return inv("program %s: daily records add up to %+v, its grant records %+v", id, got, *want)
+		}
+	}
+	if len(dailyProg) != len(byProg) {
+		return inv("daily records in %d programs, grants in %d", len(dailyProg), len(byProg))
+	}
 	return nil
 }
 
@@ -755,6 +797,27 @@ func TestSimCatchesCorruptedTotal(t *testing.T) {
 	err := runSim(t, simOptions{seed: 7, blocks: 10, readHook: hook}, newSimStats())
 	if err == nil || !strings.Contains(err.Error(), "invariant: program tight totals 1 yen") {
 		t.Fatalf("planted corrupt total not caught by the invariant check: %v", err)
+	}
+}
+
+// TestSimCatchesCorruptedDaily plants a daily record that disagrees with
+// the grants: the invariant check names it.
+func TestSimCatchesCorruptedDaily(t *testing.T) {
+	hook := func(k, v []byte) []byte {
+		if !strings.HasPrefix(string(k), prefixDaily) {
+			return v
+		}
+		var d types.DailyTotals
+		if err := d.Unmarshal(v); err != nil {
+			t.Fatal(err)
+		}
+		d.GrantedYen++
+		bz, _ := d.Marshal()
+		return bz
+	}
+	err := runSim(t, simOptions{seed: 7, blocks: 60, readHook: hook}, newSimStats())
+	if err == nil || !strings.Contains(err.Error(), "invariant: model: daily daily/") {
+		t.Fatalf("planted corrupt daily record not caught by the invariant check: %v", err)
 	}
 }
 

@@ -113,6 +113,7 @@ type model struct {
 	programs   map[string]*types.Program
 	progTotals map[string]*mTotals
 	provTotals map[[2]string]*mTotals
+	daily      map[[3]string]*mTotals // program, provider, day in Japan: granted, grants
 	certs      map[string]*mCert
 	mykeys     map[string]*mMyKey
 	issued     uint64
@@ -159,6 +160,7 @@ func (m *model) clone() *model {
 	c.programs = maps.Clone(m.programs) // programs are replaced, never edited
 	c.progTotals = cloneMap(m.progTotals)
 	c.provTotals = cloneMap(m.provTotals)
+	c.daily = cloneMap(m.daily)
 	c.certs = cloneMap(m.certs)
 	c.mykeys = make(map[string]*mMyKey, len(m.mykeys))
 	for k, v := range m.mykeys {
@@ -703,6 +705,13 @@ func (m *model) charge(provider string, ch *types.Charge) mItem {
 	vt := m.provTotal(prog.Id, provider)
 	vt.granted += granted
 	vt.grants++
+	// The day is the block's date in Japan, nine hours ahead of UTC.
+	dk := [3]string{prog.Id, provider, time.Unix(m.now+9*3600, 0).UTC().Format("2006-01-02")}
+	if m.daily[dk] == nil {
+		m.daily[dk] = &mTotals{}
+	}
+	m.daily[dk].granted += granted
+	m.daily[dk].grants++
 	return mItem{granted: granted}
 }
 

@@ -26,6 +26,7 @@ const CountPrefix = "count/"
 // CountedRoots are the top-level directories whose records are counted.
 var CountedRoots = []string{
 	"charge/",
+	"daily/",
 	"history/",
 	"link/",
 	"linkhistory/",

@@ -34,9 +34,10 @@ type memReport struct {
 }
 
 // TestExport100k records 100k grants on a fresh network, then exports
-// them in a child process that measures its own memory: the export must
-// be complete (every grant, the sum the state root commits to) and its
-// memory bounded by a few pages, not by the number of grants.
+// them (export --charges, through the node's full RPC) in a child process
+// that measures its own memory: the export must be complete (every grant,
+// the sum the state root commits to) and its memory bounded by a few
+// pages, not by the number of grants.
 func TestExport100k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("records 100k grants on a network; skipped with -short")
@@ -63,7 +64,7 @@ func TestExport100k(t *testing.T) {
 	defer cancel()
 	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestExportChild$", "-test.v")
 	child.Env = append(os.Environ(), childEnv+"=1", "MYKEY_AUDIT_CHILD_ARGS="+strings.Join([]string{
-		"export", "--node", n.rpcURL, "--genesis", n.genesis, "--output", out}, "\x1f"))
+		"export", "--charges", "--node", n.rpcURL, "--genesis", n.genesis, "--output", out}, "\x1f"))
 	stdout, err := child.Output()
 	if err != nil {
 		t.Fatalf("child export: %v\n%s", err, stdout)

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,27 +23,40 @@ type exportOpts struct {
 	since, until      string
 	query             string
 	format, output    string
+	charges           bool
 }
 
 func newExportCmd(f *flags) *cobra.Command {
 	o := &exportOpts{}
 	cmd := &cobra.Command{
-		Use:   "export [--program P] [--provider V] [--since T] [--until T] [--format csv|jsonl] [--output FILE]",
-		Short: "Export verified grants as CSV or JSON lines, streamed, with progress on stderr",
-		Long: `export writes every grant recorded up to the height H0 the export starts
-at, as CSV (default) or JSON lines, in key order (program, provider, charge
-reference). Each page of 1000 grants is proved against its block header as
-it streams; memory stays bounded whatever the number of grants.
+		Use:   "export [--program P] [--provider V] [--since T] [--until T] [--format csv|jsonl] [--output FILE] [--charges]",
+		Short: "Export the verified day-level grant ledger and person totals as CSV or JSON lines",
+		Long: `export writes the public grant ledger at the height H0 the export starts
+at: the daily records (program, provider, day in Japan, grants, yen granted)
+and every person's totals (program, MyKey ID, provider linked to, granted,
+recovered, cap left). It holds no charge: no amount, time or reference of
+a single charge, which would make a pseudonym a spending record. As CSV
+(default) the day table comes first, then a blank line and the person
+table, each with its header row; as JSON lines each line says its "record"
+kind ("day" or "person").
 
-When it is done, export checks the grants are complete: their sum must equal
-the total the state root of H0 commits to (a full export) or the proved
-totals of the program or provider at H0. A node that left a grant out, or
-added one, fails this check: exit status 6.
+Every record is proved against its block header. The daily records are
+read all at H0 and must add up to the total the state root of H0 commits
+to and to the proved program and provider totals; a node that left a
+daily record out, or altered one, fails this check (exit status 6) or its
+proof (exit status 5).
 
---since and --until select by the time the grant was recorded (block time;
-RFC 3339 or YYYY-MM-DD in JST), since <= time < until; --query keeps grants
-whose charge reference, MyKey ID, program or provider contains the text.
-These filters do not narrow what is read and checked.`,
+--since and --until select days (RFC 3339 or YYYY-MM-DD in JST): a day is
+kept when its start lies in since <= start < until. --program and
+--provider select days and people (by the provider linked to); --query
+keeps rows whose MyKey ID, program or provider contains the text.
+
+--charges exports each charge instead (program, provider, charge
+reference, MyKey ID, amount, granted, times, height), for government
+auditors: charge records are not public, so --node must be a validator's
+full RPC. The charges recorded by H0 are checked against the totals at H0
+(their sum must equal the total the state root commits to, or the proved
+totals of the program or provider).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.format == "" {
@@ -62,17 +76,21 @@ These filters do not narrow what is read and checked.`,
 			if err != nil {
 				return err
 			}
+			if o.charges {
+				return runChargeExport(cmd.Context(), c, o, filter, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
 			return runExport(cmd.Context(), c, o, filter, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.program, "program", "", "only this program's grants")
-	fl.StringVar(&o.provider, "provider", "", "only this provider's grants")
-	fl.StringVar(&o.since, "since", "", "only grants recorded at or after this time (RFC 3339, or YYYY-MM-DD in JST)")
-	fl.StringVar(&o.until, "until", "", "only grants recorded before this time (RFC 3339, or YYYY-MM-DD in JST)")
-	fl.StringVar(&o.query, "query", "", "only grants whose charge reference, MyKey ID, program or provider contains this")
+	fl.StringVar(&o.program, "program", "", "only this program")
+	fl.StringVar(&o.provider, "provider", "", "only this provider")
+	fl.StringVar(&o.since, "since", "", "only days (with --charges: grants recorded) at or after this time (RFC 3339, or YYYY-MM-DD in JST)")
+	fl.StringVar(&o.until, "until", "", "only days (with --charges: grants recorded) before this time (RFC 3339, or YYYY-MM-DD in JST)")
+	fl.StringVar(&o.query, "query", "", "only rows whose MyKey ID, program or provider (with --charges: or charge reference) contains this")
 	fl.StringVar(&o.format, "format", "", "csv or jsonl (default csv; jsonl with --json)")
 	fl.StringVarP(&o.output, "output", "o", "-", "file to write (written whole or not at all), - for stdout")
+	fl.BoolVar(&o.charges, "charges", false, "export each charge (not public: needs a validator's full RPC)")
 	return cmd
 }
 
@@ -131,37 +149,206 @@ func completeness(ms []report.Mismatch) []report.Mismatch {
 	return out
 }
 
-func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter report.Filter, stdout, stderr io.Writer) error {
+// output is where an export goes: stdout, or a file written whole (a
+// temporary file renamed into place by commit) or not at all.
+type output struct {
+	w    io.Writer
+	buf  *bufio.Writer
+	file *os.File
+	name string
+}
+
+func openOutput(name string, stdout io.Writer) (*output, error) {
+	o := &output{w: stdout, name: name}
+	if name != "-" && name != "" {
+		file, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".partial-*")
+		if err != nil {
+			return nil, classify(fmt.Errorf("audit: %w", err))
+		}
+		o.file, o.w = file, file
+	}
+	o.buf = bufio.NewWriterSize(o.w, 256<<10)
+	return o, nil
+}
+
+// discard removes an uncommitted file.
+func (o *output) discard() {
+	if o.file != nil {
+		o.file.Close()
+		os.Remove(o.file.Name())
+		o.file = nil
+	}
+}
+
+func (o *output) flush() error {
+	if err := o.buf.Flush(); err != nil {
+		return classify(fmt.Errorf("audit: export: %w", err))
+	}
+	return nil
+}
+
+// commit puts a complete file in place.
+func (o *output) commit() error {
+	if o.file == nil {
+		return nil
+	}
+	if err := o.file.Sync(); err != nil {
+		return classify(fmt.Errorf("audit: %w", err))
+	}
+	if err := o.file.Close(); err != nil {
+		return classify(fmt.Errorf("audit: %w", err))
+	}
+	if err := os.Rename(o.file.Name(), o.name); err != nil {
+		return classify(fmt.Errorf("audit: %w", err))
+	}
+	o.file = nil
+	return nil
+}
+
+// readExportTotals reads the totals and checks the program and provider
+// asked for exist.
+func readExportTotals(ctx context.Context, c *lightverify.Client, o *exportOpts) (*report.Totals, error) {
 	t, err := report.ReadTotals(ctx, c)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if o.program != "" && t.Program(o.program) == nil {
+		return nil, &ExitError{Code: ExitNotFound, Err: fmt.Errorf("audit: no program %q at height %d", o.program, t.Height)}
+	}
+	if o.provider != "" && t.Provider(o.provider) == nil {
+		return nil, &ExitError{Code: ExitNotFound, Err: fmt.Errorf("audit: no provider %q at height %d", o.provider, t.Height)}
+	}
+	return t, nil
+}
+
+// dayMatch reports whether the daily record d passes the export's
+// selection: its day's start (JST) within since <= start < until.
+func dayMatch(d *report.DayView, o *exportOpts, f report.Filter) bool {
+	if o.program != "" && d.Program != o.program || o.provider != "" && d.Provider != o.provider {
+		return false
+	}
+	if f.Since != 0 || f.Until != 0 {
+		start, err := time.ParseInLocation(time.DateOnly, d.Day, report.JST)
+		if err != nil || f.Since != 0 && start.Unix() < f.Since || f.Until != 0 && start.Unix() >= f.Until {
+			return false
+		}
+	}
+	return f.Query == "" || containsFold(f.Query, d.Program, d.Provider)
+}
+
+func personMatch(r *report.PersonRow, o *exportOpts, f report.Filter) bool {
+	if o.provider != "" && r.Provider != o.provider {
+		return false
+	}
+	return f.Query == "" || containsFold(f.Query, r.MyKeyID, r.Program, r.Provider)
+}
+
+func containsFold(q string, ss ...string) bool {
+	q = strings.ToLower(q)
+	for _, s := range ss {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// runExport writes the public ledger: the daily records and the person
+// totals, from public records only.
+func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter report.Filter, stdout, stderr io.Writer) error {
+	t, err := readExportTotals(ctx, c, o)
+	if err != nil {
+		return err
+	}
+	out, err := openOutput(o.output, stdout)
+	if err != nil {
+		return err
+	}
+	defer out.discard()
+	lw, err := report.NewLedgerWriter(out.buf, out.buf, o.format)
+	if err != nil {
+		return usage("%w", err)
+	}
+	if !c.Verified() {
+		fmt.Fprintf(stderr, "export: UNVERIFIED: verification is off; records as node %s gives them\n", c.Node())
+	}
+	fmt.Fprintf(stderr, "export: the daily grant ledger and person totals at height %d, from node %s\n", t.Height, c.Node())
+	var days, dayGrants, dayYen int64
+	for _, d := range t.Days {
+		if !dayMatch(d, o, filter) {
+			continue
+		}
+		days++
+		dayGrants += d.Grants
+		dayYen += d.GrantedYen
+		if err := lw.WriteDay(d); err != nil {
+			return classify(fmt.Errorf("audit: export: %w", err))
+		}
+	}
+	if err := lw.StartPersons(); err != nil {
+		return classify(fmt.Errorf("audit: export: %w", err))
+	}
+	var persons int64
+	ps, err := report.ScanPersons(ctx, c, t, o.program, func(r *report.PersonRow) error {
+		if !personMatch(r, o, filter) {
+			return nil
+		}
+		persons++
+		return lw.WritePerson(r)
+	})
 	if err != nil {
 		return classify(err)
 	}
-	if o.program != "" && t.Program(o.program) == nil {
-		return &ExitError{Code: ExitNotFound, Err: fmt.Errorf("audit: no program %q at height %d", o.program, t.Height)}
+	if err := lw.Flush(); err != nil {
+		return classify(fmt.Errorf("audit: export: %w", err))
 	}
-	if o.provider != "" && t.Provider(o.provider) == nil {
-		return &ExitError{Code: ExitNotFound, Err: fmt.Errorf("audit: no provider %q at height %d", o.provider, t.Height)}
+	if err := out.flush(); err != nil {
+		return err
 	}
-	var (
-		out  io.Writer = stdout
-		file *os.File
-		buf  *bufio.Writer
-	)
-	if o.output != "-" && o.output != "" {
-		file, err = os.CreateTemp(filepath.Dir(o.output), "."+filepath.Base(o.output)+".partial-*")
-		if err != nil {
-			return classify(fmt.Errorf("audit: %w", err))
+	if bad := report.Reconcile(t, nil); len(bad) > 0 {
+		for _, m := range bad {
+			fmt.Fprintf(stderr, "export: MISMATCH %s\n", m)
 		}
-		defer func() {
-			if file != nil {
-				file.Close()
-				os.Remove(file.Name())
-			}
-		}()
-		out = file
+		return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: the ledger at height %d (node %s) does not reconcile: %d mismatches; records involved: %s",
+			t.Height, c.Node(), len(bad), strings.Join(involved(bad), ", "))}
 	}
-	buf = bufio.NewWriterSize(out, 256<<10)
-	gw, err := report.NewGrantWriter(buf, o.format)
+	if err := out.commit(); err != nil {
+		return err
+	}
+	what := "the daily records add up to the total the state root commits to and to the program and provider totals"
+	if !c.Verified() {
+		what = "UNVERIFIED"
+	}
+	fmt.Fprintf(stderr, "export: %d daily records (%d grants, ¥%s) at height %d and %d person totals (proved at heights %d-%d) written; complete: %s\n",
+		days, dayGrants, report.Yen(dayYen), t.Height, persons, ps.FirstHeight, ps.LastHeight, what)
+	return nil
+}
+
+// chargesRefused explains a node's refusal to serve charge records: they
+// are not public.
+func chargesRefused(err error) error {
+	var re *lightverify.RefusedError
+	if errors.As(err, &re) && strings.HasPrefix(re.Key, report.PrefixCharge) {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("audit: node %s does not serve the charge records (%s, code %d): "+
+			"charge-level detail (each charge's amount, time and reference) is not public; it needs a validator's full RPC as --node", re.Node, re.Log, re.Code)}
+	}
+	return classify(err)
+}
+
+// runChargeExport writes each charge (--charges), read through a
+// validator's full RPC, and checks the charges recorded by H0 against the
+// totals at H0.
+func runChargeExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter report.Filter, stdout, stderr io.Writer) error {
+	t, err := readExportTotals(ctx, c, o)
+	if err != nil {
+		return err
+	}
+	out, err := openOutput(o.output, stdout)
+	if err != nil {
+		return err
+	}
+	defer out.discard()
+	gw, err := report.NewGrantWriter(out.buf, o.format)
 	if err != nil {
 		return usage("%w", err)
 	}
@@ -174,13 +361,13 @@ func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter
 		return gw.Write(g)
 	})
 	if err != nil {
-		return classify(err)
+		return chargesRefused(err)
 	}
 	if err := gw.Flush(); err != nil {
 		return classify(fmt.Errorf("audit: export: %w", err))
 	}
-	if err := buf.Flush(); err != nil {
-		return classify(fmt.Errorf("audit: export: %w", err))
+	if err := out.flush(); err != nil {
+		return err
 	}
 	prog.done(scan)
 	bad := completeness(report.Reconcile(t, scan))
@@ -191,17 +378,8 @@ func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter
 		return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: export of %s is incomplete or inconsistent at height %d (node %s): %d mismatches",
 			describeScopes(scan.Scopes), t.Height, c.Node(), len(bad))}
 	}
-	if file != nil {
-		if err := file.Sync(); err != nil {
-			return classify(fmt.Errorf("audit: %w", err))
-		}
-		if err := file.Close(); err != nil {
-			return classify(fmt.Errorf("audit: %w", err))
-		}
-		if err := os.Rename(file.Name(), o.output); err != nil {
-			return classify(fmt.Errorf("audit: %w", err))
-		}
-		file = nil
+	if err := out.commit(); err != nil {
+		return err
 	}
 	what := "its sum matches the proved totals"
 	if len(scan.Scopes) == 1 && scan.Scopes[0].All() {

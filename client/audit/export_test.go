@@ -38,9 +38,11 @@ func csvTotals(t *testing.T, s string) (rows, yen int64) {
 	return rows, yen
 }
 
+// TestExport is the charge export (--charges) through the node's full
+// RPC, for government auditors.
 func TestExport(t *testing.T) {
 	f := sharedFixture(t)
-	r := runAudit(t, append([]string{"export"}, f.honest()...)...)
+	r := runAudit(t, append([]string{"export", "--charges"}, f.honest()...)...)
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.stderr)
 	}
@@ -58,7 +60,7 @@ func TestExport(t *testing.T) {
 	full := r.stdout
 
 	t.Run("jsonl", func(t *testing.T) {
-		r := runAudit(t, append([]string{"export", "--format", "jsonl"}, f.honest()...)...)
+		r := runAudit(t, append([]string{"export", "--charges", "--format", "jsonl"}, f.honest()...)...)
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
@@ -77,14 +79,14 @@ func TestExport(t *testing.T) {
 		}
 	})
 	t.Run("provider", func(t *testing.T) {
-		r := runAudit(t, append([]string{"export", "--provider", "paypay"}, f.honest()...)...)
+		r := runAudit(t, append([]string{"export", "--charges", "--provider", "paypay"}, f.honest()...)...)
 		want := f.grants[pair{"spring", "paypay"}] + f.grants[pair{"mynapoint", "paypay"}]
 		if rows, _ := csvTotals(t, r.stdout); r.err != nil || rows != want {
 			t.Errorf("%v: %d rows, want %d", r.err, rows, want)
 		}
 	})
 	t.Run("program and provider", func(t *testing.T) {
-		r := runAudit(t, append([]string{"export", "--program", "spring", "--provider", "linepay"}, f.honest()...)...)
+		r := runAudit(t, append([]string{"export", "--charges", "--program", "spring", "--provider", "linepay"}, f.honest()...)...)
 		k := pair{"spring", "linepay"}
 		if rows, yen := csvTotals(t, r.stdout); r.err != nil || rows != f.grants[k] || yen != f.granted[k] {
 			t.Errorf("%v: %d rows %d yen, want %d %d", r.err, rows, yen, f.grants[k], f.granted[k])
@@ -92,18 +94,18 @@ func TestExport(t *testing.T) {
 	})
 	t.Run("time range", func(t *testing.T) {
 		tomorrow := time.Now().Add(24 * time.Hour).In(report.JST).Format("2006-01-02")
-		r := runAudit(t, append([]string{"export", "--since", tomorrow}, f.honest()...)...)
+		r := runAudit(t, append([]string{"export", "--charges", "--since", tomorrow}, f.honest()...)...)
 		if rows, _ := csvTotals(t, r.stdout); r.err != nil || rows != 0 {
 			t.Errorf("since tomorrow: %v, %d rows", r.err, rows)
 		}
-		r = runAudit(t, append([]string{"export", "--until", tomorrow}, f.honest()...)...)
+		r = runAudit(t, append([]string{"export", "--charges", "--until", tomorrow}, f.honest()...)...)
 		if rows, _ := csvTotals(t, r.stdout); r.err != nil || rows != f.totalGrants {
 			t.Errorf("until tomorrow: %v, %d rows", r.err, rows)
 		}
 	})
 	t.Run("output file", func(t *testing.T) {
 		out := t.TempDir() + "/grants.csv"
-		r := runAudit(t, append([]string{"export", "--output", out}, f.honest()...)...)
+		r := runAudit(t, append([]string{"export", "--charges", "--output", out}, f.honest()...)...)
 		bz, err := os.ReadFile(out)
 		if r.err != nil || err != nil || string(bz) != full {
 			t.Errorf("%v %v: file differs from stdout", r.err, err)
@@ -156,7 +158,7 @@ func TestHistoryAndPerson(t *testing.T) {
 
 	t.Run("merged winner", func(t *testing.T) {
 		var p audit.PersonJSON
-		r := auditJSON(t, &p, append([]string{"person", f.winner}, f.honest()...)...)
+		r := auditJSON(t, &p, append([]string{"person", f.winner, "--charges"}, f.honest()...)...)
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
@@ -186,7 +188,7 @@ func TestHistoryAndPerson(t *testing.T) {
 	})
 	t.Run("moved by a correction", func(t *testing.T) {
 		var p audit.PersonJSON
-		r := auditJSON(t, &p, append([]string{"person", f.moved}, f.honest()...)...)
+		r := auditJSON(t, &p, append([]string{"person", f.moved, "--charges"}, f.honest()...)...)
 		if r.err != nil || p.Programs[0].Provider != "rakutenpay" {
 			t.Fatalf("%v: %+v", r.err, p)
 		}
@@ -204,7 +206,7 @@ func TestHistoryAndPerson(t *testing.T) {
 	t.Run("rejected charge listed as rejected", func(t *testing.T) {
 		var p audit.PersonJSON
 		id := f.spring["paypay"][0]
-		r := auditJSON(t, &p, append([]string{"person", id}, f.honest()...)...)
+		r := auditJSON(t, &p, append([]string{"person", id, "--charges"}, f.honest()...)...)
 		var pp *audit.PersonProgramJSON
 		for i := range p.Programs {
 			if p.Programs[i].Program == "spring" {
@@ -230,7 +232,7 @@ func TestHistoryAndPerson(t *testing.T) {
 		if grants != 11 || rejected != 1 || sum != pp.GrantedYen {
 			t.Errorf("%d grants, %d rejected, %d yen (totals %d)", grants, rejected, sum, pp.GrantedYen)
 		}
-		r = runAudit(t, append([]string{"person", id}, f.honest()...)...)
+		r = runAudit(t, append([]string{"person", id, "--charges"}, f.honest()...)...)
 		if r.err != nil || !strings.Contains(r.stdout, f.rejected) || !strings.Contains(r.stdout, "rejected: zero_grant") {
 			t.Errorf("%v: the text report does not show the rejected charge:\n%s", r.err, r.stdout)
 		}

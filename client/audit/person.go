@@ -27,17 +27,20 @@ type PersonJSON struct {
 
 // PersonProgramJSON is a person's standing in one program.
 type PersonProgramJSON struct {
-	Program      string             `json:"program"`
-	Provider     string             `json:"provider,omitempty"`
-	LinkStatus   string             `json:"link_status"`
-	LinkHeight   int64              `json:"link_height"`
-	GrantedYen   int64              `json:"granted_yen"`
-	RecoveredYen int64              `json:"recovered_yen"`
-	Attested     bool               `json:"attested,omitempty"`
-	TotalsHeight int64              `json:"totals_height"`
-	Events       []LinkEventJSON    `json:"events"`
-	OverGrants   []OverGrantJSON    `json:"over_grants"`
-	Grants       []report.GrantJSON `json:"grants"`
+	Program      string          `json:"program"`
+	Provider     string          `json:"provider,omitempty"`
+	LinkStatus   string          `json:"link_status"`
+	LinkHeight   int64           `json:"link_height"`
+	GrantedYen   int64           `json:"granted_yen"`
+	RecoveredYen int64           `json:"recovered_yen"`
+	Attested     bool            `json:"attested,omitempty"`
+	CapYen       int64           `json:"cap_yen"`
+	CapLeftYen   int64           `json:"cap_left_yen"`
+	TotalsHeight int64           `json:"totals_height"`
+	Events       []LinkEventJSON `json:"events"`
+	OverGrants   []OverGrantJSON `json:"over_grants"`
+	// Grants are the person's charges, with --charges only (not public).
+	Grants []report.GrantJSON `json:"grants,omitempty"`
 }
 
 // LinkEventJSON is one entry of a linkage's history.
@@ -62,8 +65,9 @@ func LinkStatus(l *types.Linkage) string {
 	return "unknown"
 }
 
-// PersonToJSON turns a person report into its JSON form.
-func PersonToJSON(p *report.PersonReport) PersonJSON {
+// PersonToJSON turns a person report into its JSON form; t gives the
+// programs' caps.
+func PersonToJSON(p *report.PersonReport, t *report.Totals) PersonJSON {
 	out := PersonJSON{ID: p.ID, Height: p.Height, Issued: p.Record.IssuedHeight, Certs: len(p.Record.Certs),
 		MergedInto: p.Record.MergedInto, MergedFrom: p.MergedFrom, History: p.History, Mismatches: p.Mismatches}
 	if out.History == nil {
@@ -75,7 +79,11 @@ func PersonToJSON(p *report.PersonReport) PersonJSON {
 	for _, pp := range p.Programs {
 		j := PersonProgramJSON{Program: pp.Program, LinkStatus: LinkStatus(pp.Link), LinkHeight: pp.LinkHeight,
 			GrantedYen: pp.Totals.GrantedYen, RecoveredYen: pp.Totals.RecoveredYen, Attested: pp.Totals.Attested, TotalsHeight: pp.TotalsHeight,
-			Events: []LinkEventJSON{}, OverGrants: []OverGrantJSON{}, Grants: []report.GrantJSON{}}
+			Events: []LinkEventJSON{}, OverGrants: []OverGrantJSON{}}
+		if pv := t.Program(pp.Program); pv != nil && pv.Program != nil {
+			j.CapYen = pv.Program.CapYen
+			j.CapLeftYen = pv.Program.CapYen - (pp.Totals.GrantedYen - pp.Totals.RecoveredYen)
+		}
 		if pp.Link != nil {
 			j.Provider = pp.Link.ProviderId
 		}
@@ -94,14 +102,19 @@ func PersonToJSON(p *report.PersonReport) PersonJSON {
 }
 
 func newPersonCmd(f *flags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "person MYKEY_ID",
-		Short: "One person: linkage and its history, totals, grants, corrections, successions",
-		Long: `person shows what the ledger holds about one MyKey ID: in each program its
-linkage (or its proved absence) and the linkage's history, what it was
-granted and what was recovered, the grants to it and to the IDs merged into
-it (which must add up to its total), over-grants, and the government
-actions naming it. Each part says the height it is proved at.`,
+	var charges bool
+	cmd := &cobra.Command{
+		Use:   "person MYKEY_ID [--charges]",
+		Short: "One person: linkage and its history, totals against the cap, corrections, successions",
+		Long: `person shows what the public ledger holds about one MyKey ID: in each
+program its linkage (or its proved absence) and the linkage's history, what
+it was granted and what was recovered, what is left of the cap,
+over-grants, and the government actions naming it. Each part says the
+height it is proved at. It shows no charge.
+
+--charges also lists the charges to it and to the IDs merged into it
+(which must add up to its total), for government auditors: charge records
+are not public, so --node must be a validator's full RPC.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -113,11 +126,11 @@ actions naming it. Each part says the height it is proved at.`,
 			if err != nil {
 				return classify(err)
 			}
-			p, err := report.Person(ctx, c, t, h, args[0], true)
+			p, err := report.Person(ctx, c, t, h, args[0], charges)
 			if err != nil {
-				return classify(err)
+				return chargesRefused(err)
 			}
-			out := PersonToJSON(p)
+			out := PersonToJSON(p, t)
 			out.Proof = proofOf(c, p.Height, nil)
 			w := cmd.OutOrStdout()
 			if err := f.report(w, c, p.Height, out, func(w io.Writer) { writePerson(w, &out) }); err != nil {
@@ -129,6 +142,8 @@ actions naming it. Each part says the height it is proved at.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&charges, "charges", false, "also list the person's charges (not public: needs a validator's full RPC)")
+	return cmd
 }
 
 func writePerson(w io.Writer, p *PersonJSON) {
@@ -144,12 +159,16 @@ func writePerson(w io.Writer, p *PersonJSON) {
 		if pp.Provider != "" {
 			fmt.Fprintf(w, " to %s", pp.Provider)
 		}
-		fmt.Fprintf(w, " (proved at height %d); granted ¥%s, recovered ¥%s (proved at height %d)\n", pp.LinkHeight, report.Yen(pp.GrantedYen), report.Yen(pp.RecoveredYen), pp.TotalsHeight)
+		fmt.Fprintf(w, " (proved at height %d); granted ¥%s, recovered ¥%s, ¥%s of the ¥%s cap left (proved at height %d)\n",
+			pp.LinkHeight, report.Yen(pp.GrantedYen), report.Yen(pp.RecoveredYen), report.Yen(pp.CapLeftYen), report.Yen(pp.CapYen), pp.TotalsHeight)
 		for _, e := range pp.Events {
 			fmt.Fprintf(w, "  %s  %-16s %s  height %d  %s\n", e.Time, e.Kind, e.Provider, e.Height, e.Reference)
 		}
 		for _, og := range pp.OverGrants {
 			fmt.Fprintf(w, "  over-grant ¥%s to recover from %s (height %d): %s\n", report.Yen(og.AmountYen), og.Provider, og.Height, og.Reference)
+		}
+		if len(pp.Grants) == 0 {
+			continue
 		}
 		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 		fmt.Fprintf(tw, "  PROVIDER\tCHARGE REF\tMYKEY\tCHARGE ¥\tGRANTED ¥\tCHARGED AT\tHEIGHT\n")

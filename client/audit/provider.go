@@ -32,8 +32,10 @@ type ProviderProgramJSON struct {
 	ProviderJSON
 }
 
-// DayJSON is one day's grants (by day of charge, JST).
+// DayJSON is one day's grants (the day they were recorded, JST), from the
+// daily records.
 type DayJSON struct {
+	Program    string `json:"program"`
 	Day        string `json:"day"`
 	Grants     int64  `json:"grants"`
 	GrantedYen int64  `json:"granted_yen"`
@@ -76,10 +78,10 @@ func newProviderCmd(f *flags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "provider ID",
 		Short: "One provider: totals per program, grants per day, over-grants, history",
-		Long: `provider shows one provider's totals in every program (proved at one
-height), its grants per day of charge (read from its grant records, which
-must add up to its totals; --no-daily skips this), the over-grants to
-recover from it, and the government actions naming it.`,
+		Long: `provider shows one provider's totals in every program and its grants per
+day (the daily records, which must add up to its totals), all proved at
+one height, the over-grants to recover from it, and the government actions
+naming it. --no-daily leaves the days out of the output.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
@@ -114,22 +116,21 @@ recover from it, and the government actions naming it.`,
 				}
 			}
 			out.Mismatches = append(out.Mismatches, h.Missing...)
-			if !noDaily {
-				daily := report.NewDaily()
-				prog := newProgress(cmd.ErrOrStderr(), "provider")
-				scan, err := report.ScanGrants(ctx, c, t.Height, scopes(t, "", id), report.Filter{}, prog.page, func(g *report.Grant) error {
-					daily.Add(g)
-					return nil
-				})
-				if err != nil {
-					return classify(err)
-				}
-				out.Mismatches = append(out.Mismatches, completeness(report.Reconcile(t, scan))...)
-				days := daily.Days()
-				for i, s := range daily.Series(id, days) {
-					if s.Grants > 0 {
-						out.Daily = append(out.Daily, DayJSON{Day: days[i], Grants: s.Grants, GrantedYen: s.Yen})
+			// The daily records and totals of one height reconcile, or
+			// the provider's figures are not to be relied on.
+			for _, m := range report.Reconcile(t, nil) {
+				for _, k := range m.Records {
+					if strings.HasPrefix(k, report.PrefixDaily) || strings.HasPrefix(k, report.PrefixProviderTotals) {
+						if strings.Contains(k, "/"+id+"/") || strings.HasSuffix(k, "/"+id) {
+							out.Mismatches = append(out.Mismatches, m)
+							break
+						}
 					}
+				}
+			}
+			for _, d := range t.Days {
+				if d.Provider == id && !noDaily {
+					out.Daily = append(out.Daily, DayJSON{Program: d.Program, Day: d.Day, Grants: d.Grants, GrantedYen: d.GrantedYen})
 				}
 			}
 			w := cmd.OutOrStdout()
@@ -142,7 +143,7 @@ recover from it, and the government actions naming it.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&noDaily, "no-daily", false, "skip reading the provider's grant records (grants per day)")
+	cmd.Flags().BoolVar(&noDaily, "no-daily", false, "leave the grants per day out of the output")
 	return cmd
 }
 
@@ -156,11 +157,11 @@ func writeProvider(w io.Writer, r *ProviderReportJSON, noDaily bool) {
 	}
 	tw.Flush()
 	if !noDaily {
-		fmt.Fprintf(w, "\nGrants per day of charge (JST), from the grant records:\n")
+		fmt.Fprintf(w, "\nGrants per day (JST), from the daily records:\n")
 		tw = tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "DAY\tGRANTS\tGRANTED ¥\t")
+		fmt.Fprintln(tw, "PROGRAM\tDAY\tGRANTS\tGRANTED ¥\t")
 		for _, d := range r.Daily {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t\n", d.Day, d.Grants, report.Yen(d.GrantedYen))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t\n", d.Program, d.Day, d.Grants, report.Yen(d.GrantedYen))
 		}
 		tw.Flush()
 	}

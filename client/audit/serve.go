@@ -22,12 +22,13 @@ func newServeCmd(f *flags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve [--listen 127.0.0.1:8080] [--refresh 1m]",
 		Short: "Serve the web explorer on localhost",
-		Long: `serve runs the auditor's web explorer: the summary, a page per provider, the
-searchable grant list with CSV download, charts of grants per day per
-provider, and the history of corrections and successions. Every page says
-the height its figures are proved at. It takes a verified snapshot at start
-and every --refresh (and when asked on the page); grants are spooled to a
-temporary file so memory stays bounded. If the node gives data that fails
+		Long: `serve runs the auditor's web explorer of the public ledger: the summary, a
+page per provider, the searchable day ledger (grants per program, provider
+and day) with CSV download, charts of grants per day per provider, person
+pages (totals against the cap, provider, linkage history; no charge), and
+the history of corrections and successions. Every page says the height its
+figures are proved at. It takes a verified snapshot at start and every
+--refresh (and when asked on the page). If the node gives data that fails
 verification, every page becomes an error page naming the node.
 
 It prints "explorer: serving on http://ADDR" on stdout once it listens, and
@@ -83,6 +84,6 @@ runs until interrupted.`,
 	fl := cmd.Flags()
 	fl.StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve on")
 	fl.DurationVar(&refresh, "refresh", 5*time.Minute, "how often to take a new verified snapshot (0: only at start and on request)")
-	fl.StringVar(&spool, "spool-dir", "", "directory for the snapshot's grant file (default the system's temporary directory)")
+	fl.StringVar(&spool, "spool-dir", "", "unused (the public snapshot spools no grant file); kept for scripts that pass it")
 	return cmd
 }

@@ -16,11 +16,17 @@ import (
 type SummaryJSON struct {
 	Proof Proof `json:"proof"`
 	// RootGrantedYen is the total the state root commits to;
-	// ProgramsGrantedYen the sum of the program totals. They must agree.
-	RootGrantedYen     uint64        `json:"root_granted_yen"`
-	ProgramsGrantedYen int64         `json:"programs_granted_yen"`
-	Agree              bool          `json:"agree"`
-	Programs           []ProgramJSON `json:"programs"`
+	// ProgramsGrantedYen the sum of the program totals, ProvidersGrantedYen
+	// the sum of the provider totals and DailyGrantedYen the sum of the
+	// daily records. They must agree, and with them every program's and
+	// provider's totals with its daily records (Mismatches).
+	RootGrantedYen      uint64            `json:"root_granted_yen"`
+	ProgramsGrantedYen  int64             `json:"programs_granted_yen"`
+	ProvidersGrantedYen int64             `json:"providers_granted_yen"`
+	DailyGrantedYen     int64             `json:"daily_granted_yen"`
+	Agree               bool              `json:"agree"`
+	Mismatches          []report.Mismatch `json:"mismatches"`
+	Programs            []ProgramJSON     `json:"programs"`
 }
 
 // ProgramJSON is one program's figures.
@@ -93,22 +99,42 @@ func newSummaryCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := SummaryJSON{Proof: proofOf(c, t.Height, t.AppHash), RootGrantedYen: t.RootSum, ProgramsGrantedYen: t.GrantedYen()}
-			out.Agree = out.ProgramsGrantedYen >= 0 && uint64(out.ProgramsGrantedYen) == out.RootGrantedYen
+			out := SummaryJSON{Proof: proofOf(c, t.Height, t.AppHash), RootGrantedYen: t.RootSum, ProgramsGrantedYen: t.GrantedYen(),
+				DailyGrantedYen: t.DailyYen(), Mismatches: sums(report.Reconcile(t, nil))}
 			for _, p := range t.Programs {
 				out.Programs = append(out.Programs, programJSON(p))
+				for _, v := range p.Providers {
+					out.ProvidersGrantedYen += v.Totals.GrantedYen
+				}
+			}
+			out.Agree = len(out.Mismatches) == 0
+			if out.Mismatches == nil {
+				out.Mismatches = []report.Mismatch{}
 			}
 			w := cmd.OutOrStdout()
 			if err := f.report(w, c, t.Height, out, func(w io.Writer) { fmt.Fprintln(w); writeSummary(w, &out) }); err != nil {
 				return err
 			}
 			if !out.Agree {
-				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: the state root commits to %d yen granted but the program totals add up to %d yen (records programtotals/*)",
-					out.RootGrantedYen, out.ProgramsGrantedYen)}
+				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: the totals do not reconcile at height %d: %s (records %s)",
+					t.Height, out.Mismatches[0].Detail, strings.Join(involved(out.Mismatches), ", "))}
 			}
 			return nil
 		},
 	}
+}
+
+// sums keeps the mismatches that say the summary's own figures do not add
+// up (reconcile checks the rest: settlements, recoveries, history).
+func sums(ms []report.Mismatch) []report.Mismatch {
+	var out []report.Mismatch
+	for _, m := range ms {
+		switch m.Check {
+		case "root = program totals", "root = daily", "program = providers", "program = daily", "provider = daily", "daily have totals", "daily record":
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func writeSummary(w io.Writer, s *SummaryJSON) {
@@ -132,11 +158,15 @@ func writeSummary(w io.Writer, s *SummaryJSON) {
 		tw.Flush()
 		fmt.Fprintf(w, "Budget left: ¥%s\n\n", report.Yen(p.BudgetLeftYen))
 	}
-	verdict := "matches the program totals"
+	verdict := "matches the program totals, the provider totals and the daily records"
 	if !s.Agree {
-		verdict = fmt.Sprintf("DOES NOT MATCH the program totals (¥%s)", report.Yen(s.ProgramsGrantedYen))
+		verdict = fmt.Sprintf("program totals ¥%s, provider totals ¥%s, daily records ¥%s: DOES NOT RECONCILE",
+			report.Yen(s.ProgramsGrantedYen), report.Yen(s.ProvidersGrantedYen), report.Yen(s.DailyGrantedYen))
 	}
 	fmt.Fprintf(w, "Total granted, committed to by the state root: ¥%s — %s\n", report.Yen(int64(s.RootGrantedYen)), verdict)
+	for _, m := range s.Mismatches {
+		fmt.Fprintf(w, "MISMATCH %s\n", m)
+	}
 }
 
 // bp formats basis points as a percentage: 2500 → "25".

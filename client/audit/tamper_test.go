@@ -196,6 +196,26 @@ func addToGrant(prefix string, yen int64) func(string, []byte) ([]byte, bool) {
 	})
 }
 
+// addToDaily raises the granted yen of the first daily record under
+// prefix by yen.
+func addToDaily(prefix string, yen int64) func(string, []byte) ([]byte, bool) {
+	return alterRange(func(recs []*types.RangeRecord) ([]*types.RangeRecord, bool) {
+		for _, r := range recs {
+			if !strings.HasPrefix(r.Key, prefix) {
+				continue
+			}
+			var d types.DailyTotals
+			if d.Unmarshal(r.Value) != nil {
+				return recs, false
+			}
+			d.GrantedYen += yen
+			r.Value, _ = d.Marshal()
+			return recs, true
+		}
+		return recs, false
+	})
+}
+
 // addToProviderTotals raises the granted yen of the provider totals at
 // key by yen.
 func addToProviderTotals(key string, yen int64) func(string, []byte) ([]byte, bool) {

@@ -21,8 +21,10 @@ func TestTamperedNodeDetectedByCLI(t *testing.T) {
 		alter func(string, []byte) ([]byte, bool)
 		args  []string
 	}{
-		{"grant in export", addToGrant("charge/spring/paypay/", 1000), []string{"export"}},
-		{"grant in reconcile", addToGrant("charge/", 1), []string{"reconcile"}},
+		{"grant in export", addToGrant("charge/spring/paypay/", 1000), []string{"export", "--charges"}},
+		{"grant in reconcile", addToGrant("charge/", 1), []string{"reconcile", "--charges"}},
+		{"daily record in export", addToDaily("daily/spring/linepay/", 1000), []string{"export"}},
+		{"daily record in summary", addToDaily("daily/", 1), []string{"summary"}},
 		{"provider totals in summary", addToProviderTotals("providertotals/spring/linepay", 5000), []string{"summary"}},
 		{"provider totals in provider", addToProviderTotals("providertotals/mynapoint/paypay", 1), []string{"provider", "paypay"}},
 	}
@@ -119,11 +121,17 @@ func TestReconcileHonest(t *testing.T) {
 	if r.err != nil || !rj.OK || len(rj.Mismatches) != 0 {
 		t.Fatalf("%v: %+v", r.err, rj.Mismatches)
 	}
-	if rj.Grants != f.totalGrants || rj.GrantsYen != f.totalYen || int64(rj.RootGrantedYen) != f.totalYen || rj.ProvidersYen != f.totalYen {
-		t.Errorf("grants %d (%d yen), root %d, providers %d; want %d grants, %d yen", rj.Grants, rj.GrantsYen, rj.RootGrantedYen, rj.ProvidersYen, f.totalGrants, f.totalYen)
+	if rj.Charges || int64(rj.RootGrantedYen) != f.totalYen || rj.DailyYen != f.totalYen || rj.ProgramsYen != f.totalYen || rj.ProvidersYen != f.totalYen || rj.DailyRecords == 0 {
+		t.Errorf("root %d, daily %d in %d records, programs %d, providers %d; want %d yen", rj.RootGrantedYen, rj.DailyYen, rj.DailyRecords, rj.ProgramsYen, rj.ProvidersYen, f.totalYen)
 	}
 	if rj.HistoryEntries != 12 || !rj.Proof.Verified {
 		t.Errorf("history %d entries, proof %+v", rj.HistoryEntries, rj.Proof)
+	}
+	// With --charges, through the full RPC, every grant record too.
+	rj = audit.ReconcileJSON{}
+	r = auditJSON(t, &rj, append([]string{"reconcile", "--charges"}, f.honest()...)...)
+	if r.err != nil || !rj.OK || !rj.Charges || rj.Grants != f.totalGrants || rj.GrantsYen != f.totalYen {
+		t.Errorf("%v: --charges: grants %d (%d yen), want %d grants, %d yen; %+v", r.err, rj.Grants, rj.GrantsYen, f.totalGrants, f.totalYen, rj.Mismatches)
 	}
 }
 
@@ -141,7 +149,7 @@ func TestReconcileNamesAlteredFigure(t *testing.T) {
 	if !strings.Contains(r.stdout, "UNVERIFIED") || !strings.Contains(r.stdout, key) || !strings.Contains(r.err.Error(), key) {
 		t.Errorf("output does not name %s:\n%s\nerr: %v", key, r.stdout, r.err)
 	}
-	for _, check := range []string{"program = providers", "provider = grants"} {
+	for _, check := range []string{"program = providers", "provider = daily"} {
 		if !strings.Contains(r.stdout, check) {
 			t.Errorf("no %q mismatch:\n%s", check, r.stdout)
 		}
@@ -157,7 +165,7 @@ func TestHiddenGrantIsCaught(t *testing.T) {
 	key := fmt.Sprintf("charge/spring/paypay/paypay-0-%s-03", id)
 	p := newTamperProxy(t, f.net.rpcURL)
 	p.alterQuery = dropRecord(key)
-	r := runAudit(t, "reconcile", "--node", p.URL(), "--genesis", f.net.genesis)
+	r := runAudit(t, "reconcile", "--charges", "--node", p.URL(), "--genesis", f.net.genesis)
 	if r.code() != audit.ExitUntrusted || p.count() == 0 {
 		t.Fatalf("exit %d: %v (altered %d)", r.code(), r.err, p.count())
 	}
@@ -166,7 +174,7 @@ func TestHiddenGrantIsCaught(t *testing.T) {
 	}
 	// The export says so too, and writes no file.
 	out := t.TempDir() + "/grants.csv"
-	r = runAudit(t, "export", "--node", p.URL(), "--genesis", f.net.genesis, "--output", out)
+	r = runAudit(t, "export", "--charges", "--node", p.URL(), "--genesis", f.net.genesis, "--output", out)
 	if r.code() != audit.ExitUntrusted || !strings.Contains(r.err.Error(), "incomplete range") {
 		t.Fatalf("export: exit %d: %v\n%s", r.code(), r.err, r.stderr)
 	}
@@ -187,6 +195,8 @@ func TestHiddenOverGrantAndHistoryAreCaught(t *testing.T) {
 		{"overgrant/spring/linepay/", []string{"summary"}},
 		{"history/", []string{"history"}},
 		{"history/", []string{"reconcile"}},
+		{"daily/spring/paypay/", []string{"export"}},
+		{"daily/", []string{"summary"}},
 	} {
 		p := newTamperProxy(t, f.net.rpcURL)
 		p.alterQuery = dropFirstUnder(tc.hide)

@@ -49,3 +49,24 @@ func Untrusted(err error) (node string, ok bool) {
 	}
 	return "", false
 }
+
+// RefusedError is a query the node answered with an error code: it does
+// not serve the record or range (a public endpoint serves only the public
+// side of the state), or could not answer. It says nothing against the
+// node.
+type RefusedError struct {
+	Node string
+	Key  string // the record or range prefix
+	Code uint32
+	Log  string
+	// Range is set for a range query.
+	Range bool
+}
+
+func (e *RefusedError) Error() string {
+	what := "query"
+	if e.Range {
+		what = "range query"
+	}
+	return fmt.Sprintf("lightverify: node %s refused the %s of %s: %s (code %d)", e.Node, what, e.Key, e.Log, e.Code)
+}

@@ -51,33 +51,58 @@ type RawPage struct {
 // Next is the page's cursor for the following page, as the node said.
 func (r *RawPage) Next() string { return r.Result.Next }
 
+// RawRecord is a record answer as the node sent it, not yet verified.
+type RawRecord struct {
+	Key      string
+	Value    []byte
+	Height   int64
+	ProofOps *cmtcrypto.ProofOps
+}
+
 // Get reads and verifies the record at key (absent: Value nil, absence
 // proved).
 func (c *Client) Get(ctx context.Context, key string) (*Record, error) {
+	raw, err := c.FetchRecord(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return c.VerifyRecord(ctx, raw)
+}
+
+// FetchRecord asks for the record at key without verifying it (see
+// VerifyRecord).
+func (c *Client) FetchRecord(ctx context.Context, key string) (*RawRecord, error) {
 	res, err := c.rpc.ABCIQueryWithOptions(ctx, "/"+key, nil, rpcclient.ABCIQueryOptions{Prove: !c.insecure})
 	if err != nil {
 		return nil, fmt.Errorf("lightverify: query %s at node %s: %w", key, c.node, err)
 	}
 	r := res.Response
 	if r.Code != 0 {
-		return nil, fmt.Errorf("lightverify: node %s refused the query of %s: %s (code %d)", c.node, key, r.Log, r.Code)
+		return nil, &RefusedError{Node: c.node, Key: key, Code: r.Code, Log: r.Log}
 	}
-	rec := &Record{Key: key, Value: r.Value, Height: r.Height}
+	return &RawRecord{Key: key, Value: r.Value, Height: r.Height, ProofOps: r.ProofOps}, nil
+}
+
+// VerifyRecord checks a fetched record's proof against the verified app
+// hash of its height.
+func (c *Client) VerifyRecord(ctx context.Context, raw *RawRecord) (*Record, error) {
+	key := raw.Key
+	rec := &Record{Key: key, Value: raw.Value, Height: raw.Height}
 	if len(rec.Value) == 0 {
 		rec.Value = nil
 	}
 	if c.insecure {
 		return rec, nil
 	}
-	root, err := c.AppHash(ctx, r.Height)
+	root, err := c.AppHash(ctx, raw.Height)
 	if err != nil {
 		return nil, err
 	}
-	perr := func(err error) error { return &ProofError{Node: c.node, Key: key, Height: r.Height, Err: err} }
-	if r.ProofOps == nil {
+	perr := func(err error) error { return &ProofError{Node: c.node, Key: key, Height: raw.Height, Err: err} }
+	if raw.ProofOps == nil {
 		return nil, perr(errors.New("no proof"))
 	}
-	ops := r.ProofOps
+	ops := raw.ProofOps
 	if rec.Value == nil {
 		if err := store.VerifyAbsence(root, []byte(key), ops); err != nil {
 			return nil, perr(err)
@@ -110,7 +135,7 @@ func (c *Client) Fetch(ctx context.Context, prefix, startAfter string, limit int
 	}
 	r := res.Response
 	if r.Code != 0 {
-		return nil, fmt.Errorf("lightverify: node %s refused the range query of %s: %s (code %d)", c.node, prefix, r.Log, r.Code)
+		return nil, &RefusedError{Node: c.node, Key: prefix, Code: r.Code, Log: r.Log, Range: true}
 	}
 	p := &RawPage{Prefix: prefix, StartAfter: startAfter, Limit: limit, Height: r.Height}
 	if err := p.Result.Unmarshal(r.Value); err != nil {

@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// Daily adds grants up per provider and day of charge (JST), for charts.
-// Its size grows with providers × days, not with grants.
+// Daily adds grants up per provider and day (JST), for charts: from the
+// daily records (the day a grant was recorded, DailyOf) or from grant
+// records (the day of charge, Add). Its size grows with providers × days,
+// not with grants.
 type Daily struct {
 	days map[string]bool
 	by   map[string]map[string]*Sum // provider → day → sum
@@ -17,22 +19,37 @@ func NewDaily() *Daily {
 	return &Daily{days: map[string]bool{}, by: map[string]map[string]*Sum{}}
 }
 
+// DailyOf adds up t's daily records of program ("": every program).
+func DailyOf(t *Totals, program string) *Daily {
+	d := NewDaily()
+	for _, r := range t.Days {
+		if program == "" || r.Program == program {
+			d.AddSum(r.Provider, r.Day, Sum{Grants: r.Grants, Yen: r.GrantedYen})
+		}
+	}
+	return d
+}
+
 // Add counts one grant on the day of its charge.
 func (d *Daily) Add(g *Grant) {
-	day := Day(g.ChargedAt)
+	d.AddSum(g.ProviderId, Day(g.ChargedAt), Sum{Grants: 1, Yen: g.GrantedYen})
+}
+
+// AddSum counts grants of provider on day.
+func (d *Daily) AddSum(provider, day string, add Sum) {
 	d.days[day] = true
-	m := d.by[g.ProviderId]
+	m := d.by[provider]
 	if m == nil {
 		m = map[string]*Sum{}
-		d.by[g.ProviderId] = m
+		d.by[provider] = m
 	}
 	s := m[day]
 	if s == nil {
 		s = &Sum{}
 		m[day] = s
 	}
-	s.Grants++
-	s.Yen += g.GrantedYen
+	s.Grants += add.Grants
+	s.Yen += add.Yen
 }
 
 // maxChartDays bounds a chart's axis: the latest days are kept.

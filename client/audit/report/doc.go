@@ -1,14 +1,25 @@
 // Package report computes what an auditor reads from MyKey Ledger: totals
-// per program and provider, the grant ledger, the history of government
-// actions, a person's record, and the reconciliation of them all. Every
-// record comes verified from a Source (package lightverify).
+// per program and provider, the daily grant ledger, person totals, the
+// history of government actions, a person's record, and the
+// reconciliation of them all. Every record comes verified from a Source
+// (package lightverify).
+//
+// Public and private records. The public side (app/types.PublicKey) holds
+// the totals, the daily records, person totals and linkages, over-grants
+// and the history; ReadTotals, ScanPersons, ReadHistory and Person without
+// grants read nothing else. The charge records (ScanGrants, Person with
+// grants) are read by validators and government auditors only, through a
+// validator's full RPC (see package audit for why each public record is
+// needed).
 //
 // Heights. A node answers only at its latest height, so reading many pages
 // spans heights. Two rules keep the figures consistent:
 //
 //   - Small, mutable sets (programs, totals, providers, over-grants, the
-//     government state) are read all at one height (Consistent): if the
-//     height moved between pages, everything is read again.
+//     daily records, the government state) are read all at one height
+//     (ConsistentWith): if the height moved between pages, everything is
+//     read again. The daily records then add up exactly to the program
+//     and provider totals of that height and to its root sum.
 //   - Grant records are immutable, never deleted, and carry the height they
 //     were recorded at. ScanGrants fixes a cutoff H0 (the height of the
 //     totals) and keeps the grants recorded at or before H0, each proved at

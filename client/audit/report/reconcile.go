@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Mismatch is one check that failed, with the records involved.
@@ -31,7 +32,10 @@ func joinKeys(keys []string) string {
 // against the grants scanned with cutoff t.Height:
 //
 //   - the total granted the app hash commits to equals the sum of the
-//     grants (for a scan of every grant) and the sum of the program totals;
+//     grants (for a scan of every grant), the sum of the program totals
+//     and the sum of the daily records;
+//   - each program's and each provider's totals (granted, grants) equal
+//     the sums of their daily records;
 //   - each program's totals equal the sums of its providers' totals
 //     (granted, grants, people linked), and it granted at most its budget;
 //   - each provider's granted yen and grant count equal its scanned grants,
@@ -53,6 +57,11 @@ func Reconcile(t *Totals, scan *Scan) []Mismatch {
 		add("root = program totals", []string{root, PrefixProgramTotals + "*"},
 			"the state root commits to %d yen granted, the program totals add up to %d yen", t.RootSum, got)
 	}
+	if got := t.DailyYen(); got < 0 || uint64(got) != t.RootSum {
+		add("root = daily", []string{root, PrefixDaily + "*"},
+			"the state root commits to %d yen granted, the daily records add up to %d yen", t.RootSum, got)
+	}
+	checkDaily(t, add)
 	if scan != nil && len(scan.Scopes) == 1 && scan.Scopes[0].All() {
 		if scan.Total.Yen < 0 || uint64(scan.Total.Yen) != t.RootSum {
 			add("root = grants", []string{root, PrefixCharge + "*"},
@@ -126,6 +135,61 @@ func checkProvider(t *Totals, scan *Scan, v *ProviderView, add func(string, []st
 		add("provider = grants", []string{k, PrefixCharge + v.Program + "/" + v.Provider + "/*"},
 			"provider %s in program %s: totals say %d yen in %d grants, its grant records recorded by height %d add up to %d yen in %d grants",
 			v.Provider, v.Program, tt.GrantedYen, tt.Grants, scan.Cutoff, got.Yen, got.Grants)
+	}
+}
+
+// checkDaily compares the daily records with the program and provider
+// totals, and finds daily records of providers that have no totals.
+func checkDaily(t *Totals, add func(string, []string, string, ...any)) {
+	byProg := map[string]*Sum{}
+	byPair := map[Pair]*Sum{}
+	var pairs []Pair
+	for _, d := range t.Days {
+		if _, err := time.Parse(time.DateOnly, d.Day); err != nil || d.Grants <= 0 || d.GrantedYen < 0 {
+			add("daily record", []string{d.Key}, "daily record of %q holds %d yen in %d grants", d.Day, d.GrantedYen, d.Grants)
+		}
+		if byProg[d.Program] == nil {
+			byProg[d.Program] = &Sum{}
+		}
+		byProg[d.Program].Grants += d.Grants
+		byProg[d.Program].Yen += d.GrantedYen
+		p := Pair{d.Program, d.Provider}
+		if byPair[p] == nil {
+			byPair[p] = &Sum{}
+			pairs = append(pairs, p)
+		}
+		byPair[p].Grants += d.Grants
+		byPair[p].Yen += d.GrantedYen
+	}
+	for _, p := range t.Programs {
+		got := Sum{}
+		if s := byProg[p.ID]; s != nil {
+			got = *s
+		}
+		if got.Yen != p.Totals.GrantedYen || got.Grants != p.Totals.Grants {
+			add("program = daily", []string{PrefixProgramTotals + p.ID, PrefixDaily + p.ID + "/*"},
+				"program %s totals say %d yen in %d grants, its daily records add up to %d yen in %d grants",
+				p.ID, p.Totals.GrantedYen, p.Totals.Grants, got.Yen, got.Grants)
+		}
+		for _, v := range p.Providers {
+			got := Sum{}
+			if s := byPair[Pair{v.Program, v.Provider}]; s != nil {
+				got = *s
+			}
+			if got.Yen != v.Totals.GrantedYen || got.Grants != v.Totals.Grants {
+				add("provider = daily", []string{v.Key(), PrefixDaily + v.Program + "/" + v.Provider + "/*"},
+					"provider %s in program %s: totals say %d yen in %d grants, its daily records add up to %d yen in %d grants",
+					v.Provider, v.Program, v.Totals.GrantedYen, v.Totals.Grants, got.Yen, got.Grants)
+			}
+		}
+	}
+	// t.Days are in key order, so pairs are sorted.
+	for _, p := range pairs {
+		if t.ProviderIn(p.Program, p.Provider) == nil {
+			s := byPair[p]
+			add("daily have totals", []string{PrefixDaily + p.Program + "/" + p.Provider + "/*", PrefixProviderTotals + p.Program + "/" + p.Provider},
+				"%d grants (%d yen) on daily records of provider %s in program %s, which has no totals", s.Grants, s.Yen, p.Provider, p.Program)
+		}
 	}
 }
 

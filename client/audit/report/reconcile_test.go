@@ -20,6 +20,11 @@ func ledger() (*Totals, *Scan) {
 	}
 	t.Programs = []*ProgramView{pv}
 	t.OverGrants = []*OverGrantView{{Key: "overgrant/p/b/0000000000000001", OverGrant: types.OverGrant{ProgramId: "p", ProviderId: "b", AmountYen: 20}}}
+	day := func(provider, d string, yen, grants int64) *DayView {
+		return &DayView{Key: "daily/p/" + provider + "/" + d, Program: "p", Provider: provider, Day: d,
+			DailyTotals: types.DailyTotals{GrantedYen: yen, Grants: grants}}
+	}
+	t.Days = []*DayView{day("a", "2025-04-01", 400, 2), day("a", "2025-04-02", 200, 1), day("b", "2025-04-02", 50, 1)}
 	s := &Scan{Cutoff: 10, Scopes: []Scope{{}}, Total: Sum{Grants: 4, Yen: 650},
 		Pairs: map[Pair]*Sum{{"p", "a"}: {Grants: 3, Yen: 600}, {"p", "b"}: {Grants: 1, Yen: 50}}}
 	return t, s
@@ -59,7 +64,19 @@ func TestReconcile(t *testing.T) {
 		{name: "partial scan ignores other providers", partial: true, change: func(t *Totals, s *Scan) {
 			t.Programs[0].Providers[1].Totals.Grants = 99 // b is not scanned...
 			t.Programs[0].Totals.Grants = 102             // ...and the program agrees with it
+			t.Days[2].Grants = 99                         // ...and so does its day
 		}},
+		{name: "daily record altered", change: func(t *Totals, _ *Scan) { t.Days[1].GrantedYen += 5 },
+			check: "provider = daily", naming: "daily/p/a/*"},
+		{name: "daily record hidden", change: func(t *Totals, _ *Scan) { t.Days = t.Days[1:] },
+			check: "root = daily", naming: "daily/*"},
+		{name: "daily count altered", change: func(t *Totals, _ *Scan) { t.Days[2].Grants = 2 },
+			check: "program = daily", naming: "programtotals/p"},
+		{name: "daily without totals", change: func(t *Totals, _ *Scan) {
+			t.Days = append(t.Days, &DayView{Key: "daily/p/c/2025-04-02", Program: "p", Provider: "c", Day: "2025-04-02", DailyTotals: types.DailyTotals{GrantedYen: 0, Grants: 1}})
+		}, check: "daily have totals", naming: "providertotals/p/c"},
+		{name: "daily record of no day", change: func(t *Totals, _ *Scan) { t.Days[0].Day = "someday" },
+			check: "daily record", naming: "daily/p/a/2025-04-01"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ const (
 	PrefixProviderTotals = "providertotals/"
 	PrefixOverGrant      = "overgrant/"
 	PrefixCharge         = "charge/"
+	PrefixDaily          = "daily/"
 	PrefixHistory        = "history/"
 	PrefixLink           = "link/"
 	PrefixLinkHistory    = "linkhistory/"
@@ -38,6 +39,7 @@ type Totals struct {
 	Programs           []*ProgramView     // by ID
 	Providers          []*types.Provider  // by ID
 	OverGrants         []*OverGrantView   // by key
+	Days               []*DayView         // the daily grant ledger, by key
 	Records            map[string]Figures // key → figures, for naming records in mismatches
 }
 
@@ -108,6 +110,22 @@ type OverGrantView struct {
 	types.OverGrant
 }
 
+// DayView is one daily record: a provider's grants in a program on one
+// day (Japan time), the public grant ledger.
+type DayView struct {
+	Key                    string
+	Program, Provider, Day string
+	types.DailyTotals
+}
+
+// DailyYen sums the daily records' granted yen.
+func (t *Totals) DailyYen() (n int64) {
+	for _, d := range t.Days {
+		n += d.GrantedYen
+	}
+	return n
+}
+
 // Program returns the program view with id, or nil.
 func (t *Totals) Program(id string) *ProgramView {
 	for _, p := range t.Programs {
@@ -148,15 +166,16 @@ func (t *Totals) GrantedYen() (n int64) {
 	return n
 }
 
-// ReadTotals reads programs, providers, their totals, over-grants and the
-// government state, all proved at one height, and the total granted the
+// ReadTotals reads programs, providers, their totals, over-grants, the
+// daily grant ledger and the government state, all proved at one height, and the total granted the
 // app hash of that height commits to.
 func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
-	prefixes := []string{PrefixGov, PrefixProgram, PrefixProgramTotals, PrefixProvider, PrefixProviderTotals, PrefixOverGrant}
-	height, sets, err := Consistent(ctx, src, prefixes)
+	prefixes := []string{PrefixProgram, PrefixProgramTotals, PrefixProvider, PrefixProviderTotals, PrefixOverGrant, PrefixDaily}
+	height, sets, recs, err := ConsistentWith(ctx, src, prefixes, []string{PrefixGov})
 	if err != nil {
 		return nil, err
 	}
+	gov := recs[0]
 	t := &Totals{Height: height, Records: map[string]Figures{}}
 	// Unverified sources give the unverified header's app hash.
 	if t.AppHash, err = src.AppHash(ctx, height); err != nil {
@@ -177,21 +196,19 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		progs[id] = p
 		return p
 	}
-	for _, r := range sets[0] {
-		if r.Key == PrefixGov {
-			if err := decode(r, &t.Gov); err != nil {
-				return nil, err
-			}
+	if gov.Value != nil {
+		if err := decode(*gov, &t.Gov); err != nil {
+			return nil, err
 		}
 	}
-	for _, r := range sets[1] {
+	for _, r := range sets[0] {
 		var p types.Program
 		if err := decode(r, &p); err != nil {
 			return nil, err
 		}
 		prog(p.Id).Program = &p
 	}
-	for _, r := range sets[2] {
+	for _, r := range sets[1] {
 		id := strings.TrimPrefix(r.Key, PrefixProgramTotals)
 		pv := prog(id)
 		if err := decode(r, &pv.Totals); err != nil {
@@ -200,7 +217,7 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		t.Records[r.Key] = Figures{GrantedYen: pv.Totals.GrantedYen, Grants: pv.Totals.Grants, Linked: pv.Totals.Linked}
 	}
 	names := map[string]string{}
-	for _, r := range sets[3] {
+	for _, r := range sets[2] {
 		var p types.Provider
 		if err := decode(r, &p); err != nil {
 			return nil, err
@@ -208,7 +225,7 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		t.Providers = append(t.Providers, &p)
 		names[p.Id] = p.Name
 	}
-	for _, r := range sets[4] {
+	for _, r := range sets[3] {
 		program, provider, ok := strings.Cut(strings.TrimPrefix(r.Key, PrefixProviderTotals), "/")
 		if !ok {
 			return nil, fmt.Errorf("report: unexpected key %q", r.Key)
@@ -221,12 +238,23 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		t.Records[r.Key] = Figures{GrantedYen: v.Totals.GrantedYen, SettledYen: v.Totals.SettledYen,
 			RecoveredYen: v.Totals.RecoveredYen, Grants: v.Totals.Grants, Linked: v.Totals.Linked}
 	}
-	for _, r := range sets[5] {
+	for _, r := range sets[4] {
 		og := &OverGrantView{Key: r.Key}
 		if err := decode(r, &og.OverGrant); err != nil {
 			return nil, err
 		}
 		t.OverGrants = append(t.OverGrants, og)
+	}
+	for _, r := range sets[5] {
+		parts := strings.Split(strings.TrimPrefix(r.Key, PrefixDaily), "/")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("report: unexpected key %q", r.Key)
+		}
+		d := &DayView{Key: r.Key, Program: parts[0], Provider: parts[1], Day: parts[2]}
+		if err := decode(r, &d.DailyTotals); err != nil {
+			return nil, err
+		}
+		t.Days = append(t.Days, d)
 	}
 	for _, p := range progs {
 		t.Programs = append(t.Programs, p)

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"encoding/csv"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +11,9 @@ import (
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/report"
 )
+
+// The grant list is the public grant ledger: grants per program, provider
+// and day (the daily records). It lists no charge.
 
 // grantQuery is the grant list's search form.
 type grantQuery struct {
@@ -24,19 +25,45 @@ type grantQuery struct {
 const pageSize = 100
 
 type grantsData struct {
-	Q          grantQuery
-	Err        string
-	Rows       []*report.Grant
-	Matches    int64
-	MatchedYen int64
-	Total      int64
-	From, To   int
-	Prev, Next string
-	Programs   []*report.ProgramView
-	Providers  []*types.Provider
+	Q            grantQuery
+	Err          string
+	Rows         []*report.DayView
+	Matches      int64
+	MatchedYen   int64
+	MatchedGrant int64
+	Total        int
+	From, To     int
+	Prev, Next   string
+	Programs     []*report.ProgramView
+	Providers    []*types.Provider
 }
 
-func parseGrantQuery(r *http.Request) (grantQuery, report.Filter, error) {
+// dayFilter selects daily records.
+type dayFilter struct {
+	Query, Program, Provider string
+	// Since and Until bound the day's start (JST, Unix seconds):
+	// Since <= start < Until; 0 leaves a side open.
+	Since, Until int64
+}
+
+func (f dayFilter) match(d *report.DayView) bool {
+	if f.Program != "" && d.Program != f.Program || f.Provider != "" && d.Provider != f.Provider {
+		return false
+	}
+	if f.Since != 0 || f.Until != 0 {
+		start, err := time.ParseInLocation(time.DateOnly, d.Day, report.JST)
+		if err != nil || f.Since != 0 && start.Unix() < f.Since || f.Until != 0 && start.Unix() >= f.Until {
+			return false
+		}
+	}
+	if f.Query == "" {
+		return true
+	}
+	q := strings.ToLower(f.Query)
+	return strings.Contains(strings.ToLower(d.Program), q) || strings.Contains(strings.ToLower(d.Provider), q) || strings.Contains(d.Day, q)
+}
+
+func parseGrantQuery(r *http.Request) (grantQuery, dayFilter, error) {
 	v := r.URL.Query()
 	q := grantQuery{Q: strings.TrimSpace(v.Get("q")), Program: v.Get("program"), Provider: v.Get("provider"),
 		Since: v.Get("since"), Until: v.Get("until")}
@@ -44,7 +71,7 @@ func parseGrantQuery(r *http.Request) (grantQuery, report.Filter, error) {
 	if q.Offset < 0 {
 		q.Offset = 0
 	}
-	f := report.Filter{Query: q.Q, Program: q.Program, Provider: q.Provider}
+	f := dayFilter{Query: q.Q, Program: q.Program, Provider: q.Provider}
 	var err error
 	if f.Since, err = parseDate(q.Since); err != nil {
 		return q, f, err
@@ -83,10 +110,10 @@ func (q grantQuery) values() url.Values {
 	return v
 }
 
-// Filtered reports whether the query selects less than every grant.
+// Filtered reports whether the query selects less than every day.
 func (q grantQuery) Filtered() bool { return len(q.values()) > 0 }
 
-// CSV is the download link of the query's grants.
+// CSV is the download link of the query's days.
 func (q grantQuery) CSV() string {
 	if e := q.values().Encode(); e != "" {
 		return "/grants.csv?" + e
@@ -104,23 +131,25 @@ func (q grantQuery) page(offset int) string {
 
 func (s *Server) grants(w http.ResponseWriter, r *http.Request, snap *snapshot) {
 	q, f, err := parseGrantQuery(r)
-	d := grantsData{Q: q, Total: snap.scan.Kept, Programs: snap.totals.Programs, Providers: snap.totals.Providers}
+	d := grantsData{Q: q, Total: len(snap.totals.Days), Programs: snap.totals.Programs, Providers: snap.totals.Providers}
 	if err != nil {
 		d.Err = err.Error()
 		s.render(w, http.StatusBadRequest, "grants", s.pageView("Grants", snap, d))
 		return
 	}
-	err = s.eachGrant(snap, f, func(g *report.Grant) error {
+	// Latest day first.
+	days := snap.totals.Days
+	for i := len(days) - 1; i >= 0; i-- {
+		day := days[i]
+		if !f.match(day) {
+			continue
+		}
 		if d.Matches >= int64(q.Offset) && len(d.Rows) < pageSize {
-			d.Rows = append(d.Rows, g)
+			d.Rows = append(d.Rows, day)
 		}
 		d.Matches++
-		d.MatchedYen += g.GrantedYen
-		return nil
-	})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+		d.MatchedYen += day.GrantedYen
+		d.MatchedGrant += day.Grants
 	}
 	d.From, d.To = q.Offset+1, q.Offset+len(d.Rows)
 	if q.Offset > 0 {
@@ -132,67 +161,36 @@ func (s *Server) grants(w http.ResponseWriter, r *http.Request, snap *snapshot) 
 	s.render(w, http.StatusOK, "grants", s.pageView("Grants", snap, d))
 }
 
-// eachGrant streams the snapshot's grants that pass f.
-func (s *Server) eachGrant(snap *snapshot, f report.Filter, fn func(*report.Grant) error) error {
-	file, err := s.openSpool(snap)
-	if err != nil {
-		return fmt.Errorf("web: %w", err)
-	}
-	defer file.Close()
-	cr := csv.NewReader(file)
-	cr.ReuseRecord = true
-	if _, err := cr.Read(); err != nil {
-		return fmt.Errorf("web: spool header: %w", err)
-	}
-	for {
-		row, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("web: spool: %w", err)
-		}
-		g, err := report.ParseCSVRow(row)
-		if err != nil {
-			return err
-		}
-		if f.Match(&g.GrantRecord) {
-			if err := fn(g); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// grantsCSV downloads the grants of the query: with no filter, the
-// snapshot's file as it is (what `mykey audit export` writes).
+// grantsCSV downloads the daily records of the query, in key order: with
+// no filter, the day table `mykey audit export` writes.
 func (s *Server) grantsCSV(w http.ResponseWriter, r *http.Request, snap *snapshot) {
-	q, f, err := parseGrantQuery(r)
+	_, f, err := parseGrantQuery(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	name := fmt.Sprintf("grants-%s-h%d.csv", s.src.ChainID(), snap.totals.Height)
+	name := fmt.Sprintf("grants-daily-%s-h%d.csv", s.src.ChainID(), snap.totals.Height)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
 	w.Header().Set("X-Mykey-Height", strconv.FormatInt(snap.totals.Height, 10))
-	if !q.Filtered() {
-		file, err := s.openSpool(snap)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		defer file.Close()
-		io.Copy(w, file)
-		return
-	}
-	gw, err := report.NewGrantWriter(w, report.FormatCSV)
+	lw, err := report.NewLedgerWriter(w, w, report.FormatCSV)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if err := s.eachGrant(snap, f, gw.Write); err != nil {
+	if err := lw.StartDays(); err != nil {
+		s.logf("explorer: CSV download: %v", err)
+		return
+	}
+	for _, d := range snap.totals.Days {
+		if f.match(d) {
+			if err := lw.WriteDay(d); err != nil {
+				s.logf("explorer: CSV download: %v", err)
+				return
+			}
+		}
+	}
+	if err := lw.Flush(); err != nil {
 		s.logf("explorer: CSV download: %v", err)
 	}
-	gw.Flush()
 }

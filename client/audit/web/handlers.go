@@ -28,7 +28,7 @@ type summaryData struct {
 func (s *Server) summary(w http.ResponseWriter, r *http.Request, snap *snapshot) {
 	t := snap.totals
 	d := summaryData{T: t, RootSum: int64(t.RootSum), Mismatches: snap.mismatches, History: map[string]int{}}
-	d.Agree = t.RootSum == uint64(t.GrantedYen())
+	d.Agree = t.RootSum == uint64(t.GrantedYen()) && t.RootSum == uint64(t.DailyYen())
 	for _, p := range t.Programs {
 		d.Grants += p.Totals.Grants
 		d.Linked += p.Totals.Linked
@@ -41,7 +41,7 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request, snap *snapshot)
 	for i, p := range snap.daily.Providers() {
 		ss = append(ss, series{Name: p, Colour: colour(i), Values: snap.daily.Series(p, days)})
 	}
-	d.Chart = stackedChart("chart-all", "Yen granted per day of charge, by provider", days, ss)
+	d.Chart = stackedChart("chart-all", "Yen granted per day, by provider", days, ss)
 	d.Legend = legend(ss)
 	s.render(w, http.StatusOK, "summary", s.pageView("Summary", snap, d))
 }
@@ -83,7 +83,7 @@ func (s *Server) provider(w http.ResponseWriter, r *http.Request, snap *snapshot
 			ci = i
 		}
 	}
-	d.Chart = stackedChart("chart-provider", "Yen granted per day of charge by "+id, days, []series{{Name: id, Colour: colour(ci), Values: values}})
+	d.Chart = stackedChart("chart-provider", "Yen granted per day by "+id, days, []series{{Name: id, Colour: colour(ci), Values: values}})
 	for i := len(days) - 1; i >= 0; i-- {
 		if values[i].Grants > 0 {
 			d.Days = append(d.Days, dayRow{Day: days[i], Sum: values[i]})
@@ -126,15 +126,18 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request, snap *snaps
 type personData struct {
 	P      *report.PersonReport
 	Height int64
-	// Snapshot is the height the grants listed are recorded by: they come
-	// from the snapshot, which is complete and reconciled, rather than
-	// from a scan of every grant of the person's providers.
-	Snapshot int64
+	// Caps are the programs' caps (by program ID), for what is left of
+	// each.
+	Caps map[string]int64
 }
 
-// maxPersonGrants bounds the grants a person page lists per program.
-const maxPersonGrants = 10000
+// CapLeft is what is left of the cap of pp's program.
+func (d personData) CapLeft(pp *report.PersonProgram) int64 {
+	return d.Caps[pp.Program] - (pp.Totals.GrantedYen - pp.Totals.RecoveredYen)
+}
 
+// person shows a person's public record: linkage and its history, totals
+// against the cap, over-grants, government actions. No charge.
 func (s *Server) person(w http.ResponseWriter, r *http.Request, snap *snapshot) {
 	id := strings.ToUpper(r.PathValue("id"))
 	p, err := report.Person(r.Context(), s.src, snap.totals, snap.history, id, false)
@@ -142,30 +145,13 @@ func (s *Server) person(w http.ResponseWriter, r *http.Request, snap *snapshot) 
 		s.serveError(w, err)
 		return
 	}
-	ids := map[string]bool{id: true}
-	for _, m := range p.MergedFrom {
-		ids[m] = true
-	}
-	byProgram := map[string]*report.PersonProgram{}
-	for _, pp := range p.Programs {
-		byProgram[pp.Program] = pp
-	}
-	err = s.eachGrant(snap, report.Filter{MyKeys: ids}, func(g *report.Grant) error {
-		if pp := byProgram[g.ProgramId]; pp != nil && len(pp.Grants) < maxPersonGrants {
-			pp.Grants = append(pp.Grants, g)
-		}
-		return nil
-	})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	for _, g := range snap.rejected {
-		if pp := byProgram[g.ProgramId]; pp != nil && ids[g.MykeyId] {
-			pp.Grants = append(pp.Grants, g)
+	d := personData{P: p, Height: p.Height, Caps: map[string]int64{}}
+	for _, pv := range snap.totals.Programs {
+		if pv.Program != nil {
+			d.Caps[pv.ID] = pv.Program.CapYen
 		}
 	}
-	v := s.pageView("MyKey ID "+id, snap, personData{P: p, Height: p.Height, Snapshot: snap.totals.Height})
+	v := s.pageView("MyKey ID "+id, snap, d)
 	v.Proof = s.proof(p.Height, nil)
 	s.render(w, http.StatusOK, "person", v)
 }

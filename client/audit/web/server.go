@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +23,8 @@ type Source interface {
 // Options configure New.
 type Options struct {
 	Source Source
-	// SpoolDir holds the snapshot's grant file ("": os.TempDir()).
+	// SpoolDir is unused: the public snapshot holds no grant file. Kept
+	// so that callers need not change.
 	SpoolDir string
 	// Refresh is how often a new snapshot is taken (0: only at start and
 	// on request).
@@ -44,26 +44,21 @@ type Server struct {
 
 	mu       sync.RWMutex
 	snap     *snapshot
-	old      *snapshot // kept one generation so its file outlives readers
-	failure  error     // a node failed verification: serve nothing else
-	lastErr  error     // the last snapshot failed for another reason
+	failure  error // a node failed verification: serve nothing else
+	lastErr  error // the last snapshot failed for another reason
 	building bool
 	progress string
 }
 
-// snapshot is one verified view of the ledger.
+// snapshot is one verified view of the public ledger: the totals and the
+// daily records of one height, and the history.
 type snapshot struct {
 	totals     *report.Totals
 	history    *report.History
-	scan       *report.Scan
 	daily      *report.Daily
 	mismatches []report.Mismatch
-	spool      string // CSV of every grant recorded by totals.Height
-	// rejected are the rejected charges recorded by totals.Height (at
-	// most maxRejected): shown on person pages, never counted as grants.
-	rejected []*report.Grant
-	taken    time.Time
-	took     time.Duration
+	taken      time.Time
+	took       time.Duration
 }
 
 // New returns an explorer; call Run to take snapshots.
@@ -134,11 +129,8 @@ func (s *Server) Snapshot(ctx context.Context) error {
 		s.logf("explorer: snapshot failed: %v", err)
 		return err
 	}
-	if s.old != nil {
-		os.Remove(s.old.spool)
-	}
-	s.old, s.snap, s.lastErr = s.snap, snap, nil
-	s.logf("explorer: snapshot at height %d: %d grants, %d mismatches (%s)", snap.totals.Height, snap.scan.Kept, len(snap.mismatches), snap.took.Round(time.Millisecond))
+	s.snap, s.lastErr = snap, nil
+	s.logf("explorer: snapshot at height %d: %d daily records, %d mismatches (%s)", snap.totals.Height, len(snap.totals.Days), len(snap.mismatches), snap.took.Round(time.Millisecond))
 	return nil
 }
 
@@ -154,12 +146,7 @@ func (s *Server) fail(err error) {
 func (s *Server) cleanup() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, sn := range []*snapshot{s.old, s.snap} {
-		if sn != nil {
-			os.Remove(sn.spool)
-		}
-	}
-	s.old, s.snap = nil, nil
+	s.snap = nil
 }
 
 func (s *Server) setProgress(format string, args ...any) {
@@ -168,7 +155,7 @@ func (s *Server) setProgress(format string, args ...any) {
 	s.mu.Unlock()
 }
 
-func (s *Server) build(ctx context.Context) (_ *snapshot, err error) {
+func (s *Server) build(ctx context.Context) (*snapshot, error) {
 	start := time.Now()
 	s.setProgress("reading the totals")
 	t, err := report.ReadTotals(ctx, s.src)
@@ -180,68 +167,16 @@ func (s *Server) build(ctx context.Context) (_ *snapshot, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(s.dir, "mykey-explorer-*.csv")
-	if err != nil {
-		return nil, fmt.Errorf("web: spool: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 256<<10)
-	gw, err := report.NewGrantWriter(bw, report.FormatCSV)
-	if err != nil {
-		return nil, err
-	}
-	daily := report.NewDaily()
-	var rejected []*report.Grant
-	scan, err := report.ScanGrants(ctx, s.src, t.Height, []report.Scope{{}}, report.Filter{Rejected: true}, func(sc *report.Scan) {
-		s.setProgress("reading grants recorded by height %d: %d so far", t.Height, sc.Read)
-	}, func(g *report.Grant) error {
-		if g.IsRejected() {
-			if len(rejected) < maxRejected {
-				rejected = append(rejected, g)
-			}
-			return nil
-		}
-		daily.Add(g)
-		return gw.Write(g)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := gw.Flush(); err != nil {
-		return nil, fmt.Errorf("web: spool: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return nil, fmt.Errorf("web: spool: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("web: spool: %w", err)
-	}
-	ms := append(report.Reconcile(t, scan), h.Missing...)
-	return &snapshot{totals: t, history: h, scan: scan, daily: daily, mismatches: ms, spool: f.Name(), rejected: rejected,
+	ms := append(report.Reconcile(t, nil), h.Missing...)
+	return &snapshot{totals: t, history: h, daily: report.DailyOf(t, ""), mismatches: ms,
 		taken: time.Now(), took: time.Since(start)}, nil
 }
-
-// maxRejected bounds the rejected charges a snapshot keeps in memory.
-const maxRejected = 100_000
 
 // current returns the snapshot to serve, or why there is none.
 func (s *Server) current() (snap *snapshot, failure, lastErr error, progress string) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.snap, s.failure, s.lastErr, s.progress
-}
-
-// openSpool opens the current snapshot's grant file (under the lock, so
-// that the file is not removed before it is open).
-func (s *Server) openSpool(snap *snapshot) (*os.File, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return os.Open(snap.spool)
 }
 
 // Handler serves the explorer.

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,41 +33,34 @@ func (f fakeSource) Fetch(context.Context, string, string, int) (*lightverify.Ra
 func (f fakeSource) VerifyPage(context.Context, *lightverify.RawPage) (*lightverify.Page, error) {
 	return nil, errors.New("no network")
 }
+func (f fakeSource) FetchRecord(context.Context, string) (*lightverify.RawRecord, error) {
+	return nil, errors.New("no network")
+}
+func (f fakeSource) VerifyRecord(context.Context, *lightverify.RawRecord) (*lightverify.Record, error) {
+	return nil, errors.New("no network")
+}
 func (f fakeSource) AppHash(context.Context, int64) ([]byte, error) {
 	return nil, errors.New("no network")
 }
 
-// testServer serves a snapshot of two grants of provider "pay" in
-// program "p", one of them to ABCDEFGH.
+// testServer serves a snapshot of two days of grants of provider "pay"
+// in program "p" (one grant each, 2025-04-01 and 2025-04-02 JST).
 func testServer(t *testing.T, verified bool) (*Server, string) {
 	t.Helper()
-	s, err := New(Options{Source: fakeSource{verified}, SpoolDir: t.TempDir()})
+	s, err := New(Options{Source: fakeSource{verified}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	grants := []*report.Grant{
-		{GrantRecord: types.GrantRecord{ProgramId: "p", ProviderId: "pay", ChargeRef: "r1", MykeyId: "ABCDEFGH", AmountYen: 1000, GrantedYen: 250, ChargedAt: 1743433200, Height: 3, Time: 1743433300}},
-		{GrantRecord: types.GrantRecord{ProgramId: "p", ProviderId: "pay", ChargeRef: "r2", MykeyId: "JKMNPQRS", AmountYen: 400, GrantedYen: 100, ChargedAt: 1743519600, Height: 4, Time: 1743519700}},
-	}
-	spool := filepath.Join(t.TempDir(), "g.csv")
-	f, err := os.Create(spool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _ := report.NewGrantWriter(f, report.FormatCSV)
-	daily := report.NewDaily()
-	for _, g := range grants {
-		w.Write(g)
-		daily.Add(g)
-	}
-	w.Flush()
-	f.Close()
 	tt := &report.Totals{Height: 9, RootSum: 350, Providers: []*types.Provider{{Id: "pay", Name: "Pay <&> Co", Status: types.ProviderStatus_PROVIDER_STATUS_ACTIVE}},
 		Programs: []*report.ProgramView{{ID: "p", Program: &types.Program{Id: "p", Name: "P", Kind: types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE, RateBp: 2500, CapYen: 5000, BudgetYen: 10000},
 			Totals:    types.ProgramTotals{GrantedYen: 350, Grants: 2, Linked: 2},
 			Providers: []*report.ProviderView{{Program: "p", Provider: "pay", Totals: types.ProviderTotals{GrantedYen: 350, SettledYen: 50, Grants: 2, Linked: 2}}}}}}
 	h := &report.History{Height: 9, Items: []*report.HistoryItem{{Sequence: 1, Height: 2, Time: 1743433000, Kind: report.KindCorrection, Summary: `voided linkage of ABCDEFGH to "pay" (INC-1)`, Provider: "pay"}}}
-	s.snap = &snapshot{totals: tt, history: h, scan: &report.Scan{Kept: 2}, daily: daily, spool: spool, taken: time.Unix(1743433400, 0)}
+	tt.Days = []*report.DayView{
+		{Key: "daily/p/pay/2025-04-01", Program: "p", Provider: "pay", Day: "2025-04-01", DailyTotals: types.DailyTotals{GrantedYen: 250, Grants: 1}},
+		{Key: "daily/p/pay/2025-04-02", Program: "p", Provider: "pay", Day: "2025-04-02", DailyTotals: types.DailyTotals{GrantedYen: 100, Grants: 1}},
+	}
+	s.snap = &snapshot{totals: tt, history: h, daily: report.DailyOf(tt, ""), taken: time.Unix(1743433400, 0)}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return s, ts.URL
@@ -97,9 +88,11 @@ func TestPages(t *testing.T) {
 		{"/", 200, []string{`id="total-granted">¥350<`, "Proved at height <span id=\"proved-height\">9</span>", "against the header of block 10", "All checks pass", `<svg id="chart-all"`, "Budget left: ¥<span class=\"budget-left\">9,650"}},
 		{"/provider/pay", 200, []string{"Provider pay", "Pay &lt;&amp;&gt; Co", "INC-1", `<svg id="chart-provider"`}},
 		{"/provider/nosuch", 404, []string{"No provider"}},
-		{"/grants?q=abcdefgh", 200, []string{`<span id="match-count">1</span>`, "r1", `href="/grants.csv?q=abcdefgh"`}},
-		{"/grants?since=2025-04-02", 200, []string{`<span id="match-count">1</span>`, "r2"}},
-		{"/grants?until=2025-04-01", 200, []string{`<span id="match-count">1</span>`, "r1"}},
+		{"/grants", 200, []string{`<span id="match-count">2</span>`, `<span id="match-yen">350</span>`, "<td>2025-04-02</td><td>p</td>"}},
+		{"/grants?q=04-02", 200, []string{`<span id="match-count">1</span>`, `<span id="match-yen">100</span>`, `href="/grants.csv?q=04-02"`}},
+		{"/grants?since=2025-04-02", 200, []string{`<span id="match-count">1</span>`, "<td>2025-04-02</td>"}},
+		{"/grants?until=2025-04-01", 200, []string{`<span id="match-count">1</span>`, "<td>2025-04-01</td>"}},
+		{"/grants?provider=other", 200, []string{`<span id="match-count">0</span>`}},
 		{"/grants?since=notadate", 400, []string{"not a date"}},
 		{"/history?kind=correction", 200, []string{"INC-1"}},
 		{"/history?kind=succession", 200, []string{"None."}},
@@ -136,20 +129,20 @@ func TestNoOutsideResources(t *testing.T) {
 }
 
 func TestCSVDownload(t *testing.T) {
-	s, base := testServer(t, true)
+	_, base := testServer(t, true)
 	code, body, hdr := get(t, base+"/grants.csv")
-	spool, _ := os.ReadFile(s.snap.spool)
-	if code != 200 || body != string(spool) || hdr.Get("X-Mykey-Height") != "9" ||
-		!strings.Contains(hdr.Get("Content-Disposition"), "grants-test-chain-h9.csv") {
+	want := "program,provider,day,grants,granted_yen\np,pay,2025-04-01,1,250\np,pay,2025-04-02,1,100\n"
+	if code != 200 || body != want || hdr.Get("X-Mykey-Height") != "9" ||
+		!strings.Contains(hdr.Get("Content-Disposition"), "grants-daily-test-chain-h9.csv") {
 		t.Fatalf("%d %q %v", code, body, hdr)
 	}
-	_, body, _ = get(t, base+"/grants.csv?q=JKMN")
+	_, body, _ = get(t, base+"/grants.csv?since=2025-04-02")
 	sc := bufio.NewScanner(strings.NewReader(body))
 	var lines []string
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 	}
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], "p,pay,r2,JKMNPQRS,400,100,") {
+	if len(lines) != 2 || lines[1] != "p,pay,2025-04-02,1,100" {
 		t.Errorf("filtered CSV %q", body)
 	}
 }
