@@ -73,6 +73,7 @@ var (
 	ErrNotReady           = register(29, "not_ready", "the chain has not committed its first block yet; try again shortly")
 	ErrCertConflict       = register(30, "certificate_conflict", "another CA key issued a certificate with this issuer name and serial number")
 	ErrNodeNotRegistered  = register(31, "node_not_registered", "P2P node is not registered to the government or a provider")
+	ErrNotPublic          = register(32, "not_public", "not served on the public endpoint: a validator's full RPC serves it to validators' tools")
 	ErrInternal           = register(99, "internal", "internal error")
 )
 

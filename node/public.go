@@ -9,12 +9,14 @@ import (
 	"sort"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 	rpccore "github.com/cometbft/cometbft/rpc/core"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	rpcserver "github.com/cometbft/cometbft/rpc/jsonrpc/server"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
 
+	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -70,17 +72,25 @@ var publicTestHook func(env *rpccore.Environment, routes map[string]*rpcserver.R
 func publicQuery(env *rpccore.Environment) func(*rpctypes.Context, string, cmtbytes.HexBytes, int64, bool) (*ctypes.ResultABCIQuery, error) {
 	return func(ctx *rpctypes.Context, path string, data cmtbytes.HexBytes, height int64, prove bool) (*ctypes.ResultABCIQuery, error) {
 		if err := CheckPublicQuery(path, data); err != nil {
-			return nil, err
+			return notPublic(err), nil
 		}
 		res, err := env.ABCIQuery(ctx, path, data, height, prove)
 		if err != nil || path != "/range" || res.Response.Code != 0 {
 			return res, err
 		}
 		if err := checkPublicRange(res.Response.Value); err != nil {
-			return nil, err
+			return notPublic(err), nil
 		}
 		return res, nil
 	}
+}
+
+// notPublic is the answer to a refused query: an ABCI answer with the
+// ledger's code not_public, as the app answers any query it will not
+// serve, so that clients tell "not here" from a failing node.
+func notPublic(err error) *ctypes.ResultABCIQuery {
+	return &ctypes.ResultABCIQuery{Response: abci.QueryResponse{
+		Code: app.ErrNotPublic.Code, Codespace: app.Codespace, Log: err.Error()}}
 }
 
 // checkPublicRange checks that every record of a range answer is public:

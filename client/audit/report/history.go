@@ -18,6 +18,7 @@ const (
 	KindProvider    = "provider"
 	KindProgram     = "program"
 	KindAttestation = "attestation"
+	KindNodes       = "nodes"
 )
 
 // HistoryItem is one government action as applied.
@@ -131,6 +132,10 @@ func describe(key string, e *types.HistoryEntry, provedAt int64) *HistoryItem {
 	case *types.GovAction_CorrectLinkage:
 		c := a.CorrectLinkage
 		it.Action, it.Kind, it.Program, it.MyKeyID, it.Provider, it.Reference = "correct_linkage", KindCorrection, c.ProgramId, c.MykeyId, c.ToProviderId, c.IncidentRef
+	case *types.GovAction_SetNodes:
+		// The owner's P2P node IDs: which nodes may connect to the
+		// consortium's network.
+		it.Action, it.Kind, it.Provider = "set_nodes", KindNodes, a.SetNodes.Owner
 	default:
 		it.Action = "unknown"
 	}
