@@ -20,6 +20,7 @@ const (
 	P2PPort     = 26656
 	RPCPort     = 26657
 	MetricsPort = 26660
+	PublicPort  = 26670 // the public endpoint, mykeyd init's default
 	ReadyPort   = 26680
 )
 
@@ -83,6 +84,7 @@ type Node struct {
 	RPC       string `json:"rpc"`     // http://<api ip>:26657
 	Metrics   string `json:"metrics"` // http://<api ip>:26660/metrics
 	Ready     string `json:"ready"`   // http://<api ip>:26680/ready
+	Public    string `json:"public"`  // http://<api ip>:26670, the public endpoint
 }
 
 var projectRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,40}$`)
@@ -118,6 +120,7 @@ func Generate(dir string, lay *node.Layout, opts Options) (*Network, error) {
 			RPC:     fmt.Sprintf("http://%s:%d", api, RPCPort),
 			Metrics: fmt.Sprintf("http://%s:%d/metrics", api, MetricsPort),
 			Ready:   fmt.Sprintf("http://%s:%d/ready", api, ReadyPort),
+			Public:  fmt.Sprintf("http://%s:%d", api, PublicPort),
 		})
 	}
 	for i := range nw.Nodes {
@@ -205,6 +208,9 @@ func configure(nw *Network, i int, chainID string, opts Options) error {
 	c.Comet.Instrumentation.Prometheus = true
 	c.Comet.Instrumentation.PrometheusListenAddr = fmt.Sprintf("0.0.0.0:%d", MetricsPort)
 	c.App.ReadyListenAddr = fmt.Sprintf("tcp://0.0.0.0:%d", ReadyPort)
+	// Each container listens on every service's fixed port; the testnet's
+	// loopback ports (base+10i+…) would collide with them.
+	c.App.PublicListenAddr = fmt.Sprintf("tcp://0.0.0.0:%d", PublicPort)
 	c.App.ReadyMinPeers = min(1, len(nw.Nodes)-1)
 	c.App.ChainID = chainID
 	cs := c.Comet.Consensus

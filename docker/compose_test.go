@@ -47,9 +47,13 @@ func TestGenerate(t *testing.T) {
 		}
 		p := c.Comet.P2P
 		if p.ListenAddress != "tcp://0.0.0.0:26656" || c.Comet.RPC.ListenAddress != "tcp://0.0.0.0:26657" ||
-			c.Comet.Instrumentation.PrometheusListenAddr != "0.0.0.0:26660" || c.App.ReadyListenAddr != "tcp://0.0.0.0:26680" {
-			t.Errorf("node %d listens on p2p %s, rpc %s, metrics %s, ready %s", i, p.ListenAddress, c.Comet.RPC.ListenAddress,
-				c.Comet.Instrumentation.PrometheusListenAddr, c.App.ReadyListenAddr)
+			c.Comet.Instrumentation.PrometheusListenAddr != "0.0.0.0:26660" || c.App.ReadyListenAddr != "tcp://0.0.0.0:26680" ||
+			c.App.PublicListenAddr != "tcp://0.0.0.0:26670" {
+			t.Errorf("node %d listens on p2p %s, rpc %s, metrics %s, ready %s, public %s", i, p.ListenAddress, c.Comet.RPC.ListenAddress,
+				c.Comet.Instrumentation.PrometheusListenAddr, c.App.ReadyListenAddr, c.App.PublicListenAddr)
+		}
+		if want := "http://" + n.APIIP + ":26670"; n.Public != want {
+			t.Errorf("node %d public endpoint %s, want %s", i, n.Public, want)
 		}
 		if p.PexReactor || p.AllowDuplicateIP || p.AddrBookStrict {
 			t.Errorf("node %d: pex %v, allow_duplicate_ip %v, addr_book_strict %v", i, p.PexReactor, p.AllowDuplicateIP, p.AddrBookStrict)

@@ -43,6 +43,10 @@ var PublicRoutes = []string{
 	"header_by_hash",
 	"commit",
 	"validators",
+	// State sync's light client reads the consensus parameters of the
+	// height it restores: block and evidence limits, key types, nothing
+	// of any transaction.
+	"consensus_params",
 }
 
 // ErrNotPublic is the error of an abci_query the public endpoint refuses.

@@ -266,11 +266,12 @@ func TestPublicEndpoint(t *testing.T) {
 			{"header_by_hash", url.Values{"hash": {blockHash}}},
 			{"commit", url.Values{"height": {hs}}},
 			{"validators", url.Values{"height": {hs}}},
+			{"consensus_params", url.Values{"height": {hs}}},
 			{"abci_query", url.Values{"path": {quoted("/" + alice)}, "prove": {"true"}}},
 			{"abci_query", url.Values{"path": {quoted("/key")}, "data": {"0x" + hex.EncodeToString([]byte("programtotals/"+node.DefaultProgram))}}},
 			{"abci_query", url.Values{"path": {quoted("/range")}, "data": {"0x" + hex.EncodeToString(rangeQuery(t, "link/", ""))}}},
 		}
-		if len(node.PublicRoutes) != 10 {
+		if len(node.PublicRoutes) != 11 {
 			t.Errorf("PublicRoutes = %v: update this test", node.PublicRoutes)
 		}
 		for _, c := range allowed {
@@ -346,7 +347,6 @@ func TestPublicEndpoint(t *testing.T) {
 			{"net_info", nil},
 			{"consensus_state", nil},
 			{"dump_consensus_state", nil},
-			{"consensus_params", nil},
 			{"broadcast_tx_sync", url.Values{"tx": {"0x" + hex.EncodeToString(link)}}},
 			{"broadcast_tx_async", url.Values{"tx": {"0x" + hex.EncodeToString(link)}}},
 			{"broadcast_tx_commit", url.Values{"tx": {"0x" + hex.EncodeToString(link)}}},
