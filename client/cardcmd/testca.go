@@ -98,5 +98,6 @@ func newTestCAIssueCmd() *cobra.Command {
 	return cmd
 }
 
-// fingerprint is how the ledger names a certificate.
+// fingerprint names a certificate for its holder (jpki.CertID's
+// fingerprint); the ledger never stores it.
 func fingerprint(cert *x509.Certificate) string { return jpki.IDOf(cert).Fingerprint() }

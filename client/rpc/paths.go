@@ -11,8 +11,8 @@ func KeyProgramTotals(p string) string { return "programtotals/" + p }
 func KeyProviderTotals(program, provider string) string {
 	return "providertotals/" + program + "/" + provider
 }
-func KeyCert(fingerprint string) string { return "cert/" + fingerprint }
-func KeyMyKey(id string) string         { return "mykey/" + id }
+func KeyCert(index string) string { return "cert/" + index }
+func KeyMyKey(id string) string   { return "mykey/" + id }
 func KeyLink(program, mykey string) string {
 	return "link/" + program + "/" + mykey
 }

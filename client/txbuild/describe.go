@@ -123,8 +123,9 @@ func Describe(a *types.GovAction) string {
 	return "unknown action"
 }
 
-// CertRefFingerprint is the ledger's fingerprint of a certificate named by
-// issuer and serial.
+// CertRefFingerprint names a certificate (issuer and serial) for the
+// government's signers, who know the certificates they act on; the ledger
+// itself stores only the certificate's keyed index (app/pseudonym).
 func CertRefFingerprint(r *types.CertRef) string {
 	if r == nil {
 		return strings.Repeat("?", 16)
