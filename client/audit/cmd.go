@@ -60,6 +60,10 @@ type flags struct {
 	chainID     string
 	insecure    bool
 	headerWait  time.Duration
+	// full: the command reads records only a validator's full RPC serves
+	// (--charges), so a --network's default node is its first node's full
+	// RPC rather than its public endpoint.
+	full bool
 }
 
 // NewCmd returns `audit` and its subcommands.
@@ -85,7 +89,7 @@ status is 5; figures that do not reconcile exit 6.`,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.node, "node", "", "node RPC URL (default $"+EnvNode+", the --network's first node, or "+DefaultURL+")")
+	pf.StringVar(&f.node, "node", "", "node URL: a public endpoint, or a validator's full RPC for --charges (default $"+EnvNode+", the --network's first node's public endpoint (full RPC with --charges), or "+DefaultURL+")")
 	pf.StringVar(&f.network, "network", "", "local network directory written by mykeyd testnet (default $"+EnvNetwork+")")
 	pf.BoolVar(&f.json, "json", false, "print the result as JSON on stdout")
 	pf.StringVar(&f.genesis, "genesis", "", "trust the chain from this genesis file (its validators must sign the first block)")
@@ -112,8 +116,22 @@ status is 5; figures that do not reconcile exit 6.`,
 type layout struct {
 	Genesis string `json:"genesis"`
 	Nodes   []struct {
-		RPC string `json:"rpc"`
+		RPC    string `json:"rpc"`
+		Public string `json:"public"`
 	} `json:"nodes"`
+}
+
+// defaultNode is the node a --network's auditor reads: the first node's
+// public endpoint, or its full RPC when the command needs what only
+// validators read (or the network predates public endpoints).
+func (l *layout) defaultNode(full bool) string {
+	if l == nil || len(l.Nodes) == 0 {
+		return ""
+	}
+	if n := l.Nodes[0]; n.Public != "" && !full {
+		return n.Public
+	}
+	return l.Nodes[0].RPC
 }
 
 // openTotals opens a client (open) and reads the totals every report
@@ -151,8 +169,8 @@ func (f *flags) open(ctx context.Context) (*lightverify.Client, error) {
 	if node == "" {
 		node = os.Getenv(EnvNode)
 	}
-	if node == "" && lay != nil && len(lay.Nodes) > 0 {
-		node = lay.Nodes[0].RPC
+	if node == "" {
+		node = lay.defaultNode(f.full)
 	}
 	if node == "" {
 		node = DefaultURL

@@ -72,6 +72,7 @@ totals of the program or provider).`,
 			if err != nil {
 				return err
 			}
+			f.full = o.charges
 			c, err := f.open(cmd.Context())
 			if err != nil {
 				return err

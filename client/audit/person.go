@@ -118,6 +118,7 @@ are not public, so --node must be a validator's full RPC.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			f.full = charges
 			c, t, err := f.openTotals(ctx)
 			if err != nil {
 				return err

@@ -70,6 +70,7 @@ then 6.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			f.full = charges
 			c, t, err := f.openTotals(ctx)
 			if err != nil {
 				return err
