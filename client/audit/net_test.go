@@ -61,20 +61,23 @@ func runMain(m *testing.M) int {
 
 // testNet is a one-validator network of a mykeyd process on 127.0.0.1.
 type testNet struct {
-	dir     string
-	home    string
-	rpcURL  string
-	genesis string
-	chainID string
-	gov     *keyfile.Key
-	govSeq  uint64
-	ca      *jpkitest.CA
-	cardKey *rsa.PrivateKey
-	provs   map[string]ed25519.PrivateKey
-	rpc     *rpchttp.HTTP
-	cmd     *exec.Cmd
-	done    chan error
-	log     *os.File
+	dir    string
+	home   string
+	rpcURL string
+	// publicURL is the node's public endpoint, what an auditor given the
+	// network directory reads.
+	publicURL string
+	genesis   string
+	chainID   string
+	gov       *keyfile.Key
+	govSeq    uint64
+	ca        *jpkitest.CA
+	cardKey   *rsa.PrivateKey
+	provs     map[string]ed25519.PrivateKey
+	rpc       *rpchttp.HTTP
+	cmd       *exec.Cmd
+	done      chan error
+	log       *os.File
 }
 
 // networkJSON is the part of mykeyd testnet's network.json the tests use.
@@ -84,8 +87,9 @@ type networkJSON struct {
 	GovernmentKeys []string `json:"government_keys"`
 	TestCA         string   `json:"testca"`
 	Nodes          []struct {
-		Home string `json:"home"`
-		RPC  string `json:"rpc"`
+		Home   string `json:"home"`
+		RPC    string `json:"rpc"`
+		Public string `json:"public"`
 	} `json:"nodes"`
 }
 
@@ -109,7 +113,7 @@ func startNet(dir string) (*testNet, error) {
 	if err := json.Unmarshal(bz, &lay); err != nil {
 		return nil, err
 	}
-	n := &testNet{dir: out, home: lay.Nodes[0].Home, rpcURL: lay.Nodes[0].RPC, genesis: lay.Genesis, chainID: lay.ChainID,
+	n := &testNet{dir: out, home: lay.Nodes[0].Home, rpcURL: lay.Nodes[0].RPC, publicURL: lay.Nodes[0].Public, genesis: lay.Genesis, chainID: lay.ChainID,
 		govSeq: 1, provs: map[string]ed25519.PrivateKey{}}
 	if n.gov, err = keyfile.Load(lay.GovernmentKeys[0]); err != nil {
 		return nil, err
