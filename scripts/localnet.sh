@@ -103,15 +103,15 @@ next_steps() {
 	echo
 	echo "MyKey Ledger local network, chain $CHAIN_ID:"
 	for ((i = 0; i < VALIDATORS; i++)); do
-		printf '  node%d  %-10s rpc http://127.0.0.1:%d  metrics http://127.0.0.1:%d/metrics  ready http://127.0.0.1:%d/ready\n' \
-			"$i" "$(name "$i")" "$(rpc_port "$i")" $((BASE_PORT + 10 * i + 2)) $((BASE_PORT + 10 * i + 3))
+		printf '  node%d  %-10s rpc http://127.0.0.1:%d  public http://127.0.0.1:%d  metrics http://127.0.0.1:%d/metrics  ready http://127.0.0.1:%d/ready\n' \
+			"$i" "$(name "$i")" "$(rpc_port "$i")" $((BASE_PORT + 10 * i + 4)) $((BASE_PORT + 10 * i + 2)) $((BASE_PORT + 10 * i + 3))
 	done
 	cat <<EOF
 
 Layout (keys, test CA, test cards): $DIR/net/network.json
 Try:
   curl -s http://127.0.0.1:$(rpc_port 0)/status
-  curl -s 'http://127.0.0.1:$(rpc_port 0)/abci_query?path="/program/mynapoint"'
+  curl -s 'http://127.0.0.1:$((BASE_PORT + 4))/abci_query?path="/program/mynapoint"'   (the public endpoint)
   scripts/localnet.sh status
 EOF
 	if [[ -x $DIR/bin/mykey ]]; then
@@ -122,7 +122,7 @@ Link a test card, record a charge, audit (README.md, "Link a card, record a char
   mykey link --program mynapoint --provider paypay --account my-paypay-token --card file:$DIR/net/cards/card-0.json
       (PIN 1234; prints the MyKey ID)
   mykey grant --key $DIR/net/keys/provider-paypay.json --program mynapoint --mykey <MyKey ID> --charge-ref r-1 --amount 10000
-  mykey audit summary
+  mykey audit summary          (reads node0's public endpoint)
 EOF
 	fi
 	echo "Stop it with: scripts/localnet.sh stop"
