@@ -50,10 +50,7 @@
 //
 // Open rebuilds the in-memory trie by reading all leaves in path order (on
 // all cores) and checks that it gives the committed root; this costs
-// O(records) at start-up (see BENCHMARKS.md for figures). Open also
-// converts a store of the earlier layout, which stored every trie node
-// under n/<digest>: it derives the leaves from the records and drops the
-// nodes.
+// O(records) at start-up (see BENCHMARKS.md for figures).
 //
 // # Badger layout
 //

@@ -214,11 +214,10 @@ func rawKeys(t testing.TB, s *Store, prefix []byte) [][]byte {
 
 // checkTrieNodes verifies the trie's storage invariant: the stored trie
 // leaves are exactly the leaves of the committed records (none missing,
-// none leaked, no trie nodes of the old layout, no redo entries), the
-// in-memory trie's every node agrees with its children and every bucket
-// with its leaves, and the leaves rebuilt from scratch give the committed
-// root. For small stores the root is also recomputed with pokt-network/smt
-// itself.
+// none leaked, no redo entries), the in-memory trie's every node agrees
+// with its children and every bucket with its leaves, and the leaves
+// rebuilt from scratch give the committed root. For small stores the root
+// is also recomputed with pokt-network/smt itself.
 func checkTrieNodes(t testing.TB, s *Store) {
 	t.Helper()
 	want := map[[pathSize]byte]leaf{}
@@ -235,9 +234,6 @@ func checkTrieNodes(t testing.TB, s *Store) {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if n := len(rawKeys(t, s, prefixNode)); n != 0 {
-		t.Fatalf("%d trie nodes of the old layout stored", n)
 	}
 	s.mu.Lock()
 	sn := s.snap

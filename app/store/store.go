@@ -40,7 +40,6 @@ const (
 
 var (
 	prefixRecord = []byte("r/")
-	prefixNode   = []byte("n/") // trie nodes of the old layout (removed by Open)
 	prefixRedo   = []byte("w/")
 	keyHeight    = []byte("m/height")
 	keyRoot      = []byte("m/root")
@@ -328,9 +327,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// tidy removes what an interrupted bulk load left in a store that has no
-// committed block, and converts a store of the old layout (trie nodes under
-// n/, no leaves) by deriving the leaves from the records.
+// tidy removes what an interrupted bulk load left: its temporary files,
+// and its records and leaves in a store that has no committed block.
 func (s *Store) tidy(height int64) error {
 	if s.dir != "" {
 		tmp, _ := filepath.Glob(filepath.Join(s.dir, bulkTempPrefix+"*"))
@@ -340,48 +338,9 @@ func (s *Store) tidy(height int64) error {
 			}
 		}
 	}
-	if height == 0 {
-		if s.hasPrefix(prefixRecord) || s.hasPrefix(prefixLeaf) {
-			if err := s.db.DropPrefix(prefixRecord, prefixLeaf); err != nil {
-				return fmt.Errorf("store: drop an interrupted bulk load: %w", err)
-			}
-		}
-		return nil
-	}
-	if !s.hasPrefix(prefixLeaf) && s.hasPrefix(prefixRecord) {
-		wb := s.db.NewWriteBatch()
-		err := s.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefixRecord})
-			defer it.Close()
-			for it.Rewind(); it.Valid(); it.Next() {
-				item := it.Item()
-				key := item.Key()[len(prefixRecord):]
-				err := item.Value(func(raw []byte) error {
-					value, weight, err := decodeRecord(raw)
-					if err != nil {
-						return err
-					}
-					l := newLeaf(key, value, weight)
-					return wb.Set(leafKey(&l.path), l.encodeValue())
-				})
-				if err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err == nil {
-			err = wb.Flush()
-		} else {
-			wb.Cancel()
-		}
-		if err != nil {
-			return fmt.Errorf("store: derive trie leaves: %w", err)
-		}
-	}
-	if s.hasPrefix(prefixNode) {
-		if err := s.db.DropPrefix(prefixNode); err != nil {
-			return fmt.Errorf("store: drop old trie nodes: %w", err)
+	if height == 0 && (s.hasPrefix(prefixRecord) || s.hasPrefix(prefixLeaf)) {
+		if err := s.db.DropPrefix(prefixRecord, prefixLeaf); err != nil {
+			return fmt.Errorf("store: drop an interrupted bulk load: %w", err)
 		}
 	}
 	return nil

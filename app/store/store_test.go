@@ -343,8 +343,8 @@ func TestEmptyAndSingleLeaf(t *testing.T) {
 	if !bytes.Equal(s.AppHash(), empty) {
 		t.Fatalf("root after deleting all %x", s.AppHash())
 	}
-	if n := len(rawKeys(t, s, prefixNode)); n != 0 {
-		t.Fatalf("%d trie nodes left in an empty trie", n)
+	if n := len(rawKeys(t, s, prefixLeaf)); n != 0 {
+		t.Fatalf("%d trie leaves left in an empty trie", n)
 	}
 	checkTrieNodes(t, s)
 }

@@ -162,43 +162,6 @@ func TestTrieBuckets(t *testing.T) {
 	checkTrieNodes(t, s)
 }
 
-// A store of the old layout (trie nodes under n/, no leaves) is converted
-// by Open: the leaves are derived from the records and the nodes dropped.
-func TestOpenConvertsOldLayout(t *testing.T) {
-	dir := t.TempDir()
-	s := openDisk(t, dir, Options{})
-	m := model{}
-	for i, blk := range genBlocks(31, 3, 300, 600) {
-		commitBlock(t, s, blk, int64(i+1))
-		m.apply(blk)
-	}
-	root := s.AppHash()
-	// Make it look like the old layout.
-	wb := s.db.NewWriteBatch()
-	for _, k := range rawKeys(t, s, prefixLeaf) {
-		if err := wb.Delete(k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := wb.Set(concat(prefixNode, make([]byte, RootSize)), []byte{1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := wb.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openDisk(t, dir, Options{})
-	if s.Height() != 3 || !bytes.Equal(s.AppHash(), root) {
-		t.Fatalf("converted store: height %d root %x, want 3 %x", s.Height(), s.AppHash(), root)
-	}
-	checkModel(t, s, m)
-	checkTrieNodes(t, s)
-	commitBlock(t, s, genBlocks(32, 1, 100, 600)[0], 4)
-	checkTrieNodes(t, s)
-}
-
 // A bulk load gives the same state and root as blocks, also when its
 // leaves spill to temporary files, with overwrites and deletes among them;
 // an interrupted bulk load leaves nothing behind after Open.
