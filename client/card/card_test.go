@@ -5,12 +5,16 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ebfe/scard"
 
 	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/client/card"
@@ -18,6 +22,7 @@ import (
 	"github.com/mykeyledger/mykey/client/card/pcsctest"
 	"github.com/mykeyledger/mykey/client/cardfile"
 	"github.com/mykeyledger/mykey/client/softcard"
+	"github.com/mykeyledger/mykey/client/vpcd"
 )
 
 var signBytes = []byte("mykey/link chain=test-1 program=p1 provider=paypay expiry=2025-01-01")
@@ -393,5 +398,124 @@ func TestNoService(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestNoService")) {
 		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+// JPKI middleware reads the tries left of both PINs (an empty VERIFY on
+// EF 0018 and EF 001B) before it uses a card, and gives up on a 6984. The
+// emulated card answers both as an adult's card does, through pcscd, also
+// when its card file has no signing side (as the test cards do).
+func TestPCSCBothPINsAnswerTries(t *testing.T) {
+	pcsctest.Setup(t)
+	path, _ := pcsctest.NewCardFile(t, "1234")
+	pcsctest.EmulateFile(t, path)
+	ctx, err := scard.EstablishContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Release()
+	c, err := ctx.Connect(pcsctest.Reader, scard.ShareShared, scard.ProtocolAny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(scard.ResetCard)
+	for _, s := range []struct {
+		cmd  []byte
+		want apdu.SW
+	}{
+		{apdu.SelectAP(), apdu.SWOK},
+		{apdu.SelectEF(apdu.EFAuthPIN), apdu.SWOK},
+		{apdu.Verify(nil), apdu.VerifyFailed(cardfile.AuthPINTries)},
+		{apdu.SelectEF(apdu.EFSignPIN), apdu.SWOK},
+		{apdu.Verify(nil), apdu.VerifyFailed(cardfile.SignPINTries)},
+	} {
+		resp, err := c.Transmit(s.cmd)
+		if err != nil {
+			t.Fatalf("% X: %v", s.cmd, err)
+		}
+		if _, sw, err := apdu.Split(resp); err != nil || sw != s.want {
+			t.Fatalf("% X: answered % X, want %v", s.cmd, resp, s.want)
+		}
+	}
+}
+
+// fatalRecorder is a testing.TB whose Fatal records the message and ends
+// the goroutine, so that a test can assert that a helper refuses.
+type fatalRecorder struct {
+	testing.TB
+	mu  sync.Mutex
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatal(args ...any) { f.record(fmt.Sprint(args...)) }
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) { f.record(fmt.Sprintf(format, args...)) }
+
+func (f *fatalRecorder) record(msg string) {
+	f.mu.Lock()
+	f.msg = msg
+	f.mu.Unlock()
+	runtime.Goexit()
+}
+
+// refusal runs fn and returns the message it failed with, "" if it did not.
+func refusal(t *testing.T, fn func(testing.TB)) string {
+	r := &fatalRecorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(r)
+	}()
+	<-done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.msg
+}
+
+// A card some other program put in the virtual reader is never what a
+// test talks to: inserting the test's card, and the check Setup makes,
+// refuse with a message saying what is wrong.
+func TestPCSCForeignCardRefused(t *testing.T) {
+	pcsctest.Setup(t)
+	foreign := softcard.New(softcard.NewMemStore(pcsctest.NewCard(t, "5678")))
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		vpcd.Serve(ctx, foreign, vpcd.Options{Addr: pcsctest.Addr, Retry: 50 * time.Millisecond})
+	}()
+	defer func() {
+		cancel()
+		<-served
+		pcsctest.WaitPresent(t, false)
+	}()
+	pcsctest.WaitPresent(t, true)
+
+	path, _ := pcsctest.NewCardFile(t, "1234")
+	for _, tt := range []struct {
+		name string
+		fn   func(testing.TB)
+	}{
+		{"Emulate", func(tb testing.TB) { pcsctest.EmulateFile(tb, path) }},
+		{"RequireEmpty", pcsctest.RequireEmpty},
+	} {
+		msg := refusal(t, tt.fn)
+		if !strings.Contains(msg, "already holds a card this test did not insert") || !strings.Contains(msg, pcsctest.Reader) {
+			t.Errorf("%s with a foreign card in the reader: failure %q, want a refusal naming the reader", tt.name, msg)
+		}
+	}
+	// The foreign card is still the one in the reader, untouched.
+	s, err := card.Open("pcsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Sign(signBytes, "5678"); err != nil {
+		t.Fatalf("the foreign card: %v", err)
+	}
+	if c, _ := cardfile.Load(path); c.Signatures != 0 || c.TriesLeft != cardfile.AuthPINTries {
+		t.Errorf("the test's card file was used: %d signatures, %d tries", c.Signatures, c.TriesLeft)
 	}
 }

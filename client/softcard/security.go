@@ -13,26 +13,45 @@ import (
 type pinRef struct {
 	minLen, maxLen, max int
 	verified            *bool
-	get                 func(*cardfile.Card) (pin string, tries *int)
+	// get returns the PIN and its tries left; set stores the tries left.
+	get func(*cardfile.Card) (pin string, left int)
+	set func(k *cardfile.Card, left int)
 }
 
 func (c *Card) pinRef(ef uint16) (pinRef, bool) {
 	switch ef {
 	case apdu.EFAuthPIN:
 		return pinRef{4, 4, cardfile.AuthPINTries, &c.authOK,
-			func(k *cardfile.Card) (string, *int) { return k.PIN, &k.TriesLeft }}, true
+			func(k *cardfile.Card) (string, int) { return k.PIN, k.TriesLeft },
+			func(k *cardfile.Card, left int) { k.TriesLeft = left }}, true
 	case apdu.EFSignPIN:
 		return pinRef{cardfile.SignPINMin, cardfile.SignPINMax, cardfile.SignPINTries, &c.signOK,
-			func(k *cardfile.Card) (string, *int) {
+			func(k *cardfile.Card) (string, int) {
 				if k.SignKey == nil {
-					// No signing side: the PIN is not usable.
-					zero := 0
-					return "", &zero
+					return "", unsetSignTriesLeft(k)
 				}
-				return k.SignPIN, &k.SignTriesLeft
+				return k.SignPIN, k.SignTriesLeft
+			},
+			func(k *cardfile.Card, left int) {
+				if k.SignKey == nil {
+					k.SignTriesLeft = cardfile.SignPINTries - left
+					return
+				}
+				k.SignTriesLeft = left
 			}}, true
 	}
 	return pinRef{}, false
+}
+
+// A card file without a signing side still has a signing PIN, as every
+// adult's card does: JPKI middleware reads the tries left of both PINs and
+// will not use a card whose signing PIN answers 6984. The file holds no
+// such PIN, so every PIN is wrong and counted. The count lives in
+// SignTriesLeft, unused on such a file, as the tries spent rather than
+// left: a file written without a signing side holds 0 there, which must
+// read as a PIN never tried.
+func unsetSignTriesLeft(k *cardfile.Card) int {
+	return min(max(cardfile.SignPINTries-k.SignTriesLeft, 0), cardfile.SignPINTries)
 }
 
 func (c *Card) verify(cmd apdu.Command) apdu.SW {
@@ -51,14 +70,14 @@ func (c *Card) verify(cmd apdu.Command) apdu.SW {
 		if sw != apdu.SWOK {
 			return sw
 		}
-		_, tries := ref.get(card)
+		_, left := ref.get(card)
 		switch {
-		case *tries <= 0:
+		case left <= 0:
 			return apdu.SWRefDataNotUsable
 		case *ref.verified:
 			return apdu.SWOK
 		}
-		return apdu.VerifyFailed(*tries)
+		return apdu.VerifyFailed(left)
 	}
 	if len(cmd.Data) < ref.minLen || len(cmd.Data) > ref.maxLen {
 		return apdu.SWWrongLength
@@ -66,16 +85,16 @@ func (c *Card) verify(cmd apdu.Command) apdu.SW {
 	*ref.verified = false
 	var result apdu.SW
 	err := c.store.Update(func(card *cardfile.Card) error {
-		pin, tries := ref.get(card)
+		pin, left := ref.get(card)
 		switch {
-		case *tries <= 0:
+		case left <= 0:
 			result = apdu.SWRefDataNotUsable
-		case subtle.ConstantTimeCompare([]byte(pin), cmd.Data) == 1:
-			*tries = ref.max
+		case pin != "" && subtle.ConstantTimeCompare([]byte(pin), cmd.Data) == 1:
+			ref.set(card, ref.max)
 			result = apdu.SWOK
 		default:
-			*tries--
-			result = apdu.VerifyFailed(*tries)
+			ref.set(card, left-1)
+			result = apdu.VerifyFailed(left - 1)
 		}
 		return nil
 	})

@@ -253,9 +253,30 @@ func TestAPDUs(t *testing.T) {
 			ok(apdu.SelectEF(apdu.EFSignKey)), {signCmd, apdu.SWOK, signatureOf(both.SignCertificate)},
 			ok(selAuthKey), sw(signCmd, apdu.SWSecurityNotMet), // the other PIN
 		}},
+		// JPKI middleware reads the tries left of both PINs before it uses
+		// a card; an adult's card answers 63Cx for each, never 6984.
+		{"both PINs answer their tries", nil, []step{ok(selAP),
+			ok(selAuthPIN), sw(pinEmpty, tries(3)),
+			ok(apdu.SelectEF(apdu.EFSignPIN)), sw(pinEmpty, tries(5)),
+		}},
+		{"both PINs answer their tries, signing side", both, []step{ok(selAP),
+			ok(selAuthPIN), sw(pinEmpty, tries(3)),
+			ok(apdu.SelectEF(apdu.EFSignPIN)), sw(pinEmpty, tries(5)),
+		}},
+		{"signing PIN verified answers 9000", both, []step{ok(selAP),
+			ok(apdu.SelectEF(apdu.EFSignPIN)), ok(apdu.Verify([]byte("ABC123"))), ok(pinEmpty),
+			ok(selAuthPIN), sw(pinEmpty, tries(3)),
+		}},
 		{"no signing side", nil, []step{ok(selAP),
-			ok(apdu.SelectEF(apdu.EFSignPIN)), sw(pinEmpty, apdu.SWRefDataNotUsable),
-			sw(apdu.Verify([]byte("ABC123")), apdu.SWRefDataNotUsable),
+			ok(apdu.SelectEF(apdu.EFSignPIN)), sw(pinEmpty, tries(5)),
+			sw(apdu.Verify([]byte("ABC123")), tries(4)), sw(pinEmpty, tries(4)),
+			sw(apdu.Verify([]byte("12345")), apdu.SWWrongLength),
+			sw(apdu.Verify([]byte("ABC124")), tries(3)), sw(apdu.Verify([]byte("ABC125")), tries(2)),
+			sw(apdu.Verify([]byte("ABC126")), tries(1)), sw(apdu.Verify([]byte("ABC127")), tries(0)),
+			sw(pinEmpty, apdu.SWRefDataNotUsable), sw(apdu.Verify([]byte("ABC123")), apdu.SWRefDataNotUsable),
+			ok(apdu.SelectEF(apdu.EFSignKey)), sw(signCmd, apdu.SWSecurityNotMet),
+			ok(apdu.SelectEF(apdu.EFSignCert)), sw(apdu.ReadBinary(0, 4), apdu.SWSecurityNotMet),
+			ok(selAuthPIN), sw(pinEmpty, tries(3)), // the other PIN is untouched
 			ok(apdu.SelectEF(apdu.EFSignCACert)), {apdu.ReadBinary(0, 4), apdu.SWOK, equals([]byte{Filler, Filler, Filler, Filler})},
 		}},
 		{"unknown class", nil, []step{
@@ -406,5 +427,40 @@ func TestConcurrentCardsOneFile(t *testing.T) {
 	}
 	if k, _ := cardfile.Load(path); !k.Blocked() {
 		t.Fatal("card not blocked after three wrong PINs")
+	}
+}
+
+// On a card file without a signing side, a wrong signing PIN is counted in
+// the store like any other, and the file stays valid: another card value
+// over it (another program) reads the same tries left.
+func TestUnsetSignPINPersistence(t *testing.T) {
+	auth, _ := testCards(t)
+	for name, store := range stores(t, auth) {
+		t.Run(name, func(t *testing.T) {
+			run := func(c *Card, cmd []byte) apdu.SW {
+				_, sw, _ := apdu.Split(c.Transmit(cmd))
+				return sw
+			}
+			a := New(store)
+			a.OnError = func(err error) { t.Errorf("store error: %v", err) }
+			run(a, selAP)
+			run(a, apdu.SelectEF(apdu.EFSignPIN))
+			if sw := run(a, apdu.Verify([]byte("WRONG1"))); sw != tries(4) {
+				t.Fatalf("wrong signing PIN: %v, want 63C4", sw)
+			}
+			b := New(store)
+			run(b, selAP)
+			run(b, apdu.SelectEF(apdu.EFSignPIN))
+			if sw := run(b, pinEmpty); sw != tries(4) {
+				t.Fatalf("signing PIN tries on another card value: %v, want 63C4", sw)
+			}
+			k, err := store.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.SignKey != nil || k.TriesLeft != 3 {
+				t.Fatalf("store: signing key %v, %d tries of the auth PIN; want none and 3", k.SignKey != nil, k.TriesLeft)
+			}
+		})
 	}
 }

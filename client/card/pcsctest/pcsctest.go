@@ -10,6 +10,11 @@
 // and stopping that pcscd by PID when the test ends — and that the vpcd
 // driver is installed. A missing pcscd or driver fails the test with the
 // Debian package to install; it never skips.
+//
+// A test talks only to the card it inserted: Setup and Emulate refuse a
+// reader that already holds a card (another program connected to the vpcd
+// port, say a `mykey card emulate` left running), and Emulate checks that
+// the card pcscd then shows is the one it inserted.
 package pcsctest
 
 import (
@@ -64,6 +69,27 @@ func Setup(t testing.TB) {
 		startPCSCD(t, pcscd)
 	}
 	waitReader(t, 15*time.Second)
+	RequireEmpty(t)
+}
+
+// emptyGrace is how long RequireEmpty waits for a card to leave Reader: a
+// card removed just before needs pcscd's polling to be seen gone.
+const emptyGrace = 3 * time.Second
+
+// RequireEmpty fails t unless Reader is empty (within emptyGrace): a card
+// already there was not inserted by t, and a test using it would test
+// whatever card that is.
+func RequireEmpty(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(emptyGrace)
+	for Present(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("pcsctest: the reader %q already holds a card this test did not insert: "+
+				"another program is connected to the vpcd driver at %s (a `mykey card emulate` left running?); "+
+				"stop it and run the test again", Reader, Addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func lock(t testing.TB) {
@@ -266,14 +292,18 @@ type Emulator struct {
 }
 
 // Emulate puts card into Reader (after Setup) and waits until pcscd sees
-// it. Remove, or the end of t, takes it out.
+// it. Remove, or the end of t, takes it out. It fails t if Reader already
+// holds a card, or if the card pcscd shows is not card: pcscd powers up a
+// card it finds inserted, so card must have been powered on.
 func Emulate(t testing.TB, card vpcd.Card) *Emulator {
 	t.Helper()
+	RequireEmpty(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Emulator{cancel: cancel, done: make(chan struct{})}
+	w := &witness{Card: card, powered: make(chan struct{})}
 	go func() {
 		defer close(e.done)
-		vpcd.Serve(ctx, card, vpcd.Options{Addr: Addr, Retry: 50 * time.Millisecond, Logf: func(f string, a ...any) {
+		vpcd.Serve(ctx, w, vpcd.Options{Addr: Addr, Retry: 50 * time.Millisecond, Logf: func(f string, a ...any) {
 			if os.Getenv("PCSCTEST_DEBUG") != "" {
 				t.Logf(f, a...)
 			}
@@ -281,8 +311,30 @@ func Emulate(t testing.TB, card vpcd.Card) *Emulator {
 	}()
 	t.Cleanup(e.stop)
 	WaitPresent(t, true)
+	select {
+	case <-w.powered:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("pcsctest: the reader %q shows a card, but pcscd never powered on the card this test inserted: "+
+			"another program is connected to the vpcd driver at %s; stop it and run the test again", Reader, Addr)
+	}
 	return e
 }
+
+// witness is a card that tells when pcscd first powers it on (or resets
+// it, or sends it an APDU: a card already powered).
+type witness struct {
+	vpcd.Card
+	powered chan struct{}
+	once    sync.Once
+}
+
+func (w *witness) seen() { w.once.Do(func() { close(w.powered) }) }
+
+func (w *witness) PowerOn() { w.Card.PowerOn(); w.seen() }
+
+func (w *witness) Reset() { w.Card.Reset(); w.seen() }
+
+func (w *witness) Transmit(cmd []byte) []byte { w.seen(); return w.Card.Transmit(cmd) }
 
 // EmulateFile puts the card file at path into Reader.
 func EmulateFile(t testing.TB, path string) *Emulator {
