@@ -57,8 +57,8 @@
 //     A link batch is its links: each is judged, and recorded, on its own;
 //   - a provider's charge is recorded under its reference (charge/) when it
 //     is judged, with the yen granted or the rejection's code; the same
-//     reference again is a duplicate, except the idempotent retry of a
-//     granted charge (same reference and amount: success, nothing granted);
+//     reference again, even with the same amount, is duplicate_charge and
+//     grants nothing (the first judgement stays readable in charge/);
 //   - a government action uses up its sequence number as soon as its k of n
 //     signatures verify, whatever its outcome, as Cosmos SDK's ante handler
 //     uses up an account sequence. A rejected action has to be signed anew,
