@@ -27,11 +27,13 @@
 //     transaction invalid whatever the state.
 //  4. FinalizeBlock executes the block's transactions in order. Each runs
 //     in a child cache, and so does each link of a batch and each charge of
-//     a grant: a rejected item leaves no trace in state, an accepted one is
-//     merged into the block's cache. Every transaction gets a result with a
-//     code in codespace "mykey" (errors.go) and indexed events (link,
-//     grant, gov) carrying program, provider, mykey_id and outcome for
-//     tx_search. The block's cache is flushed, in key order, into the
+//     a grant: a rejected item leaves nothing in state but the record that
+//     it was judged (linkreq/, charge/, history/; see "At most once"), an
+//     accepted one is merged into the block's cache. Every transaction
+//     gets a result with a code in codespace "mykey" (errors.go; for
+//     several items 0 when any was accepted) and indexed events (link,
+//     grant, gov), one per item, carrying program, provider, mykey_id and
+//     outcome for tx_search. The block's cache is flushed, in key order, into the
 //     store's stage, and the stage's sparse Merkle sum trie root becomes
 //     the app hash.
 //  5. Commit writes the stage — records, height and app hash — atomically:
