@@ -29,8 +29,13 @@ var _ abci.Application = (*App)(nil)
 
 // App is the MyKey Ledger state machine behind CometBFT's ABCI.
 //
-// Concurrency: every ABCI method takes the App's lock, so methods never
-// overlap, whatever client creator CometBFT uses.
+// Concurrency: every ABCI method that reads or changes the App's fields
+// (Info, InitChain, CheckTx, PrepareProposal, ProcessProposal,
+// FinalizeBlock, Commit and the snapshot methods) takes the App's lock, so
+// they never overlap, whatever client creator CometBFT uses. Query does
+// not: it reads one committed view of the store (and the P2P allowlist,
+// replaced whole), so it never waits for consensus. ExtendVote and
+// VerifyVoteExtension touch no state and take no lock either.
 type App struct {
 	mu    sync.Mutex
 	store *store.Store
@@ -337,9 +342,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	return res, nil
 }
 
-// Commit writes the block's changes, its height and app hash in one
-// atomic write. CometBFT calls it after FinalizeBlock and after saving the
-// block, so a crash before it replays the block.
+// Commit makes the block's changes durable together with its height and
+// app hash: one atomic Badger transaction, or for a block too big for one
+// the store's redo log, whose marker transaction is the commit point
+// (app/store). CometBFT calls it after FinalizeBlock and after saving the
+// block, so a crash before it replays the block. After the block is
+// committed, Commit reloads the P2P allowlist if the block changed it and
+// writes a state-sync snapshot when the height is due; neither changes the
+// state or the app hash.
 func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResponse, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -11,7 +11,14 @@ import (
 // Store keys. Every record lives under one of these prefixes; a prefix is
 // never reused for another kind of record. Keys are readable strings so that
 // a query path and a proof's key path name the same thing. IDs never contain
-// "/", so every key is unambiguous.
+// "/", so every key is unambiguous. The public endpoint serves only the
+// records under types.PublicRoots; cert/, account/, charge/ and linkreq/
+// stay with the validators (docs/DESIGN.md §4).
+//
+// Times: meta/blocktime holds Unix nanoseconds (the block time exactly as
+// CometBFT gave it; CheckTx judges at it after a restart); the times inside
+// records (linkage, grant, history, program windows, a link request's
+// expiry) are Unix seconds.
 const (
 	prefixGov            = "gov"             // GovState
 	prefixMyKeySeq       = "meta/mykeyseq"   // uint64: MyKey IDs issued
@@ -30,7 +37,7 @@ const (
 	prefixOverGrant      = "overgrant/"      // overgrant/<program>/<provider>/<seq> → OverGrant
 	prefixLinkHistory    = "linkhistory/"    // linkhistory/<program>/<mykey>/<seq> → LinkEvent
 	prefixHistory        = "history/"        // history/<sequence> → HistoryEntry
-	prefixValidator      = "validator/"      // validator/<pubkey hex> → provider ID owning it
+	prefixValidator      = "validator/"      // validator/<pubkey hex> → owner: a provider ID or "government"
 	prefixBlockTime      = "meta/blocktime"  // int64: last block time, Unix nanoseconds
 	prefixValidators     = "meta/validators" // ValidatorSet: the set CometBFT will use
 	prefixLinkRequest    = "linkreq/"        // linkreq/<keyed hash of sign bytes, hex> → int64 expiry: a link request judged once

@@ -99,10 +99,12 @@
 //
 // Badger runs with SyncWrites for on-disk stores, so every step is on disk
 // before the next starts and the block is durable when Commit returns. Open
-// replays every redo entry whose marker is present (the changeset holds final
-// values, so replaying it is idempotent) and deletes it. After a crash at any
-// point Open therefore finds either the previous block (no marker) or the new
-// one (marker present; replayed), never a mix. In-memory stores
+// replays the redo entry of the committed height if its marker is present
+// (the changeset holds final values, so replaying it is idempotent), and
+// deletes every redo entry: one of a lower height was fully applied before
+// a later block committed, and chunks without a marker never committed.
+// After a crash at any point Open therefore finds either the previous block
+// (no marker) or the new one (marker present; replayed), never a mix. In-memory stores
 // (Options.InMemory, for tests) skip the redo log: they cannot survive a
 // crash anyway.
 //
@@ -129,7 +131,10 @@
 // A bounded cache of bucket leaves (Options.CacheSize, default 256 MiB)
 // spares Badger reads of buckets touched block after block (counters,
 // totals); it is keyed by the bucket's digest, which determines its leaves,
-// so it cannot change results.
+// so it cannot change results. Each snapshot also remembers up to 65,536
+// records read at its block; Prefetch fills that memo on all cores before
+// the app executes a block in order. The memo belongs to one committed
+// block, so it is never stale.
 //
 // The redo chunks are garbage in Badger's value log once deleted. On-disk
 // stores run Badger's value-log GC every Options.ValueLogGCEvery commits
@@ -174,4 +179,7 @@
 //
 // The package uses no wall clock, no randomness and no networking; the same
 // sequence of stage operations and commits gives the same roots everywhere.
+// Its goroutines (hashing and leaf reads on all cores, a bulk load's
+// background writes) only split work whose result does not depend on their
+// order.
 package store
