@@ -115,7 +115,7 @@ func (s *suite) cardFile(card *jpkitest.Card, name string) (string, error) {
 	}
 	return path, cardfile.Create(path, &cardfile.Card{
 		Certificate: card.CertDER, CACertificate: s.c.ca.Cert.Raw, Key: card.Key,
-		PIN: cliPIN, TriesLeft: cardfile.AuthPINTries,
+		PIN: cliPIN, TriesLeft: cardfile.AuthPINTries, SignTriesLeft: cardfile.SignPINTries,
 	})
 }
 

@@ -259,7 +259,7 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 		path := filepath.Join(out, "cards", fmt.Sprintf("card-%d.json", i))
 		err = cardfile.Create(path, &cardfile.Card{
 			Certificate: card.CertDER, CACertificate: ca.Cert.Raw, Key: card.Key,
-			PIN: TestCardPIN, TriesLeft: cardfile.AuthPINTries,
+			PIN: TestCardPIN, TriesLeft: cardfile.AuthPINTries, SignTriesLeft: cardfile.SignPINTries,
 		})
 		if err != nil {
 			return nil, err

@@ -83,7 +83,7 @@ type Card struct {
 	SignCACertificate []byte          // DER, its CA (EF 0002)
 	SignKey           *rsa.PrivateKey // signing key (EF 001A)
 	SignPIN           string          // 6..16 characters (EF 001B)
-	SignTriesLeft     int             // 0..5; 0 = blocked
+	SignTriesLeft     int             // 0..5; 0 = blocked; counted also on a card without a signing side, whose signing PIN no PIN opens
 
 	// TokenInfo is EF 0006; nil means DefaultTokenInfo.
 	TokenInfo []byte
@@ -158,11 +158,11 @@ func (c *Card) Validate() error {
 		if !IsSignPIN(c.SignPIN) {
 			return fmt.Errorf("cardfile: the signing PIN must be %d to %d letters and digits", SignPINMin, SignPINMax)
 		}
-		if c.SignTriesLeft < 0 || c.SignTriesLeft > SignPINTries {
-			return fmt.Errorf("cardfile: signing tries left %d, want 0..%d", c.SignTriesLeft, SignPINTries)
-		}
 	} else if len(c.SignCertificate) > 0 || c.SignPIN != "" {
 		return errors.New("cardfile: a signing certificate or PIN without a signing key")
+	}
+	if c.SignTriesLeft < 0 || c.SignTriesLeft > SignPINTries {
+		return fmt.Errorf("cardfile: signing tries left %d, want 0..%d", c.SignTriesLeft, SignPINTries)
 	}
 	if c.TokenInfo != nil && len(c.TokenInfo) != TokenInfoSize {
 		return fmt.Errorf("cardfile: token info is %d bytes, want %d", len(c.TokenInfo), TokenInfoSize)

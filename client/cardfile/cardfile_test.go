@@ -313,3 +313,27 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 }
+
+// A card file written before the signing tries were always kept has no
+// sign_tries_left: on a card without a signing side that is a signing PIN
+// never tried, not a blocked one. A blocked one (0) is written and read
+// back as 0.
+func TestSignTriesOfACardWithoutSigningSide(t *testing.T) {
+	c := testCard(t)
+	c.SignTriesLeft = 0
+	bz, err := Encode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Decode(bz); err != nil || got.SignTriesLeft != 0 {
+		t.Fatalf("a blocked signing PIN reads back as %d tries left (%v)", got.SignTriesLeft, err)
+	}
+	old := bytes.Replace(bz, []byte(`"sign_tries_left":0,`), nil, 1)
+	if bytes.Equal(old, bz) {
+		t.Fatalf("no sign_tries_left in %s", bz)
+	}
+	got, err := Decode(old)
+	if err != nil || got.SignTriesLeft != SignPINTries {
+		t.Fatalf("an older file reads %d signing tries left (%v), want %d", got.SignTriesLeft, err, SignPINTries)
+	}
+}

@@ -24,7 +24,7 @@ type fileJSON struct {
 	SignCACertificate []byte `json:"sign_ca_certificate,omitempty"`
 	SignKey           []byte `json:"sign_key,omitempty"` // PKCS#8 DER
 	SignPIN           string `json:"sign_pin,omitempty"`
-	SignTriesLeft     int    `json:"sign_tries_left,omitempty"`
+	SignTriesLeft     *int   `json:"sign_tries_left,omitempty"` // always written; see Decode
 	TokenInfo         []byte `json:"token_info,omitempty"`
 	Signatures        uint64 `json:"signatures"`
 }
@@ -48,7 +48,7 @@ func Encode(c *Card) ([]byte, error) {
 		SignCertificate:   c.SignCertificate,
 		SignCACertificate: c.SignCACertificate,
 		SignPIN:           c.SignPIN,
-		SignTriesLeft:     c.SignTriesLeft,
+		SignTriesLeft:     &c.SignTriesLeft,
 		TokenInfo:         c.TokenInfo,
 		Signatures:        c.Signatures,
 	}
@@ -99,9 +99,16 @@ func Decode(bz []byte) (*Card, error) {
 		SignCertificate:   f.SignCertificate,
 		SignCACertificate: f.SignCACertificate,
 		SignPIN:           f.SignPIN,
-		SignTriesLeft:     f.SignTriesLeft,
 		TokenInfo:         f.TokenInfo,
 		Signatures:        f.Signatures,
+	}
+	switch {
+	case f.SignTriesLeft != nil:
+		c.SignTriesLeft = *f.SignTriesLeft
+	case len(f.SignKey) == 0:
+		// Written before the count was always kept: a card without a
+		// signing side whose signing PIN was never tried.
+		c.SignTriesLeft = SignPINTries
 	}
 	var err error
 	if c.Key, err = parseKey(f.Key); err != nil {

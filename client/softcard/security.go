@@ -27,32 +27,19 @@ func (c *Card) pinRef(ef uint16) (pinRef, bool) {
 	case apdu.EFSignPIN:
 		return pinRef{cardfile.SignPINMin, cardfile.SignPINMax, cardfile.SignPINTries, &c.signOK,
 			func(k *cardfile.Card) (string, int) {
-				if k.SignKey == nil {
-					return "", unsetSignTriesLeft(k)
-				}
+				// Without a signing side SignPIN is empty and no PIN
+				// opens it; its tries count down as on a real card.
 				return k.SignPIN, k.SignTriesLeft
 			},
-			func(k *cardfile.Card, left int) {
-				if k.SignKey == nil {
-					k.SignTriesLeft = cardfile.SignPINTries - left
-					return
-				}
-				k.SignTriesLeft = left
-			}}, true
+			func(k *cardfile.Card, left int) { k.SignTriesLeft = left }}, true
 	}
 	return pinRef{}, false
 }
 
 // A card file without a signing side still has a signing PIN, as every
 // adult's card does: JPKI middleware reads the tries left of both PINs and
-// will not use a card whose signing PIN answers 6984. The file holds no
-// such PIN, so every PIN is wrong and counted. The count lives in
-// SignTriesLeft, unused on such a file, as the tries spent rather than
-// left: a file written without a signing side holds 0 there, which must
-// read as a PIN never tried.
-func unsetSignTriesLeft(k *cardfile.Card) int {
-	return min(max(cardfile.SignPINTries-k.SignTriesLeft, 0), cardfile.SignPINTries)
-}
+// will not use a card whose signing PIN answers 6984. The file holds no such
+// PIN, so every PIN is wrong and counted in SignTriesLeft.
 
 func (c *Card) verify(cmd apdu.Command) apdu.SW {
 	if cmd.P1 != 0x00 || cmd.P2 != 0x80 {

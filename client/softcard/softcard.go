@@ -25,7 +25,7 @@
 //     VERIFY answers 9000 if the PIN is verified, else 63Cx (6984 when
 //     blocked). Both PINs answer so, as on an adult's card, also on a card
 //     file without a signing side: its signing PIN reads 63C5 when never
-//     tried, and every PIN given to it is wrong (see unsetSignTriesLeft).
+//     tried, and every PIN given to it is wrong (see security.go).
 //   - SIGN 80 2A 00 80 <Lc> <DigestInfo> 00 with a key EF current (0017,
 //     or 001A with a signing side): the RSASSA-PKCS1-v1_5 signature of
 //     the given DigestInfo, or 6982 if that key's PIN is not verified.

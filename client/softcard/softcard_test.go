@@ -40,7 +40,7 @@ func testCards(t testing.TB) (auth, both *cardfile.Card) {
 		if err != nil {
 			panic(err)
 		}
-		fixture = &cardfile.Card{Certificate: a.CertDER, CACertificate: ca.Cert.Raw, Key: a.Key, PIN: "1234", TriesLeft: 3}
+		fixture = &cardfile.Card{Certificate: a.CertDER, CACertificate: ca.Cert.Raw, Key: a.Key, PIN: "1234", TriesLeft: 3, SignTriesLeft: cardfile.SignPINTries}
 		signSide = fixture.Clone()
 		signSide.SignCertificate, signSide.SignCACertificate, signSide.SignKey = s.CertDER, ca.Cert.Raw, s.Key
 		signSide.SignPIN, signSide.SignTriesLeft = "ABC123", cardfile.SignPINTries

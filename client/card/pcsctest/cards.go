@@ -36,6 +36,7 @@ func NewCard(t testing.TB, pin string) *cardfile.Card {
 		Key:           c.Key,
 		PIN:           pin,
 		TriesLeft:     cardfile.AuthPINTries,
+		SignTriesLeft: cardfile.SignPINTries,
 	}
 }
 

@@ -214,6 +214,7 @@ func (ca *CA) Issue(pin string, now time.Time) (*cardfile.Card, error) {
 		Key:           key,
 		PIN:           pin,
 		TriesLeft:     cardfile.AuthPINTries,
+		SignTriesLeft: cardfile.SignPINTries,
 	}, nil
 }
 

@@ -165,7 +165,7 @@ func (n *Node) Card(name string) string {
 	c := n.CA.MustIssue(n.t, jpkitest.CardOptions{})
 	path := filepath.Join(n.Dir, name+".card.json")
 	err := cardfile.Create(path, &cardfile.Card{Certificate: c.CertDER, CACertificate: n.CA.Cert.Raw,
-		Key: c.Key, PIN: PIN, TriesLeft: cardfile.AuthPINTries})
+		Key: c.Key, PIN: PIN, TriesLeft: cardfile.AuthPINTries, SignTriesLeft: cardfile.SignPINTries})
 	if err != nil {
 		n.t.Fatal(err)
 	}
