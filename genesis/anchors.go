@@ -15,7 +15,8 @@ import (
 var anchorFiles embed.FS
 
 // productionAnchorFiles are the J-LIS user-authentication CA roots, oldest
-// first (see anchors/ and ../shared/jpki/README.md for their fingerprints).
+// first (anchors/, as J-LIS publishes them; their SHA-256 fingerprints are
+// checked in anchors_test.go).
 var productionAnchorFiles = []string{
 	"anchors/auth_ca_2015.pem", // 2015-10-20 .. 2025-10-19, SHA-256 4D:CF:C4:CA:…:1D:58:CA:7D
 	"anchors/auth_ca_2023.pem", // 2023-07-16 .. 2033-07-15, SHA-256 64:11:4F:29:…:18:C3:22:B5

@@ -22,7 +22,7 @@ func TestProductionTrustAnchors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Anchors: %v", err)
 	}
-	// Fingerprints as listed in shared/jpki/README.md.
+	// Fingerprints as J-LIS lists them.
 	want := []struct{ sha256, notAfter string }{
 		{"4dcfc4ca0aaf9fb2a3081b3f0c991c320b3acc008667a341eeaec5af1d58ca7d", "2025-10-19"},
 		{"64114f29620c24ed2631d46476a040e7ee740d956089c00b036a6a8118c322b5", "2033-07-15"},

@@ -17,8 +17,8 @@ import (
 	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 )
 
-// The real J-LIS user-authentication roots (testdata/ is a copy of
-// /work/shared/jpki) and their SHA-256 fingerprints from its README.
+// The real J-LIS user-authentication roots (testdata/, as J-LIS publishes
+// them) and their SHA-256 fingerprints as J-LIS lists them.
 var realRoots = []struct {
 	file, fingerprint string
 	notBefore         time.Time

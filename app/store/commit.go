@@ -12,7 +12,7 @@ import (
 )
 
 // op is one entry of a block's changeset: a put or delete of a full Badger
-// key (r/... or n/...).
+// key (a record, r/..., or a trie leaf, l/...).
 type op struct {
 	key []byte
 	val []byte
