@@ -10,11 +10,19 @@
 # net/ (what `mykeyd testnet` wrote: node homes, keys, test CA and cards,
 # genesis.json, network.json), node<i>.log and node<i>.pid.
 # Node i listens on 127.0.0.1: P2P BASE_PORT+10i, RPC +1, metrics +2,
-# readiness +3; node 0's RPC is 26657 by default.
+# readiness +3, public endpoint +4; node 0's RPC is 26657 by default.
+#
+# Besides Go it needs gcc, libc6-dev, pkg-config and libpcsclite-dev (the
+# mykey client talks PC/SC through cgo); run as root, it installs the
+# missing ones with apt-get, otherwise it prints the command. It needs no
+# curl or ps: it talks HTTP through bash's /dev/tcp and finds its nodes in
+# /proc, so it runs on a minimal Debian system.
 set -euo pipefail
+CALLER=$PWD
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DIR=${LOCALNET_DIR:-$ROOT/localnet}
+[[ $DIR == /* ]] || DIR=$CALLER/$DIR
 VALIDATORS=${VALIDATORS:-4}
 BASE_PORT=${BASE_PORT:-26656}
 CHAIN_ID=${CHAIN_ID:-mykey-localnet}
@@ -22,26 +30,68 @@ TIMEOUT_COMMIT=${TIMEOUT_COMMIT:-500ms}
 
 die() { echo "localnet: $*" >&2; exit 1; }
 
-need() {
-	for c in "$@"; do
-		command -v "$c" >/dev/null || die "$c is not installed (see README.md, 'Prerequisites')"
-	done
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# prerequisites: Go, then the Debian packages the build needs, installed
+# with apt-get when we are root (a fresh machine), else named with the
+# command that installs them.
+prerequisites() {
+	local -a debs=()
+	have go || die "Go 1.26 is not installed: https://go.dev/dl/, then put its bin/ on PATH (Debian's golang is too old)"
+	if ! have gcc; then
+		debs+=(gcc libc6-dev)
+	elif ! printf '#include <stdio.h>\nint main(void) { return 0; }\n' | gcc -x c -o /dev/null - >/dev/null 2>&1; then
+		debs+=(libc6-dev)
+	fi
+	have pkg-config || debs+=(pkg-config)
+	have pkg-config && pkg-config --exists libpcsclite || debs+=(libpcsclite-dev)
+	[[ ! -e .git ]] || have git || debs+=(git) # go build stamps the commit
+	install_debs "${debs[@]}"
+}
+
+# install_debs PKG...: apt-get install them as root, else print the command
+# and stop.
+install_debs() {
+	(($#)) || return 0
+	local cmd="apt-get update && apt-get install -y --no-install-recommends $*"
+	if [[ $(id -u) -eq 0 ]] && have apt-get; then
+		echo "localnet: installing $* (apt-get)" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"; } >/dev/null ||
+			die "could not install $*: $cmd"
+	else
+		die "missing $*; install them as root (Debian): $cmd"
+	fi
+}
+
+# http PORT PATH: GET http://127.0.0.1:PORT/PATH, the response with its
+# headers (HTTP/1.0, so the body is not chunked), or nothing. Bash's
+# /dev/tcp instead of curl, which a minimal system lacks.
+http() {
+	timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+		printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3 &&
+		cat <&3' http "$1" "$2" 2>/dev/null || true
 }
 
 rpc_port() { echo $((BASE_PORT + 10 * $1 + 1)); }
 
 # height N: node N's latest block height, or nothing if it does not answer.
 height() {
-	curl -sf --max-time 2 "http://127.0.0.1:$(rpc_port "$1")/status" 2>/dev/null |
+	http "$(rpc_port "$1")" /status |
 		sed -n 's/.*"latest_block_height":"\([0-9]*\)".*/\1/p' || true
 }
 
-# pid N: node N's recorded PID if that process is still our mykeyd.
+# pid N: node N's recorded PID if that process is still the mykeyd we
+# started for node N (/proc, not ps: a minimal system has no ps; and a PID
+# reused by another process, or another network's node, is not ours).
 pid() {
-	local f="$DIR/node$1.pid" p
+	local f="$DIR/node$1.pid" p cmdline
 	[[ -f $f ]] || return 1
-	p=$(cat "$f")
-	[[ $(ps -p "$p" -o comm= 2>/dev/null) == mykeyd ]] || return 1
+	p=$(<"$f")
+	[[ $p =~ ^[0-9]+$ ]] || return 1
+	[[ $(cat "/proc/$p/comm" 2>/dev/null) == mykeyd ]] || return 1
+	cmdline=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || return 1
+	[[ $cmdline == *" start --home $DIR/net/node$1 "* ]] || return 1
 	echo "$p"
 }
 
@@ -110,7 +160,7 @@ next_steps() {
 
 Layout (keys, test CA, test cards): $DIR/net/network.json
 Try:
-  curl -s http://127.0.0.1:$(rpc_port 0)/status
+  curl -s http://127.0.0.1:$(rpc_port 0)/status   (the full RPC)
   curl -s 'http://127.0.0.1:$((BASE_PORT + 4))/abci_query?path="/program/mynapoint"'   (the public endpoint)
   scripts/localnet.sh status
 EOF
@@ -138,8 +188,8 @@ status() {
 		if p=$(pid "$i"); then
 			h=$(height "$i")
 			rss=$(awk '/VmRSS/ {printf "%.0f MiB", $2 / 1024}' "/proc/$p/status" 2>/dev/null)
-			ready=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$((BASE_PORT + 10 * i + 3))/ready" || true)
-			printf 'node%d  pid %-7s height %-6s ready %s  rss %s\n' "$i" "$p" "${h:--}" "$ready" "$rss"
+			ready=$(http $((BASE_PORT + 10 * i + 3)) /ready | awk 'NR == 1 { print $2 }')
+			printf 'node%d  pid %-7s height %-6s ready %s  rss %s\n' "$i" "$p" "${h:--}" "${ready:--}" "$rss"
 		else
 			printf 'node%d  not running\n' "$i"
 		fi
@@ -147,12 +197,12 @@ status() {
 }
 
 build() {
-	need go curl
+	prerequisites
 	mkdir -p "$DIR/bin"
 	echo "building mykeyd..."
 	go build -o "$DIR/bin/mykeyd" ./cmd/mykeyd
 	if [[ -d cmd/mykey ]]; then
-		go build -o "$DIR/bin/mykey" ./cmd/mykey || echo "localnet: could not build the mykey client; continuing without it" >&2
+		go build -o "$DIR/bin/mykey" ./cmd/mykey
 	fi
 }
 
