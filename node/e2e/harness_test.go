@@ -420,6 +420,12 @@ func (nw *network) appHashAt(i int, h int64) []byte {
 // height in [from, to].
 func (nw *network) sameAppHashes(nodes []int, from, to int64) {
 	nw.t.Helper()
+	// A node reports a height as soon as it stored the block, before it
+	// executed it and saved its results: read only heights every node is
+	// past.
+	for _, i := range nodes {
+		nw.waitHeight(i, to+1, 60*time.Second)
+	}
 	for h := from; h <= to; h++ {
 		want := nw.appHashAt(nodes[0], h)
 		if len(want) == 0 {
