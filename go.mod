@@ -3,6 +3,7 @@ module github.com/mykeyledger/mykey
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
@@ -12,6 +13,7 @@ require (
 	github.com/cosmos/gogoproto v1.7.2
 	github.com/dgraph-io/badger/v4 v4.9.6
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
+	github.com/go-viper/mapstructure/v2 v2.5.0
 	github.com/oasisprotocol/curve25519-voi v0.0.0-20220708102147-0a8a51822cae
 	github.com/pokt-network/smt v0.14.1
 	github.com/prometheus/client_golang v1.20.5

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/BurntSushi/toml"
 	cfg "github.com/cometbft/cometbft/config"
+	"github.com/go-viper/mapstructure/v2"
 )
 
 // Where the app keeps its files, relative to the home directory:
@@ -123,35 +125,64 @@ func LoadConfig(home string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	vals, err := parseTOML(string(bz))
-	if err != nil {
+	var raw map[string]any
+	if _, err := toml.Decode(string(bz), &raw); err != nil {
 		return nil, fmt.Errorf("node: %s: %w", path, err)
 	}
 	// Keys the file leaves out keep CometBFT's own defaults, as when
-	// CometBFT reads the file.
+	// CometBFT reads the file. The values convert as viper converts them
+	// for CometBFT (a duration from "1s", a number from a quoted number, a
+	// list from a comma-separated string).
 	c := &Config{Comet: cfg.DefaultConfig(), App: DefaultAppConfig()}
-	used := map[string]bool{}
-	if err := decodeInto(c.Comet, "", vals, used); err != nil {
-		return nil, fmt.Errorf("node: %s: %w", path, err)
+	var md mapstructure.Metadata
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
+		),
+		WeaklyTypedInput: true,
+		Metadata:         &md,
+		Result:           &configFile{Comet: c.Comet, App: &c.App},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
 	}
-	if err := decodeInto(&c.App, "mykey.", vals, used); err != nil {
-		return nil, fmt.Errorf("node: %s: %w", path, err)
+	if err := dec.Decode(raw); err != nil {
+		return nil, fmt.Errorf("node: %s: %s", path, decodeErrors(err))
 	}
-	var unknown []string
-	for k, v := range vals {
-		if !used[k] {
-			unknown = append(unknown, fmt.Sprintf("line %d: %s", v.line, k))
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, fmt.Errorf("node: %s: unknown settings (misspelt?):\n  %s", path, strings.Join(unknown, "\n  "))
+	// A key that names no setting is an error, so that a typo does not
+	// silently keep a default. (ErrorUnused would name the file's top
+	// level by its Go type; the metadata has every key's full name.)
+	if len(md.Unused) > 0 {
+		sort.Strings(md.Unused)
+		return nil, fmt.Errorf("node: %s: unknown settings (misspelt?): %s", path, strings.Join(md.Unused, ", "))
 	}
 	c.Comet.SetRoot(home)
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("node: %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// configFile is the layout of config.toml: CometBFT's sections at the top
+// level, the app's under [mykey].
+type configFile struct {
+	Comet *cfg.Config `mapstructure:",squash"`
+	App   *AppConfig  `mapstructure:"mykey"`
+}
+
+// decodeErrors lists the decoder's errors ("'p2p.pex' cannot parse value
+// as 'bool': ...") on one line, without its "decoding failed" preamble.
+func decodeErrors(err error) string {
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		return err.Error()
+	}
+	var msgs []string
+	for _, e := range joined.Unwrap() {
+		msgs = append(msgs, e.Error())
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // Validate checks CometBFT's settings and the app's.

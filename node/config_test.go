@@ -63,13 +63,16 @@ func TestConfigErrors(t *testing.T) {
 	cases := []struct {
 		name, edit, want string
 	}{
-		{"unknown key", "[mykey]\nready_lddr = \"x\"\n", "ready_lddr"},
-		{"bad duration", "[consensus]\ntimeout_commit = \"fast\"\n", "timeout_commit"},
-		{"bad type", "[p2p]\npex = \"maybe\"\n", "pex"},
+		{"unknown key", "[mykey]\nready_lddr = \"x\"\n", "unknown settings (misspelt?): mykey.ready_lddr"},
+		{"unknown top-level key", "monicker = \"x\"\n[p2p]\npexx = true\n", "unknown settings (misspelt?): monicker, p2p.pexx"},
+		{"unknown section", "[mykee]\nchain_id = \"x\"\n", "mykee"},
+		{"bad duration", "[consensus]\ntimeout_commit = \"fast\"\n", "'consensus.timeout_commit' time: invalid duration"},
+		{"bad type", "[p2p]\npex = \"maybe\"\n", "'p2p.pex' cannot parse value as 'bool'"},
+		{"bad number", "[mykey]\nready_min_peers = \"x\"\n", "'mykey.ready_min_peers'"},
 		{"bad ready addr", "[mykey]\nready_laddr = \"nowhere\"\n", "ready_laddr"},
-		{"unterminated", "moniker = \"x\n", "unterminated"},
+		{"unterminated", "moniker = \"x\n", "line 1"},
 		{"quote in moniker", "moniker = \"a\\\"b\"\n", "moniker"},
-		{"set twice", "moniker = \"x\"\nmoniker = \"y\"\n", "twice"},
+		{"set twice", "moniker = \"x\"\nmoniker = \"y\"\n", "line 2 (last key \"moniker\"): Key 'moniker' has already been defined"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,34 +84,75 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := LoadConfig(home)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error mentioning %q", err, tc.want)
+			if err == nil {
+				t.Fatalf("got no error, want one mentioning %q", tc.want)
+			}
+			// The message names the file; the rest of it must name
+			// the setting (the test's directory name would match).
+			msg, ok := strings.CutPrefix(err.Error(), "node: "+ConfigPath(home)+": ")
+			if !ok || !strings.Contains(msg, tc.want) {
+				t.Fatalf("got %v, want an error naming the file, then %q", err, tc.want)
 			}
 		})
 	}
 }
 
-func TestParseTOML(t *testing.T) {
-	vals, err := parseTOML(`
+// TestConfigReadsTOML reads a hand-edited file: TOML the template does not
+// write, and values converted as CometBFT (through viper) converts them.
+func TestConfigReadsTOML(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(home+"/config", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	src := `
 # comment
-a = 1_000 # trailing
-b = [ "x", 'y',
-      "z", ]   
-[t.u]
-c = true
-d = "\u00e9\t"
-e = -2.5
-`)
+moniker = 'node-1' # trailing comment
+[rpc]
+cors_allowed_origins = [ "https://a.example", 'https://b.example',
+      ]
+[consensus]
+timeout_commit = "1s"
+timeout_propose = 2_000_000_000
+[statesync]
+rpc_servers = "http://127.0.0.1:1,http://127.0.0.1:2"
+trust_height = "42"
+[mempool]
+size = 1_000
+[mykey]
+ready_min_peers = 0
+snapshot_interval = 0
+`
+	if err := os.WriteFile(ConfigPath(home), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(home)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"a": int64(1000), "b": []any{"x", "y", "z"}, "t.u.c": true, "t.u.d": "é\t", "t.u.e": -2.5}
-	if len(vals) != len(want) {
-		t.Fatalf("got %d values, want %d: %v", len(vals), len(want), vals)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"moniker", c.Comet.Moniker, "node-1"},
+		{"rpc.cors_allowed_origins", c.Comet.RPC.CORSAllowedOrigins, []string{"https://a.example", "https://b.example"}},
+		{"consensus.timeout_commit", c.Comet.Consensus.TimeoutCommit, time.Second},
+		{"consensus.timeout_propose", c.Comet.Consensus.TimeoutPropose, 2 * time.Second},
+		{"statesync.rpc_servers", c.Comet.StateSync.RPCServers, []string{"http://127.0.0.1:1", "http://127.0.0.1:2"}},
+		{"statesync.trust_height", c.Comet.StateSync.TrustHeight, int64(42)},
+		{"mempool.size", c.Comet.Mempool.Size, 1000},
+		{"mykey.ready_min_peers", c.App.ReadyMinPeers, 0},
+		{"mykey.snapshot_interval", c.App.SnapshotInterval, uint64(0)},
+		// Left out: the defaults.
+		{"p2p.laddr", c.Comet.P2P.ListenAddress, DefaultConfig(home).Comet.P2P.ListenAddress},
+		{"mykey.public_laddr", c.App.PublicListenAddr, DefaultAppConfig().PublicListenAddr},
+		{"mykey.snapshot_keep_recent", c.App.SnapshotKeepRecent, DefaultAppConfig().SnapshotKeepRecent},
 	}
-	for k, v := range want {
-		if !reflect.DeepEqual(vals[k].v, v) {
-			t.Errorf("%s = %#v, want %#v", k, vals[k].v, v)
+	for _, ck := range checks {
+		if !reflect.DeepEqual(ck.got, ck.want) {
+			t.Errorf("%s = %#v, want %#v", ck.name, ck.got, ck.want)
 		}
+	}
+	if c.Comet.RootDir != home {
+		t.Errorf("root dir %q, want %q", c.Comet.RootDir, home)
 	}
 }
