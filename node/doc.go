@@ -3,7 +3,7 @@
 //
 // What it adds to CometBFT:
 //
-//   - Configuration (config.go, toml.go): one file, <home>/config/config.toml,
+//   - Configuration (config.go): one file, <home>/config/config.toml,
 //     holding CometBFT's sections (written from CometBFT's own commented
 //     template) and a [mykey] section (AppConfig). LoadConfig reads it
 //     strictly: an unknown key is an error.
