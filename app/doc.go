@@ -92,7 +92,7 @@
 // with the first block. Snapshots are written after Commit, from the
 // committed state, into their own directory (app/snapshot); a failure to
 // write one stops the node, but never changes the state. State sync
-// (ApplySnapshotChunk) and the benchmarks' BulkLink load a whole state
+// (ApplySnapshotChunk) and the benchmarks' BulkLink (a test file) load a whole state
 // through the store's bulk loader, which commits it in one step.
 //
 // # Determinism

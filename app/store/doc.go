@@ -113,7 +113,7 @@
 // Commit sorts them, builds the trie from them, writes them and only then
 // m/height and m/root. A crash before that leaves records without a
 // committed height, which Open removes. ImportRecords (state sync) and the
-// app's BulkLink (benchmark pre-fills) use it.
+// app's BulkLink (benchmark pre-fills, in a test file) use it.
 //
 // # Reads and concurrency
 //

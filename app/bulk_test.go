@@ -22,9 +22,10 @@ const bulkChunk = 50_000
 // BulkLink pre-fills a freshly initialised App (after InitChain, before the
 // first block) with people synthetic people, each holding a certificate
 // (issuer BulkIssuer, serial i+1) linked to provider in program with the
-// account commitment sha256("bench/<i>"). It is for benchmarks and load
-// tests: pre-filling millions of people through transactions would take
-// hours.
+// account commitment sha256("bench/<i>"). It is for benchmarks and tests
+// only, and lives in a test file so that no binary can create linkages
+// without a card's signature: pre-filling millions of people through
+// transactions would take hours.
 //
 // Every link goes through the real linkage rule (applyVerifiedLink: MyKey
 // ID issuance, the linkage, its account index, its history, the totals);
