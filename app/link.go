@@ -172,7 +172,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 	}
 	var mk *types.MyKeyRecord
 	if cr.MykeyId == "" {
-		if mk, err = issueMyKey(c, x.app.pk, vl.ref, x.height); err != nil {
+		if mk, err = issueMyKey(c, x.app.pk, vl.ref, vl.idx, x.height); err != nil {
 			return "", err
 		}
 		cr.MykeyId = mk.Id

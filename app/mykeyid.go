@@ -49,8 +49,9 @@ func isCrockford(c byte) bool {
 
 // issueMyKey issues the MyKey ID of a certificate that has none: the first
 // candidate not yet taken. Deterministic: candidates are tried in order
-// against the state every node holds.
-func issueMyKey(c *cache, pk *pseudonym.Key, ref *types.CertRef, height int64) (*types.MyKeyRecord, error) {
+// against the state every node holds. idx is the certificate's index
+// (pk.CertIndex of ref), which the caller has already computed.
+func issueMyKey(c *cache, pk *pseudonym.Key, ref *types.CertRef, idx []byte, height int64) (*types.MyKeyRecord, error) {
 	for n := uint32(0); ; n++ {
 		id := candidateID(pk, ref.Issuer, ref.Serial, n)
 		taken, err := c.Get(keyMyKey(id))
@@ -64,7 +65,7 @@ func issueMyKey(c *cache, pk *pseudonym.Key, ref *types.CertRef, height int64) (
 		if err != nil {
 			return nil, err
 		}
-		rec := &types.MyKeyRecord{Id: id, IssuedHeight: height, IssuedSeq: seq, Certs: [][]byte{pk.CertIndex(ref.Issuer, ref.Serial)}}
+		rec := &types.MyKeyRecord{Id: id, IssuedHeight: height, IssuedSeq: seq, Certs: [][]byte{idx}}
 		return rec, save(c, keyMyKey(id), rec, 0)
 	}
 }

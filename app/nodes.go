@@ -65,15 +65,28 @@ func (p *peers) owner(id string) (owner string, listed, ok bool) {
 	return owner, listed, true
 }
 
+// nodeOwner is an owner's node IDs as genesis lists them.
+type nodeOwner struct {
+	id  string
+	ids []string
+}
+
+// genesisNodeOwners lists the owners genesis registers node IDs for: the
+// government, then each provider.
+func genesisNodeOwners(gen *genesis.AppState) []nodeOwner {
+	owners := []nodeOwner{{GovernmentOwner, gen.Government.NodeIDs}}
+	for _, p := range gen.Providers {
+		owners = append(owners, nodeOwner{p.ID, p.NodeIDs})
+	}
+	return owners
+}
+
 // genesisPeers lists the node IDs the genesis app state registers.
 func genesisPeers(gen *genesis.AppState) peerSet {
 	s := peerSet{}
-	for _, id := range gen.Government.NodeIDs {
-		s[id] = GovernmentOwner
-	}
-	for _, p := range gen.Providers {
-		for _, id := range p.NodeIDs {
-			s[id] = p.ID
+	for _, o := range genesisNodeOwners(gen) {
+		for _, id := range o.ids {
+			s[id] = o.id
 		}
 	}
 	return s
@@ -195,18 +208,8 @@ func writeNodes(c *cache, owner string, old, ids []string) error {
 
 // initNodes writes the node IDs the genesis app state registers.
 func initNodes(c *cache, gen *genesis.AppState) error {
-	owners := []struct {
-		id  string
-		ids []string
-	}{{GovernmentOwner, gen.Government.NodeIDs}}
-	for _, p := range gen.Providers {
-		owners = append(owners, struct {
-			id  string
-			ids []string
-		}{p.ID, p.NodeIDs})
-	}
 	seen := map[string]string{}
-	for _, o := range owners {
+	for _, o := range genesisNodeOwners(gen) {
 		if err := ValidateNodeIDs(o.ids); err != nil {
 			return fmt.Errorf("app: genesis %q: %w", o.id, err)
 		}

@@ -64,7 +64,7 @@ func TestMyKeyIDIssuance(t *testing.T) {
 	x := &exec{c: newCache(n.app.store)}
 	other := &types.CertRef{Issuer: []byte("issuer"), Serial: []byte{1}}
 	x.c.Set(keyMyKey(candidateID(&n.pk, other.Issuer, other.Serial, 0)), []byte{}, 0)
-	rec, err := issueMyKey(x.c, &n.pk, other, 9)
+	rec, err := issueMyKey(x.c, &n.pk, other, n.pk.CertIndex(other.Issuer, other.Serial), 9)
 	if err != nil || rec.Id != candidateID(&n.pk, other.Issuer, other.Serial, 1) {
 		t.Fatalf("collision gave %v %v", rec, err)
 	}

@@ -45,7 +45,7 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 	}
 	switch {
 	case oldID == "" && newID == "":
-		mk, err := issueMyKey(c, x.app.pk, oldRef, x.height)
+		mk, err := issueMyKey(c, x.app.pk, oldRef, oldIdx, x.height)
 		if err != nil {
 			return "", err
 		}

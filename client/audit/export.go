@@ -254,14 +254,27 @@ func containsFold(q string, ss ...string) bool {
 	return false
 }
 
+// startExport reads the totals an export starts from, opens its output
+// and says when verification is off; what names what is exported.
+func startExport(ctx context.Context, c *lightverify.Client, o *exportOpts, stdout, stderr io.Writer, what string) (*report.Totals, *output, error) {
+	t, err := readExportTotals(ctx, c, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := openOutput(o.output, stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.Verified() {
+		fmt.Fprintf(stderr, "export: UNVERIFIED: verification is off; %s as node %s gives them\n", what, c.Node())
+	}
+	return t, out, nil
+}
+
 // runExport writes the public ledger: the daily records and the person
 // totals, from public records only.
 func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter report.Filter, stdout, stderr io.Writer) error {
-	t, err := readExportTotals(ctx, c, o)
-	if err != nil {
-		return err
-	}
-	out, err := openOutput(o.output, stdout)
+	t, out, err := startExport(ctx, c, o, stdout, stderr, "records")
 	if err != nil {
 		return err
 	}
@@ -269,9 +282,6 @@ func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter
 	lw, err := report.NewLedgerWriter(out.buf, out.buf, o.format)
 	if err != nil {
 		return usage("%w", err)
-	}
-	if !c.Verified() {
-		fmt.Fprintf(stderr, "export: UNVERIFIED: verification is off; records as node %s gives them\n", c.Node())
 	}
 	fmt.Fprintf(stderr, "export: the daily grant ledger and person totals at height %d, from node %s\n", t.Height, c.Node())
 	var days, dayGrants, dayYen int64
@@ -340,11 +350,7 @@ func chargesRefused(err error) error {
 // validator's full RPC, and checks the charges recorded by H0 against the
 // totals at H0.
 func runChargeExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter report.Filter, stdout, stderr io.Writer) error {
-	t, err := readExportTotals(ctx, c, o)
-	if err != nil {
-		return err
-	}
-	out, err := openOutput(o.output, stdout)
+	t, out, err := startExport(ctx, c, o, stdout, stderr, "grants")
 	if err != nil {
 		return err
 	}
@@ -352,9 +358,6 @@ func runChargeExport(ctx context.Context, c *lightverify.Client, o *exportOpts, 
 	gw, err := report.NewGrantWriter(out.buf, o.format)
 	if err != nil {
 		return usage("%w", err)
-	}
-	if !c.Verified() {
-		fmt.Fprintf(stderr, "export: UNVERIFIED: verification is off; grants as node %s gives them\n", c.Node())
 	}
 	fmt.Fprintf(stderr, "export: grants recorded by height %d, from node %s\n", t.Height, c.Node())
 	prog := newProgress(stderr, "export")
