@@ -163,9 +163,12 @@ func (n *testNet) stop() {
 
 func freeBasePort() (int, error) {
 	for range 200 {
-		base := 20000 + mrand.IntN(4000)*10
+		// Below 32768: Linux hands out ports from 32768 up to outgoing
+		// connections, which could take a port between this check and
+		// the node binding it.
+		base := 20000 + mrand.IntN(1200)*10
 		ok := true
-		for i := 0; i < 4 && ok; i++ {
+		for i := 0; i < 10 && ok; i++ { // a node's ports: base..base+4 (mykeyd testnet)
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
 			if err != nil {
 				ok = false

@@ -141,7 +141,10 @@ func (n *localnet) stop() {
 func freeBasePort(t *testing.T, nodes int) int {
 	t.Helper()
 	for range 200 {
-		base := 20000 + rand.IntN(4000)*10
+		// Below 32768: Linux hands out ports from 32768 up to outgoing
+		// connections, which could take a port between this check and
+		// the node binding it.
+		base := 20000 + rand.IntN(1200)*10
 		ok := true
 		for i := 0; i < nodes*10 && ok; i++ {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))

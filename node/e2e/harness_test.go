@@ -134,7 +134,10 @@ func newNetworkSpare(t *testing.T, n, spare int, extra ...string) *network {
 func freeBasePort(t *testing.T, nodes int) int {
 	t.Helper()
 	for range 200 {
-		base := 20000 + rand.IntN(40000/node.PortsPerNode)*node.PortsPerNode
+		// Below 32768: Linux hands out ports from 32768 up to outgoing
+		// connections, which could take a port between this check and
+		// the node binding it.
+		base := 20000 + rand.IntN(12000/node.PortsPerNode)*node.PortsPerNode
 		ok := true
 		for i := 0; i < nodes*node.PortsPerNode && ok; i++ {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
