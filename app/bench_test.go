@@ -16,9 +16,9 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Benchmarks of FinalizeBlock+Commit against a state pre-filled with many
@@ -115,7 +115,7 @@ func linkBlocks(b *testing.B, n *testNet, first, count, perBlock int) [][][]byte
 				defer wg.Done()
 				for j := w; j < perBlock; j += workers {
 					// Distinct certificates; keys shared from the test pool.
-					card := n.ca.MustIssue(b, jpkitest.CardOptions{Key: jpkitest.Key(j % 8)})
+					card := n.ca.MustIssue(b, testca.CardOptions{Key: testca.Key(j % 8)})
 					blk[j] = n.linkTx(card, "mynapoint", "linepay", fmt.Sprintf("bl/%d/%d", i, j))
 				}
 			}(w)
@@ -272,7 +272,7 @@ func reportRate(b *testing.B, n *testNet, before store.Stats, fin, com []time.Du
 // per second with crypto/rsa, on one core and on all cores. Each runs for
 // MYKEY_BENCH_RSA_SECONDS (default 3) whatever b.N, so use -benchtime 1x.
 func BenchmarkRSAVerify(b *testing.B) {
-	key := jpkitest.Key(0)
+	key := testca.Key(0)
 	digest := sha256.Sum256([]byte("mykey"))
 	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
 	if err != nil {

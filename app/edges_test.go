@@ -12,10 +12,10 @@ import (
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Regression tests for the ledger's edges (each named after the defect it
@@ -492,7 +492,7 @@ func TestRejectedGovActionUsesItsSequence(t *testing.T) {
 }
 
 // linkedOn links a new card to paypay on n.
-func linkedOn(t *testing.T, n *testNet) (*testNet, *jpkitest.Card, string) {
+func linkedOn(t *testing.T, n *testNet) (*testNet, *testca.Card, string) {
 	card := n.card()
 	wantCode(t, n.block(n.linkTx(card, "mynapoint", "paypay", "acct-"+card.Cert.SerialNumber.String()))[0], nil)
 	return n, card, n.mykeyOf(card)
@@ -544,7 +544,7 @@ func TestAliasCertificatesOfOnePerson(t *testing.T) {
 	n := newTestNet(t, netOptions{})
 	n.block()
 	card := n.card()
-	phone := n.ca.MustIssue(t, jpkitest.CardOptions{NotBefore: t0.Add(-time.Hour), NotAfter: windowEnd.Add(time.Hour)})
+	phone := n.ca.MustIssue(t, testca.CardOptions{NotBefore: t0.Add(-time.Hour), NotAfter: windowEnd.Add(time.Hour)})
 	// Both claim before the government maps the phone to the card.
 	n.block(n.linkTx(card, "mynapoint", "paypay", "card-acct"))
 	n.block(n.linkTx(phone, "mynapoint", "linepay", "phone-acct"))
@@ -601,17 +601,17 @@ func overGranted(t *testing.T, n *testNet, provider string) int64 {
 // certificates by one (issuer, serial). The second person must not act as
 // the first.
 func TestCertificatesOfTwoCAKeysWithOneName(t *testing.T) {
-	ca2023, err := jpkitest.NewCA(jpkitest.CAOptions{})
+	ca2023, err := testca.NewCA(testca.CAOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := newTestNet(t, netOptions{moreAnchors: []*jpkitest.CA{ca2023}})
+	n := newTestNet(t, netOptions{moreAnchors: []*testca.CA{ca2023}})
 	if !bytes.Equal(n.ca.Cert.RawSubject, ca2023.Cert.RawSubject) {
 		t.Fatal("the two test roots should share a subject")
 	}
 	n.block()
 	first := n.card()
-	second := ca2023.MustIssue(t, jpkitest.CardOptions{Serial: first.Cert.SerialNumber.Int64()})
+	second := ca2023.MustIssue(t, testca.CardOptions{Serial: first.Cert.SerialNumber.Int64()})
 	if !bytes.Equal(first.Cert.RawIssuer, second.Cert.RawIssuer) || first.Cert.SerialNumber.Cmp(second.Cert.SerialNumber) != 0 {
 		t.Fatal("the two cards should share issuer and serial")
 	}

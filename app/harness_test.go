@@ -12,10 +12,10 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Fixed timestamps: every test runs at the same block times.
@@ -32,7 +32,7 @@ type testNet struct {
 	t        testing.TB
 	app      *App
 	dir      string
-	ca       *jpkitest.CA
+	ca       *testca.CA
 	gov      []ed25519.PrivateKey
 	provs    map[string]ed25519.PrivateKey
 	height   int64
@@ -51,7 +51,7 @@ type netOptions struct {
 	programs  []genesis.Program
 	keepOpen  bool // shared across tests: not closed at the end of one
 	// moreAnchors are trust anchors beside the shared test CA.
-	moreAnchors []*jpkitest.CA
+	moreAnchors []*testca.CA
 	// nodes are the P2P node IDs genesis registers, by owner ("government"
 	// or a provider ID).
 	nodes map[string][]string
@@ -73,11 +73,11 @@ func testKey(seed string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(s[:])
 }
 
-var sharedCA *jpkitest.CA
+var sharedCA *testca.CA
 
-func testCA(t testing.TB) *jpkitest.CA {
+func testCA(t testing.TB) *testca.CA {
 	if sharedCA == nil {
-		sharedCA = jpkitest.MustCA(t)
+		sharedCA = testca.MustCA(t)
 	}
 	return sharedCA
 }
@@ -177,11 +177,11 @@ func commitment(account string) []byte {
 	return s[:]
 }
 
-func (n *testNet) card() *jpkitest.Card {
-	return n.ca.MustIssue(n.t, jpkitest.CardOptions{})
+func (n *testNet) card() *testca.Card {
+	return n.ca.MustIssue(n.t, testca.CardOptions{})
 }
 
-func (n *testNet) linkReq(card *jpkitest.Card, program, provider, account string) *types.SignedLink {
+func (n *testNet) linkReq(card *testca.Card, program, provider, account string) *types.SignedLink {
 	req := &types.LinkRequest{
 		ChainId: testChain, ProgramId: program, ProviderId: provider,
 		AccountCommitment: commitment(account), ExpiresAt: n.now.Add(time.Hour).Unix(),
@@ -198,7 +198,7 @@ func (n *testNet) encode(tx *types.Tx) []byte {
 	return bz
 }
 
-func (n *testNet) linkTx(card *jpkitest.Card, program, provider, account string) []byte {
+func (n *testNet) linkTx(card *testca.Card, program, provider, account string) []byte {
 	return n.encode(types.WrapLink(n.linkReq(card, program, provider, account)))
 }
 
@@ -256,7 +256,7 @@ func (n *testNet) appHash() []byte {
 }
 
 // mykeyOf returns the MyKey ID the ledger issued to a card ("" if none).
-func (n *testNet) mykeyOf(card *jpkitest.Card) string {
+func (n *testNet) mykeyOf(card *testca.Card) string {
 	var cr types.CertRecord
 	if !n.query(keyCert(n.certIndex(card)), &cr) {
 		return ""
@@ -265,7 +265,7 @@ func (n *testNet) mykeyOf(card *jpkitest.Card) string {
 }
 
 // certIndex is the card certificate's index under the network's key.
-func (n *testNet) certIndex(card *jpkitest.Card) []byte {
+func (n *testNet) certIndex(card *testca.Card) []byte {
 	ref := certRef(card)
 	x := &exec{app: &App{pk: &n.pk}}
 	_, idx, err := x.normalizeCertRef(ref)
@@ -275,7 +275,7 @@ func (n *testNet) certIndex(card *jpkitest.Card) []byte {
 	return idx
 }
 
-func certRef(card *jpkitest.Card) *types.CertRef {
+func certRef(card *testca.Card) *types.CertRef {
 	return &types.CertRef{Issuer: card.Cert.RawIssuer, Serial: card.Cert.SerialNumber.Bytes()}
 }
 
@@ -314,7 +314,7 @@ func succession(old, new *x509.Certificate) *types.GovAction {
 		Reason:  "certificate renewed"}}}
 }
 
-func anchorPEMs(ca *jpkitest.CA, more []*jpkitest.CA) []string {
+func anchorPEMs(ca *testca.CA, more []*testca.CA) []string {
 	out := []string{string(ca.CertPEM)}
 	for _, m := range more {
 		out = append(out, string(m.CertPEM))

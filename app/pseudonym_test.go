@@ -16,10 +16,10 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/mykeyledger/mykey/app/jpki"
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Serial numbers of 8 bytes, so that a scan for them cannot match by
@@ -86,7 +86,7 @@ func TestMyKeyIDNeedsTheNetworkKey(t *testing.T) {
 	n2 := newTestNet(t, netOptions{pseudonymKey: &otherKey})
 	same := 0
 	for _, serial := range []int64{serialA, serialB} {
-		card := n1.ca.MustIssue(t, jpkitest.CardOptions{Serial: serial})
+		card := n1.ca.MustIssue(t, testca.CardOptions{Serial: serial})
 		wantCode(t, n1.block(n1.linkTx(card, "mynapoint", "paypay", "a"+fmt.Sprint(serial)))[0], nil)
 		wantCode(t, n2.block(n2.linkTx(card, "mynapoint", "paypay", "a"+fmt.Sprint(serial)))[0], nil)
 		id1, id2 := n1.mykeyOf(card), n2.mykeyOf(card)
@@ -117,12 +117,12 @@ func TestMyKeyIDNeedsTheNetworkKey(t *testing.T) {
 // key.
 func TestStateNamesNoCertificate(t *testing.T) {
 	n := newTestNet(t, netOptions{})
-	a := n.ca.MustIssue(t, jpkitest.CardOptions{Serial: serialA})
-	b := n.ca.MustIssue(t, jpkitest.CardOptions{Serial: serialB})
-	old := n.ca.MustIssue(t, jpkitest.CardOptions{Serial: serialOld})
-	renewed := n.ca.MustIssue(t, jpkitest.CardOptions{Serial: serialNew})
-	lost := n.ca.MustIssue(t, jpkitest.CardOptions{Serial: serialLost})
-	cards := []*jpkitest.Card{a, b, old, renewed, lost}
+	a := n.ca.MustIssue(t, testca.CardOptions{Serial: serialA})
+	b := n.ca.MustIssue(t, testca.CardOptions{Serial: serialB})
+	old := n.ca.MustIssue(t, testca.CardOptions{Serial: serialOld})
+	renewed := n.ca.MustIssue(t, testca.CardOptions{Serial: serialNew})
+	lost := n.ca.MustIssue(t, testca.CardOptions{Serial: serialLost})
+	cards := []*testca.Card{a, b, old, renewed, lost}
 
 	for i, r := range n.block(n.linkTx(a, "mynapoint", "paypay", "a"), n.linkTx(b, "mynapoint", "linepay", "b"),
 		n.linkTx(old, "mynapoint", "rakuten", "old"), n.linkTx(lost, "mynapoint", "paypay", "lost")) {
@@ -135,7 +135,7 @@ func TestStateNamesNoCertificate(t *testing.T) {
 	wantCode(t, n.block(n.govTx(1, revoke))[0], nil)
 	wantCode(t, n.block(n.govTx(1, succession(old.Cert, renewed.Cert)))[0], nil)
 	// A merge too: the renewed card already linked elsewhere.
-	other := n.ca.MustIssue(t, jpkitest.CardOptions{Serial: serialNew + 100})
+	other := n.ca.MustIssue(t, testca.CardOptions{Serial: serialNew + 100})
 	cards = append(cards, other)
 	wantCode(t, n.block(n.linkTx(other, "mynapoint", "linepay", "other"))[0], nil)
 	wantCode(t, n.block(n.govTx(1, succession(a.Cert, other.Cert)))[0], nil)

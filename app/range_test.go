@@ -11,9 +11,9 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 func TestRangeQueryPagesWithProofs(t *testing.T) {
@@ -147,7 +147,7 @@ func TestCountsMatchIteration(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	provs := []string{"paypay", "linepay", "rakuten"}
 	type person struct {
-		card *jpkitest.Card
+		card *testca.Card
 		id   string
 	}
 	var people []person

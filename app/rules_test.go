@@ -5,13 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 func TestLinkRules(t *testing.T) {
-	other := jpkitest.MustCA(t)
+	other := testca.MustCA(t)
 	tests := []struct {
 		name  string
 		setup func(n *testNet)
@@ -50,11 +50,11 @@ func TestLinkRules(t *testing.T) {
 				sl := n.linkReq(card, "mynapoint", "paypay", "acct-1")
 				// Test cards cycle through a pool of keys: take one that
 				// is not this card's.
-				other := jpkitest.Key(5)
+				other := testca.Key(5)
 				if other.Equal(card.Key) {
-					other = jpkitest.Key(6)
+					other = testca.Key(6)
 				}
-				sl.Signature = n.ca.MustIssue(t, jpkitest.CardOptions{Key: other}).MustSign(t, sl.Request.SignBytes())
+				sl.Signature = n.ca.MustIssue(t, testca.CardOptions{Key: other}).MustSign(t, sl.Request.SignBytes())
 				if other.Equal(card.Key) {
 					t.Fatal("test cards share a key")
 				}
@@ -68,21 +68,21 @@ func TestLinkRules(t *testing.T) {
 			}},
 		{name: "certificate from an untrusted CA", want: ErrUntrustedCert,
 			tx: func(n *testNet) []byte {
-				return n.linkTx(other.MustIssue(t, jpkitest.CardOptions{}), "mynapoint", "paypay", "acct-1")
+				return n.linkTx(other.MustIssue(t, testca.CardOptions{}), "mynapoint", "paypay", "acct-1")
 			}},
 		{name: "certificate expired at block time", want: ErrCertExpired,
 			tx: func(n *testNet) []byte {
-				c := n.ca.MustIssue(t, jpkitest.CardOptions{NotBefore: t0.AddDate(-5, 0, 0), NotAfter: t0.Add(-time.Hour)})
+				c := n.ca.MustIssue(t, testca.CardOptions{NotBefore: t0.AddDate(-5, 0, 0), NotAfter: t0.Add(-time.Hour)})
 				return n.linkTx(c, "mynapoint", "paypay", "acct-1")
 			}},
 		{name: "certificate not yet valid", want: ErrCertExpired,
 			tx: func(n *testNet) []byte {
-				c := n.ca.MustIssue(t, jpkitest.CardOptions{NotBefore: t0.AddDate(0, 1, 0), NotAfter: t0.AddDate(5, 0, 0)})
+				c := n.ca.MustIssue(t, testca.CardOptions{NotBefore: t0.AddDate(0, 1, 0), NotAfter: t0.AddDate(5, 0, 0)})
 				return n.linkTx(c, "mynapoint", "paypay", "acct-1")
 			}},
 		{name: "certificate without digitalSignature", want: ErrCertKeyUsage,
 			tx: func(n *testNet) []byte {
-				c := n.ca.MustIssue(t, jpkitest.CardOptions{KeyUsage: 1 << 2})
+				c := n.ca.MustIssue(t, testca.CardOptions{KeyUsage: 1 << 2})
 				return n.linkTx(c, "mynapoint", "paypay", "acct-1")
 			}},
 		{name: "revoked certificate", want: ErrCertRevoked,
@@ -151,7 +151,7 @@ func TestLinkRules(t *testing.T) {
 }
 
 // linked returns a net with one card linked to paypay and its MyKey ID.
-func linked(t *testing.T, o netOptions) (*testNet, *jpkitest.Card, string) {
+func linked(t *testing.T, o netOptions) (*testNet, *testca.Card, string) {
 	n := newTestNet(t, o)
 	c := n.card()
 	wantCode(t, n.block(n.linkTx(c, "mynapoint", "paypay", "acct-1"))[0], nil)

@@ -14,16 +14,16 @@ import (
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // The simulation's pool of test cards, made once per test binary (RSA
 // work is slow) and shared by every seed.
 type simCards struct {
-	good  []*jpkitest.Card // trusted, valid all through the simulation
-	bad   []*jpkitest.Card // one defect each: expiring, not yet valid, key usage, untrusted
-	all   []*jpkitest.Card
+	good  []*testca.Card // trusted, valid all through the simulation
+	bad   []*testca.Card // one defect each: expiring, not yet valid, key usage, untrusted
+	all   []*testca.Card
 	model map[string]*mCard // by DER
 }
 
@@ -37,7 +37,7 @@ func simPool(t testing.TB) *simCards {
 	ca := testCA(t)
 	simCardsOnce.Do(func() {
 		p := &simCards{model: map[string]*mCard{}}
-		issue := func(ca *jpkitest.CA, o jpkitest.CardOptions) *jpkitest.Card {
+		issue := func(ca *testca.CA, o testca.CardOptions) *testca.Card {
 			c, err := ca.Issue(o)
 			if err != nil && simCardsErr == nil {
 				simCardsErr = err
@@ -45,18 +45,18 @@ func simPool(t testing.TB) *simCards {
 			return c
 		}
 		for i := 0; i < 16; i++ {
-			p.good = append(p.good, issue(ca, jpkitest.CardOptions{Key: jpkitest.Key(i % 4)}))
+			p.good = append(p.good, issue(ca, testca.CardOptions{Key: testca.Key(i % 4)}))
 		}
-		rogue, err := jpkitest.NewCA(jpkitest.CAOptions{Name: "rogue"})
+		rogue, err := testca.NewCA(testca.CAOptions{Name: "rogue"})
 		if err != nil {
 			simCardsErr = err
 			return
 		}
 		p.bad = append(p.bad,
-			issue(ca, jpkitest.CardOptions{Key: jpkitest.Key(0), NotAfter: t0.Add(20 * time.Minute)}),
-			issue(ca, jpkitest.CardOptions{Key: jpkitest.Key(1), NotBefore: t0.Add(30 * time.Minute)}),
-			issue(ca, jpkitest.CardOptions{Key: jpkitest.Key(2), KeyUsage: x509.KeyUsageKeyEncipherment}),
-			issue(rogue, jpkitest.CardOptions{Key: jpkitest.Key(3)}),
+			issue(ca, testca.CardOptions{Key: testca.Key(0), NotAfter: t0.Add(20 * time.Minute)}),
+			issue(ca, testca.CardOptions{Key: testca.Key(1), NotBefore: t0.Add(30 * time.Minute)}),
+			issue(ca, testca.CardOptions{Key: testca.Key(2), KeyUsage: x509.KeyUsageKeyEncipherment}),
+			issue(rogue, testca.CardOptions{Key: testca.Key(3)}),
 		)
 		if simCardsErr != nil {
 			return
@@ -156,7 +156,7 @@ func (g *simGen) encode(tx *types.Tx) []byte {
 	return bz
 }
 
-func (g *simGen) signedLink(card *jpkitest.Card, program, provider string, acct []byte, expires int64, chain string) *types.SignedLink {
+func (g *simGen) signedLink(card *testca.Card, program, provider string, acct []byte, expires int64, chain string) *types.SignedLink {
 	req := &types.LinkRequest{ChainId: chain, ProgramId: program, ProviderId: provider,
 		AccountCommitment: acct, ExpiresAt: expires, Certificate: card.CertDER}
 	sig, err := card.Sign(req.SignBytes())

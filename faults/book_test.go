@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/client/rpc"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // The book is the clients' side of the story: every transaction the
@@ -56,7 +56,7 @@ type claimGroup struct {
 // claim is one link attempt.
 type claim struct {
 	group      *claimGroup
-	card       *jpkitest.Card
+	card       *testca.Card
 	fp         string // the certificate's index on the ledger (its cert/ key)
 	provider   string
 	token      string // the plain account string (never sent)

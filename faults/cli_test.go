@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Part of every storm goes through the real client, `mykey link` with a
@@ -107,7 +107,7 @@ func (w *teeWriter) Write(p []byte) (int, error) {
 }
 
 // cardFile writes a card file for the card with the suite's PIN.
-func (s *suite) cardFile(card *jpkitest.Card, name string) (string, error) {
+func (s *suite) cardFile(card *testca.Card, name string) (string, error) {
 	// Not with the client outputs: a card file holds its PIN, as a card does.
 	path := filepath.Join(s.c.dir, "cards", name+".json")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

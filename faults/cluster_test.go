@@ -14,10 +14,10 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/docker"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -52,7 +52,7 @@ type cluster struct {
 	comet   []*rpchttp.HTTP // CometBFT's RPC client, for what rpc.Node lacks
 	keys    map[string]*keyfile.Key
 	gov     []*keyfile.Key
-	ca      *jpkitest.CA
+	ca      *testca.CA
 	live    *liveness
 	rep     *report
 
@@ -93,7 +93,7 @@ func newCluster(t *testing.T, denv *dockerEnv, rep *report) *cluster {
 	if c.lay, err = node.LoadLayout(c.netDir); err != nil {
 		t.Fatal(err)
 	}
-	if c.ca, err = node.LoadTestCA(c.lay.TestCA); err != nil {
+	if c.ca, err = testca.Load(c.lay.TestCA); err != nil {
 		t.Fatal(err)
 	}
 	for id, path := range c.lay.ProviderKeys {

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app"
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // hostileCase is one transaction an attacker or a broken client sends.
@@ -63,20 +63,20 @@ func (s *suite) hostile(t *testing.T) {
 	c.waitBlocks(t, 2)
 	before := s.dumpAll(t)
 
-	fresh := func() *jpkitest.Card { return c.issue(t) }
-	other, err := jpkitest.NewCA(jpkitest.CAOptions{})
+	fresh := func() *testca.Card { return c.issue(t) }
+	other, err := testca.NewCA(testca.CAOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	untrusted, err := other.Issue(jpkitest.CardOptions{})
+	untrusted, err := other.Issue(testca.CardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, err := c.ca.Issue(jpkitest.CardOptions{NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.Add(-24 * time.Hour)})
+	expired, err := c.ca.Issue(testca.CardOptions{NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.Add(-24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	noSigUsage, err := c.ca.Issue(jpkitest.CardOptions{KeyUsage: x509.KeyUsageContentCommitment})
+	noSigUsage, err := c.ca.Issue(testca.CardOptions{KeyUsage: x509.KeyUsageContentCommitment})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func (s *suite) hostile(t *testing.T) {
 		return out
 	}
 	nextSeq := gs.NextSequence + 1 // the revocation above used one
-	link := func(cd *jpkitest.Card, chain, provider string, expires time.Time, mutate func(*types.LinkRequest)) []byte {
+	link := func(cd *testca.Card, chain, provider string, expires time.Time, mutate func(*types.LinkRequest)) []byte {
 		return signLink(t, cd, chain, provider, s.newToken(), expires, mutate)
 	}
 	hour := now.Add(time.Hour)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/client/txbuild"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // A storm is a bounded burst of conflicting transactions sent while a
@@ -211,7 +211,7 @@ func (s *suite) firstGrants(tb testing.TB, phase string, people []*person) (wait
 }
 
 // newClaim adds to g a claim of card for provider, with a fresh account.
-func (s *suite) newClaim(g *claimGroup, card *jpkitest.Card, provider string) *claim {
+func (s *suite) newClaim(g *claimGroup, card *testca.Card, provider string) *claim {
 	token := s.newToken()
 	cl := &claim{group: g, card: card, fp: s.c.certIndex(card), provider: provider, token: token,
 		commitment: txbuild.Commitment(token), via: "rpc"}

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/jpki"
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/txbuild"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -23,7 +23,7 @@ import (
 
 // signLink signs a card's link request; mutate, if set, changes the
 // request after it is signed (to forge one).
-func signLink(tb testing.TB, card *jpkitest.Card, chain, provider, token string, expires time.Time, mutate func(*types.LinkRequest)) []byte {
+func signLink(tb testing.TB, card *testca.Card, chain, provider, token string, expires time.Time, mutate func(*types.LinkRequest)) []byte {
 	tb.Helper()
 	req := txbuild.LinkRequest(chain, program, provider, token, expires, card.CertDER)
 	sig, err := card.Sign(req.SignBytes())
@@ -42,7 +42,7 @@ func signLink(tb testing.TB, card *jpkitest.Card, chain, provider, token string,
 
 // linkTx is a card's link to provider for the account behind token,
 // valid for an hour.
-func (c *cluster) linkTx(tb testing.TB, card *jpkitest.Card, provider, token string) []byte {
+func (c *cluster) linkTx(tb testing.TB, card *testca.Card, provider, token string) []byte {
 	return signLink(tb, card, chainID, provider, token, time.Now().Add(time.Hour), nil)
 }
 
@@ -101,7 +101,7 @@ func govTx(tb testing.TB, a *types.GovAction, mutate func(*types.GovAction), sig
 }
 
 // revokeAction revokes a card's certificate.
-func revokeAction(seq uint64, card *jpkitest.Card, reason string) *types.GovAction {
+func revokeAction(seq uint64, card *testca.Card, reason string) *types.GovAction {
 	return &types.GovAction{ChainId: chainID, Sequence: seq, Action: &types.GovAction_RevokeCertificates{
 		RevokeCertificates: &types.RevokeCertificates{
 			Certificates: []*types.CertRef{{Issuer: card.Cert.RawIssuer, Serial: card.Cert.SerialNumber.Bytes()}},
@@ -110,7 +110,7 @@ func revokeAction(seq uint64, card *jpkitest.Card, reason string) *types.GovActi
 }
 
 // fingerprint is how the ledger names a card's certificate.
-func fingerprint(tb testing.TB, card *jpkitest.Card) string {
+func fingerprint(tb testing.TB, card *testca.Card) string {
 	tb.Helper()
 	fp, err := txbuild.Fingerprint(card.CertDER)
 	if err != nil {
@@ -122,7 +122,7 @@ func fingerprint(tb testing.TB, card *jpkitest.Card) string {
 // certIndex is the card certificate's index on the ledger (hex, its cert/
 // key), under the network pseudonym key every node of the test network
 // holds.
-func (c *cluster) certIndex(card *jpkitest.Card) string {
+func (c *cluster) certIndex(card *testca.Card) string {
 	pk, err := pseudonym.LoadFile(filepath.Join(c.lay.Nodes[0].Home, node.DefaultPseudonymKeyFile))
 	if err != nil {
 		panic(err) // mykeyd testnet wrote it
@@ -132,9 +132,9 @@ func (c *cluster) certIndex(card *jpkitest.Card) string {
 }
 
 // issue issues a card from the network's test CA.
-func (c *cluster) issue(tb testing.TB) *jpkitest.Card {
+func (c *cluster) issue(tb testing.TB) *testca.Card {
 	tb.Helper()
-	card, err := c.ca.Issue(jpkitest.CardOptions{})
+	card, err := c.ca.Issue(testca.CardOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}

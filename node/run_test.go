@@ -21,9 +21,9 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // syncBuffer is a log sink safe for the nodes' goroutines.
@@ -157,11 +157,11 @@ func TestNodesInProcess(t *testing.T) {
 	}
 
 	// A link to node 1's provider, sent to node 0.
-	ca, err := LoadTestCA(lay.TestCA)
+	ca, err := testca.Load(lay.TestCA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := ca.Issue(jpkitest.CardOptions{})
+	card, err := ca.Issue(testca.CardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

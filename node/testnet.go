@@ -1,10 +1,7 @@
 package node
 
 import (
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -12,11 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
-	"github.com/mykeyledger/mykey/client/cardcmd/testca"
-	"github.com/mykeyledger/mykey/client/cardfile"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/genesis"
+	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Defaults of a test network.
@@ -243,25 +239,21 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 	}
 
 	// The test CA, trusted by genesis, and test cards.
-	ca, err := jpkitest.NewCA(jpkitest.CAOptions{})
+	ca, err := testca.NewCA(testca.CAOptions{})
 	if err != nil {
 		return nil, err
 	}
-	if err := saveTestCA(lay.TestCA, ca); err != nil {
+	if err := ca.Save(lay.TestCA); err != nil {
 		return nil, err
 	}
 	st.TrustAnchors = []string{string(ca.CertPEM)}
 	for i := range opts.Cards {
-		card, err := ca.Issue(jpkitest.CardOptions{})
+		card, err := ca.Issue(testca.CardOptions{})
 		if err != nil {
 			return nil, err
 		}
 		path := filepath.Join(out, "cards", fmt.Sprintf("card-%d.json", i))
-		err = cardfile.Create(path, &cardfile.Card{
-			Certificate: card.CertDER, CACertificate: ca.Cert.Raw, Key: card.Key,
-			PIN: TestCardPIN, TriesLeft: cardfile.AuthPINTries, SignTriesLeft: cardfile.SignPINTries,
-		})
-		if err != nil {
+		if err := cardfile.Create(path, ca.CardFile(card, TestCardPIN)); err != nil {
 			return nil, err
 		}
 		lay.TestCards = append(lay.TestCards, path)
@@ -315,46 +307,4 @@ func LoadLayout(dir string) (*Layout, error) {
 		return nil, fmt.Errorf("node: %s: %w", filepath.Join(dir, LayoutFile), err)
 	}
 	return &lay, nil
-}
-
-func saveTestCA(dir string, ca *jpkitest.CA) error {
-	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.Key)
-	if err != nil {
-		return fmt.Errorf("node: test CA key: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(dir, testca.CertFile), ca.CertPEM, 0o644); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(dir, testca.KeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
-}
-
-// LoadTestCA reads a test CA directory (ca.pem and ca.key) as a
-// jpkitest.CA, to issue more test cards in tests and load generators.
-func LoadTestCA(dir string) (*jpkitest.CA, error) {
-	certPEM, err := os.ReadFile(filepath.Join(dir, testca.CertFile))
-	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
-	keyPEM, err := os.ReadFile(filepath.Join(dir, testca.KeyFile))
-	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
-	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, fmt.Errorf("node: %s: bad PEM", dir)
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("node: test CA certificate: %w", err)
-	}
-	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("node: test CA key: %w", err)
-	}
-	rk, ok := key.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("node: test CA key is not an RSA key")
-	}
-	return &jpkitest.CA{Cert: cert, Key: rk, CertPEM: certPEM}, nil
 }

@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/pseudonym"
-	"github.com/mykeyledger/mykey/client/cardfile"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/genesis"
+	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // TestTestnet checks what `mykeyd testnet` writes: homes whose configs load,
@@ -110,7 +111,7 @@ func TestTestnet(t *testing.T) {
 			t.Fatalf("card %s: %v", path, err)
 		}
 	}
-	ca, err := LoadTestCA(lay.TestCA)
+	ca, err := testca.Load(lay.TestCA)
 	if err != nil {
 		t.Fatal(err)
 	}

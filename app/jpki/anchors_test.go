@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // The real J-LIS user-authentication roots (testdata/, as J-LIS publishes
@@ -80,10 +80,10 @@ func TestParseTrustAnchorsErrors(t *testing.T) {
 	cardPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.good.CertDER}))
 	// A CA certificate whose key usage forbids signing certificates.
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "no certSign"}, NotBefore: jpkitest.CANotBefore, NotAfter: jpkitest.CANotAfter,
+		SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "no certSign"}, NotBefore: testca.CANotBefore, NotAfter: testca.CANotAfter,
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &jpkitest.Key(13).PublicKey, jpkitest.Key(13))
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &testca.Key(13).PublicKey, testca.Key(13))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // benchSet is a trusted CA with many distinct card certificates (sharing
 // the PoolSize pool keys) and each card's signature over msg.
 type benchSet struct {
-	ca   *jpkitest.CA
+	ca   *testca.CA
 	ders [][]byte
 	sigs [][]byte
 }
@@ -25,15 +25,15 @@ var (
 
 func benchFixture(b *testing.B) *benchSet {
 	benchOnce.Do(func() {
-		jpkitest.Prefetch(jpkitest.PoolSize)
-		bench.ca = jpkitest.MustCA(b)
+		testca.Prefetch(testca.PoolSize)
+		bench.ca = testca.MustCA(b)
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		bench.ders, bench.sigs = make([][]byte, benchCerts), make([][]byte, benchCerts)
 		for w := range 4 {
 			wg.Go(func() {
 				for i := w; i < benchCerts; i += 4 {
-					card, err := bench.ca.Issue(jpkitest.CardOptions{})
+					card, err := bench.ca.Issue(testca.CardOptions{})
 					if err != nil {
 						panic(err)
 					}

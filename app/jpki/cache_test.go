@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // TestCacheEquivalence checks that cached and uncached verifiers give
@@ -138,7 +138,7 @@ func TestConcurrentVerify(t *testing.T) {
 	f := fx(t)
 	anchors := []*x509.Certificate{f.ca.Cert, f.shortCA.Cert, f.renewedCA.Cert, f.futureCA.Cert}
 	var ders [][]byte
-	for _, c := range []*jpkitest.Card{f.good, f.good2, f.expired, f.notYet, f.noDigSig, f.weak, f.fromSameName, f.fromOtherName, f.fromShort, f.fromFuture} {
+	for _, c := range []*testca.Card{f.good, f.good2, f.expired, f.notYet, f.noDigSig, f.weak, f.fromSameName, f.fromOtherName, f.fromShort, f.fromFuture} {
 		ders = append(ders, c.CertDER)
 	}
 	ders = append(ders, f.noKU, f.critExt, f.ecdsaCert, f.ca.Cert.Raw, []byte("junk"))

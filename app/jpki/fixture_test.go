@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Fixed times. Default test CAs are valid 2020..2040, default cards
@@ -26,18 +26,18 @@ var (
 
 // fixture is the test PKI, built once per test binary.
 type fixture struct {
-	ca          *jpkitest.CA // the trusted CA
-	sameNameCA  *jpkitest.CA // another test CA with the same subject as ca
-	otherNameCA *jpkitest.CA // another test CA with a different subject
-	shortCA     *jpkitest.CA // trusted CA that expires 2025-06-01, before blockTime
-	renewedCA   *jpkitest.CA // shortCA's key and name, valid 2025-01-01..2045-01-01
-	futureCA    *jpkitest.CA // valid from 2027-01-01
-	ancientCA   *jpkitest.CA // valid 2015..2020: never overlaps default cards
+	ca          *testca.CA // the trusted CA
+	sameNameCA  *testca.CA // another test CA with the same subject as ca
+	otherNameCA *testca.CA // another test CA with a different subject
+	shortCA     *testca.CA // trusted CA that expires 2025-06-01, before blockTime
+	renewedCA   *testca.CA // shortCA's key and name, valid 2025-01-01..2045-01-01
+	futureCA    *testca.CA // valid from 2027-01-01
+	ancientCA   *testca.CA // valid 2015..2020: never overlaps default cards
 
-	good, good2, expired, notYet, noDigSig, weak       *jpkitest.Card
-	fromSameName, fromOtherName, fromShort, fromFuture *jpkitest.Card
-	fromAncient                                        *jpkitest.Card
-	noKU, critExt, ecdsaCert                           []byte // certificates jpkitest cannot make
+	good, good2, expired, notYet, noDigSig, weak       *testca.Card
+	fromSameName, fromOtherName, fromShort, fromFuture *testca.Card
+	fromAncient                                        *testca.Card
+	noKU, critExt, ecdsaCert                           []byte // certificates testca cannot make
 
 	realRoots []*x509.Certificate
 	forgedDER []byte // a card from a CA that copies the J-LIS root's name
@@ -61,26 +61,26 @@ func fx(t testing.TB) *fixture {
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 func newFixture() (_ *fixture, err error) {
-	jpkitest.Prefetch(16)
+	testca.Prefetch(16)
 	f := &fixture{}
-	must := func(ca *jpkitest.CA, e error) *jpkitest.CA {
+	must := func(ca *testca.CA, e error) *testca.CA {
 		if err == nil {
 			err = e
 		}
 		return ca
 	}
-	f.ca = must(jpkitest.NewCA(jpkitest.CAOptions{}))
-	f.sameNameCA = must(jpkitest.NewCA(jpkitest.CAOptions{}))
-	f.otherNameCA = must(jpkitest.NewCA(jpkitest.CAOptions{Name: "other prefecture"}))
-	f.shortCA = must(jpkitest.NewCA(jpkitest.CAOptions{Name: "short", NotAfter: date(2025, 6, 1)}))
-	f.futureCA = must(jpkitest.NewCA(jpkitest.CAOptions{Name: "future", NotBefore: date(2027, 1, 1)}))
-	f.ancientCA = must(jpkitest.NewCA(jpkitest.CAOptions{Name: "ancient", NotBefore: date(2015, 1, 1), NotAfter: date(2020, 1, 1)}))
+	f.ca = must(testca.NewCA(testca.CAOptions{}))
+	f.sameNameCA = must(testca.NewCA(testca.CAOptions{}))
+	f.otherNameCA = must(testca.NewCA(testca.CAOptions{Name: "other prefecture"}))
+	f.shortCA = must(testca.NewCA(testca.CAOptions{Name: "short", NotAfter: date(2025, 6, 1)}))
+	f.futureCA = must(testca.NewCA(testca.CAOptions{Name: "future", NotBefore: date(2027, 1, 1)}))
+	f.ancientCA = must(testca.NewCA(testca.CAOptions{Name: "ancient", NotBefore: date(2015, 1, 1), NotAfter: date(2020, 1, 1)}))
 	if err != nil {
 		return nil, err
 	}
-	f.renewedCA = must(jpkitest.NewCA(jpkitest.CAOptions{Name: "short", Key: f.shortCA.Key, NotBefore: date(2025, 1, 1), NotAfter: date(2045, 1, 1)}))
+	f.renewedCA = must(testca.NewCA(testca.CAOptions{Name: "short", Key: f.shortCA.Key, NotBefore: date(2025, 1, 1), NotAfter: date(2045, 1, 1)}))
 
-	issue := func(ca *jpkitest.CA, o jpkitest.CardOptions) *jpkitest.Card {
+	issue := func(ca *testca.CA, o testca.CardOptions) *testca.Card {
 		c, e := ca.Issue(o)
 		if err == nil {
 			err = e
@@ -91,28 +91,28 @@ func newFixture() (_ *fixture, err error) {
 	if e != nil {
 		return nil, e
 	}
-	f.good = issue(f.ca, jpkitest.CardOptions{Key: jpkitest.Key(0)})
-	f.good2 = issue(f.ca, jpkitest.CardOptions{Key: jpkitest.Key(1)})
-	f.expired = issue(f.ca, jpkitest.CardOptions{NotBefore: date(2019, 1, 1), NotAfter: date(2025, 1, 1), Key: jpkitest.Key(2)})
-	f.notYet = issue(f.ca, jpkitest.CardOptions{NotBefore: date(2027, 1, 1), NotAfter: date(2032, 1, 1), Key: jpkitest.Key(3)})
-	f.noDigSig = issue(f.ca, jpkitest.CardOptions{KeyUsage: x509.KeyUsageKeyEncipherment | x509.KeyUsageContentCommitment, Key: jpkitest.Key(4)})
-	f.weak = issue(f.ca, jpkitest.CardOptions{Key: weakKey})
-	f.fromSameName = issue(f.sameNameCA, jpkitest.CardOptions{Key: jpkitest.Key(5)})
-	f.fromOtherName = issue(f.otherNameCA, jpkitest.CardOptions{Key: jpkitest.Key(6)})
-	f.fromShort = issue(f.shortCA, jpkitest.CardOptions{Key: jpkitest.Key(7)})
-	f.fromFuture = issue(f.futureCA, jpkitest.CardOptions{Key: jpkitest.Key(8)})
-	f.fromAncient = issue(f.ancientCA, jpkitest.CardOptions{Key: jpkitest.Key(9)})
+	f.good = issue(f.ca, testca.CardOptions{Key: testca.Key(0)})
+	f.good2 = issue(f.ca, testca.CardOptions{Key: testca.Key(1)})
+	f.expired = issue(f.ca, testca.CardOptions{NotBefore: date(2019, 1, 1), NotAfter: date(2025, 1, 1), Key: testca.Key(2)})
+	f.notYet = issue(f.ca, testca.CardOptions{NotBefore: date(2027, 1, 1), NotAfter: date(2032, 1, 1), Key: testca.Key(3)})
+	f.noDigSig = issue(f.ca, testca.CardOptions{KeyUsage: x509.KeyUsageKeyEncipherment | x509.KeyUsageContentCommitment, Key: testca.Key(4)})
+	f.weak = issue(f.ca, testca.CardOptions{Key: weakKey})
+	f.fromSameName = issue(f.sameNameCA, testca.CardOptions{Key: testca.Key(5)})
+	f.fromOtherName = issue(f.otherNameCA, testca.CardOptions{Key: testca.Key(6)})
+	f.fromShort = issue(f.shortCA, testca.CardOptions{Key: testca.Key(7)})
+	f.fromFuture = issue(f.futureCA, testca.CardOptions{Key: testca.Key(8)})
+	f.fromAncient = issue(f.ancientCA, testca.CardOptions{Key: testca.Key(9)})
 	if err != nil {
 		return nil, err
 	}
 
-	// Certificates outside what jpkitest makes, signed by the trusted CA.
+	// Certificates outside what testca makes, signed by the trusted CA.
 	leaf := func(pub any, mod func(*x509.Certificate)) []byte {
 		tmpl := &x509.Certificate{
 			SerialNumber:       big.NewInt(777),
 			Subject:            pkix.Name{Country: []string{"JP"}, CommonName: "0123456789ABCDEF"},
-			NotBefore:          jpkitest.CardNotBefore,
-			NotAfter:           jpkitest.CardNotAfter,
+			NotBefore:          testca.CardNotBefore,
+			NotAfter:           testca.CardNotAfter,
 			KeyUsage:           x509.KeyUsageDigitalSignature,
 			SignatureAlgorithm: x509.SHA256WithRSA,
 		}
@@ -123,7 +123,7 @@ func newFixture() (_ *fixture, err error) {
 		}
 		return der
 	}
-	cardPub := &jpkitest.Key(10).PublicKey
+	cardPub := &testca.Key(10).PublicKey
 	f.noKU = leaf(cardPub, func(c *x509.Certificate) { c.KeyUsage = 0 })
 	f.critExt = leaf(cardPub, func(c *x509.Certificate) {
 		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 392, 99999, 1}, Critical: true, Value: []byte{0x05, 0x00}}}
@@ -149,7 +149,7 @@ func newFixture() (_ *fixture, err error) {
 		}
 		f.realRoots = append(f.realRoots, certs...)
 	}
-	forgerKey := jpkitest.Key(11)
+	forgerKey := testca.Key(11)
 	root := f.realRoots[1]
 	forgedRoot := &x509.Certificate{
 		SerialNumber: big.NewInt(1), RawSubject: root.RawSubject, NotBefore: root.NotBefore, NotAfter: root.NotAfter,
@@ -166,7 +166,7 @@ func newFixture() (_ *fixture, err error) {
 	f.forgedDER, err = x509.CreateCertificate(rand.Reader, &x509.Certificate{
 		SerialNumber: big.NewInt(42), Subject: pkix.Name{Country: []string{"JP"}, CommonName: "FORGED"},
 		NotBefore: date(2024, 1, 1), NotAfter: date(2029, 1, 1), KeyUsage: x509.KeyUsageDigitalSignature,
-	}, forgedCA, &jpkitest.Key(12).PublicKey, forgerKey)
+	}, forgedCA, &testca.Key(12).PublicKey, forgerKey)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func newFixture() (_ *fixture, err error) {
 }
 
 // sign signs b with card, failing t on error.
-func sign(t testing.TB, card *jpkitest.Card, b []byte) []byte {
+func sign(t testing.TB, card *testca.Card, b []byte) []byte {
 	t.Helper()
 	return card.MustSign(t, b)
 }

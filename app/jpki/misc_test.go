@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 func TestDigestInfo(t *testing.T) {
@@ -25,7 +25,7 @@ func TestDigestInfo(t *testing.T) {
 		t.Errorf("DigestInfo is %d bytes, want 51", len(di))
 	}
 	// What the card does with it: PKCS#1 v1.5-pad and sign raw. The result
-	// is what VerifySignature accepts and what jpkitest's card produces.
+	// is what VerifySignature accepts and what testca's card produces.
 	f := fx(t)
 	sig, err := rsa.SignPKCS1v15(nil, f.good.Key, crypto.Hash(0), di)
 	if err != nil {
@@ -35,7 +35,7 @@ func TestDigestInfo(t *testing.T) {
 		t.Errorf("raw signature over DigestInfo refused: %v", err)
 	}
 	if !bytes.Equal(sig, sign(t, f.good, msg)) {
-		t.Error("jpkitest card signature differs from a raw signature over DigestInfo")
+		t.Error("testca card signature differs from a raw signature over DigestInfo")
 	}
 	if bytes.Equal(DigestInfo(nil), DigestInfo([]byte{0})) {
 		t.Error("DigestInfo ignores its input")
@@ -104,7 +104,7 @@ func TestErrorType(t *testing.T) {
 
 func TestCertID(t *testing.T) {
 	f := fx(t)
-	card := f.ca.MustIssue(t, jpkitest.CardOptions{Serial: 0xff})
+	card := f.ca.MustIssue(t, testca.CardOptions{Serial: 0xff})
 	id := IDOf(card.Cert)
 	if !bytes.Equal(id.Issuer, f.ca.Cert.RawSubject) || !bytes.Equal(id.Serial, []byte{0xff}) {
 		t.Errorf("IDOf = {%x, %x}, want {CA subject, ff} (minimal, no DER sign byte)", id.Issuer, id.Serial)
@@ -152,18 +152,18 @@ func TestCertID(t *testing.T) {
 // TestVerifyCertificateIssuer: two anchors with one name are told apart by
 // the key that signed the certificate.
 func TestVerifyCertificateIssuer(t *testing.T) {
-	a, err := jpkitest.NewCA(jpkitest.CAOptions{})
+	a, err := testca.NewCA(testca.CAOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := jpkitest.NewCA(jpkitest.CAOptions{})
+	b, err := testca.NewCA(testca.CAOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := newV(t, 16, a.Cert, b.Cert)
-	for _, ca := range []*jpkitest.CA{a, b} {
-		card := ca.MustIssue(t, jpkitest.CardOptions{Serial: 77})
-		_, key, err := v.VerifyCertificateIssuer(card.CertDER, jpkitest.CardNotBefore.Add(time.Hour))
+	for _, ca := range []*testca.CA{a, b} {
+		card := ca.MustIssue(t, testca.CardOptions{Serial: 77})
+		_, key, err := v.VerifyCertificateIssuer(card.CertDER, testca.CardNotBefore.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // verifyTest is one case of verifyTests, in the style of crypto/x509's
@@ -16,9 +16,9 @@ import (
 type verifyTest struct {
 	name    string
 	anchors func(*fixture) []*x509.Certificate // nil: the trusted test CA only
-	card    func(*fixture) *jpkitest.Card      // the card whose certificate and key are used
+	card    func(*fixture) *testca.Card        // the card whose certificate and key are used
 	der     func(*fixture) []byte              // overrides the card's certificate
-	signer  func(*fixture) *jpkitest.Card      // overrides the signing card
+	signer  func(*fixture) *testca.Card        // overrides the signing card
 	signed  []byte                             // the bytes signed; nil: msg
 	mangle  func([]byte) []byte                // applied to the signature
 	at      time.Time
@@ -26,25 +26,25 @@ type verifyTest struct {
 	detail  string // a substring of the refusal's Detail
 }
 
-func good(f *fixture) *jpkitest.Card { return f.good }
+func good(f *fixture) *testca.Card { return f.good }
 
 var verifyTests = []verifyTest{
 	{name: "good card", card: good, at: blockTime},
-	{name: "good card at its NotBefore", card: good, at: jpkitest.CardNotBefore},
-	{name: "good card at its NotAfter", card: good, at: jpkitest.CardNotAfter},
-	{name: "good card 1ns before NotBefore", card: good, at: jpkitest.CardNotBefore.Add(-time.Nanosecond), want: NotYetValid, detail: "certificate valid from 2024-01-01T00:00:00Z"},
-	{name: "good card 1ns after NotAfter", card: good, at: jpkitest.CardNotAfter.Add(time.Nanosecond), want: Expired, detail: "certificate expired at 2029-01-01T00:00:00Z"},
+	{name: "good card at its NotBefore", card: good, at: testca.CardNotBefore},
+	{name: "good card at its NotAfter", card: good, at: testca.CardNotAfter},
+	{name: "good card 1ns before NotBefore", card: good, at: testca.CardNotBefore.Add(-time.Nanosecond), want: NotYetValid, detail: "certificate valid from 2024-01-01T00:00:00Z"},
+	{name: "good card 1ns after NotAfter", card: good, at: testca.CardNotAfter.Add(time.Nanosecond), want: Expired, detail: "certificate expired at 2029-01-01T00:00:00Z"},
 	{name: "good card at zero time", card: good, at: time.Time{}, want: NotYetValid},
 	{name: "good card with a non-UTC block time", card: good, at: blockTime.In(time.FixedZone("JST", 9*3600))},
-	{name: "expired card", card: func(f *fixture) *jpkitest.Card { return f.expired }, at: blockTime, want: Expired, detail: "time is 2026-04-01T09:00:00.123456789Z"},
-	{name: "not yet valid card", card: func(f *fixture) *jpkitest.Card { return f.notYet }, at: blockTime, want: NotYetValid, detail: "valid from 2027-01-01"},
-	{name: "card from another test CA with the same name", card: func(f *fixture) *jpkitest.Card { return f.fromSameName }, at: blockTime, want: Untrusted, detail: "not issued by a trust anchor named"},
-	{name: "card from another test CA", card: func(f *fixture) *jpkitest.Card { return f.fromOtherName }, at: blockTime, want: Untrusted, detail: "is not a trust anchor"},
-	{name: "expired card from another test CA", card: func(f *fixture) *jpkitest.Card { return f.fromOtherName }, at: date(2035, 1, 1), want: Untrusted},
-	{name: "keyUsage without digitalSignature", card: func(f *fixture) *jpkitest.Card { return f.noDigSig }, at: blockTime, want: KeyUsage, detail: "{contentCommitment, keyEncipherment} lacks digitalSignature"},
-	{name: "no keyUsage extension", card: good, der: func(f *fixture) []byte { return f.noKU }, signer: func(f *fixture) *jpkitest.Card { return nil }, at: blockTime, want: KeyUsage, detail: "no keyUsage extension"},
-	{name: "RSA-1024 key", card: func(f *fixture) *jpkitest.Card { return f.weak }, at: blockTime, want: WeakKey, detail: "RSA-1024 key"},
-	{name: "expired RSA-1024 key", card: func(f *fixture) *jpkitest.Card { return f.weak }, at: date(2030, 1, 1), want: Expired},
+	{name: "expired card", card: func(f *fixture) *testca.Card { return f.expired }, at: blockTime, want: Expired, detail: "time is 2026-04-01T09:00:00.123456789Z"},
+	{name: "not yet valid card", card: func(f *fixture) *testca.Card { return f.notYet }, at: blockTime, want: NotYetValid, detail: "valid from 2027-01-01"},
+	{name: "card from another test CA with the same name", card: func(f *fixture) *testca.Card { return f.fromSameName }, at: blockTime, want: Untrusted, detail: "not issued by a trust anchor named"},
+	{name: "card from another test CA", card: func(f *fixture) *testca.Card { return f.fromOtherName }, at: blockTime, want: Untrusted, detail: "is not a trust anchor"},
+	{name: "expired card from another test CA", card: func(f *fixture) *testca.Card { return f.fromOtherName }, at: date(2035, 1, 1), want: Untrusted},
+	{name: "keyUsage without digitalSignature", card: func(f *fixture) *testca.Card { return f.noDigSig }, at: blockTime, want: KeyUsage, detail: "{contentCommitment, keyEncipherment} lacks digitalSignature"},
+	{name: "no keyUsage extension", card: good, der: func(f *fixture) []byte { return f.noKU }, signer: func(f *fixture) *testca.Card { return nil }, at: blockTime, want: KeyUsage, detail: "no keyUsage extension"},
+	{name: "RSA-1024 key", card: func(f *fixture) *testca.Card { return f.weak }, at: blockTime, want: WeakKey, detail: "RSA-1024 key"},
+	{name: "expired RSA-1024 key", card: func(f *fixture) *testca.Card { return f.weak }, at: date(2030, 1, 1), want: Expired},
 	{name: "ECDSA key", card: good, der: func(f *fixture) []byte { return f.ecdsaCert }, at: blockTime, want: WeakKey, detail: "ECDSA key, want RSA"},
 	{name: "garbage DER", card: good, der: func(*fixture) []byte { return []byte("this is not a certificate") }, at: blockTime, want: Malformed, detail: "x509:"},
 	{name: "empty DER", card: good, der: func(*fixture) []byte { return nil }, at: blockTime, want: Malformed, detail: "empty certificate"},
@@ -59,24 +59,24 @@ var verifyTests = []verifyTest{
 	{name: "truncated signature", card: good, mangle: func(s []byte) []byte { return s[:255] }, at: blockTime, want: BadSignature, detail: "signature is 255 bytes, want 256"},
 	{name: "empty signature", card: good, mangle: func([]byte) []byte { return nil }, at: blockTime, want: BadSignature},
 	{name: "signature over other bytes", card: good, signed: []byte("mykey/v1 link: chain mykey-test-1, mykey 0xBADBAD"), at: blockTime, want: BadSignature},
-	{name: "signature by another card's key", card: good, signer: func(f *fixture) *jpkitest.Card { return f.good2 }, at: blockTime, want: BadSignature},
-	{name: "bad signature by an expired card", card: func(f *fixture) *jpkitest.Card { return f.expired }, signer: func(f *fixture) *jpkitest.Card { return f.good2 }, at: blockTime, want: Expired},
+	{name: "signature by another card's key", card: good, signer: func(f *fixture) *testca.Card { return f.good2 }, at: blockTime, want: BadSignature},
+	{name: "bad signature by an expired card", card: func(f *fixture) *testca.Card { return f.expired }, signer: func(f *fixture) *testca.Card { return f.good2 }, at: blockTime, want: Expired},
 	{name: "anchor expired before block time", anchors: func(f *fixture) []*x509.Certificate { return []*x509.Certificate{f.shortCA.Cert} },
-		card: func(f *fixture) *jpkitest.Card { return f.fromShort }, at: blockTime, want: Expired, detail: "issuing trust anchor (valid 2020-01-01T00:00:00Z to 2025-06-01T00:00:00Z) not valid"},
+		card: func(f *fixture) *testca.Card { return f.fromShort }, at: blockTime, want: Expired, detail: "issuing trust anchor (valid 2020-01-01T00:00:00Z to 2025-06-01T00:00:00Z) not valid"},
 	{name: "anchor still valid", anchors: func(f *fixture) []*x509.Certificate { return []*x509.Certificate{f.shortCA.Cert} },
-		card: func(f *fixture) *jpkitest.Card { return f.fromShort }, at: date(2025, 5, 31)},
+		card: func(f *fixture) *testca.Card { return f.fromShort }, at: date(2025, 5, 31)},
 	{name: "anchor renewed with the same key", anchors: func(f *fixture) []*x509.Certificate { return []*x509.Certificate{f.shortCA.Cert, f.renewedCA.Cert} },
-		card: func(f *fixture) *jpkitest.Card { return f.fromShort }, at: blockTime},
+		card: func(f *fixture) *testca.Card { return f.fromShort }, at: blockTime},
 	{name: "anchor not yet valid", anchors: func(f *fixture) []*x509.Certificate { return []*x509.Certificate{f.futureCA.Cert} },
-		card: func(f *fixture) *jpkitest.Card { return f.fromFuture }, at: blockTime, want: NotYetValid, detail: "issuing trust anchor valid from 2027-01-01"},
+		card: func(f *fixture) *testca.Card { return f.fromFuture }, at: blockTime, want: NotYetValid, detail: "issuing trust anchor valid from 2027-01-01"},
 	{name: "anchor valid", anchors: func(f *fixture) []*x509.Certificate { return []*x509.Certificate{f.futureCA.Cert} },
-		card: func(f *fixture) *jpkitest.Card { return f.fromFuture }, at: date(2028, 1, 1)},
+		card: func(f *fixture) *testca.Card { return f.fromFuture }, at: date(2028, 1, 1)},
 	{name: "anchor and card never valid together", anchors: func(f *fixture) []*x509.Certificate { return []*x509.Certificate{f.ancientCA.Cert} },
-		card: func(f *fixture) *jpkitest.Card { return f.fromAncient }, at: date(2019, 6, 1), want: Untrusted, detail: "never overlaps"},
+		card: func(f *fixture) *testca.Card { return f.fromAncient }, at: date(2019, 6, 1), want: Untrusted, detail: "never overlaps"},
 	{name: "test card against the real J-LIS roots", anchors: func(f *fixture) []*x509.Certificate { return f.realRoots },
 		card: good, at: blockTime, want: Untrusted, detail: "is not a trust anchor"},
 	{name: "forged card under the J-LIS root's name", anchors: func(f *fixture) []*x509.Certificate { return f.realRoots },
-		card: good, der: func(f *fixture) []byte { return f.forgedDER }, signer: func(*fixture) *jpkitest.Card { return nil }, at: blockTime, want: Untrusted,
+		card: good, der: func(f *fixture) []byte { return f.forgedDER }, signer: func(*fixture) *testca.Card { return nil }, at: blockTime, want: Untrusted,
 		detail: `not issued by a trust anchor named "OU=Japan Agency for Local Authority Information Systems,OU=JPKI for user authentication,O=JPKI,C=JP"`},
 }
 
@@ -200,9 +200,9 @@ func sameError(a, b error) bool {
 
 // crossCheckTimes are the times at which TestMatchesCryptoX509 compares.
 var crossCheckTimes = []time.Time{
-	date(2014, 1, 1), date(2019, 6, 1), date(2020, 1, 1), jpkitest.CardNotBefore.Add(-time.Second), jpkitest.CardNotBefore,
+	date(2014, 1, 1), date(2019, 6, 1), date(2020, 1, 1), testca.CardNotBefore.Add(-time.Second), testca.CardNotBefore,
 	date(2025, 1, 1), date(2025, 1, 1).Add(time.Nanosecond), date(2025, 5, 31), date(2025, 6, 1), date(2025, 6, 1).Add(time.Nanosecond),
-	blockTime, date(2027, 1, 1).Add(-time.Nanosecond), date(2027, 1, 1), jpkitest.CardNotAfter, jpkitest.CardNotAfter.Add(time.Nanosecond),
+	blockTime, date(2027, 1, 1).Add(-time.Nanosecond), date(2027, 1, 1), testca.CardNotAfter, testca.CardNotAfter.Add(time.Nanosecond),
 	date(2032, 1, 1), date(2035, 1, 1), date(2040, 1, 1), date(2040, 1, 1).Add(time.Second), date(2044, 12, 31), date(2050, 1, 1),
 }
 

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // bigGrants is the size of the large export (MYKEY_AUDIT_BIG overrides it).
@@ -201,7 +201,7 @@ func loadGrants(n *testNet, total int) (int64, error) {
 		LinkStart: start, LinkEnd: end, GrantStart: start, GrantEnd: end, BudgetYen: 1_000_000_000_000_000}}}}); err != nil {
 		return 0, err
 	}
-	var cards []*jpkitest.Card
+	var cards []*testca.Card
 	var accounts []string
 	for i := range 20 {
 		c, err := n.card()

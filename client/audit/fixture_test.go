@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // pair names a provider in a program.
@@ -74,25 +74,25 @@ func buildFixture(dir string) (f *fixture, err error) {
 
 	// People: three per provider in "spring", and a renewed card (cardA2)
 	// of the person holding cardA, linked again under a new ID.
-	cards := make([]*jpkitest.Card, 10)
+	cards := make([]*testca.Card, 10)
 	for i := range cards {
 		if cards[i], err = n.card(); err != nil {
 			return nil, err
 		}
 	}
-	cardA, cardA2 := cards[9], (*jpkitest.Card)(nil)
+	cardA, cardA2 := cards[9], (*testca.Card)(nil)
 	if cardA2, err = n.card(); err != nil {
 		return nil, err
 	}
 	batches := []struct {
 		provider string
-		cards    []*jpkitest.Card
+		cards    []*testca.Card
 	}{
-		{"paypay", []*jpkitest.Card{cards[0], cards[1], cards[2], cardA}},
-		{"linepay", []*jpkitest.Card{cards[3], cards[4], cards[5], cardA2}},
-		{"rakutenpay", []*jpkitest.Card{cards[6], cards[7], cards[8]}},
+		{"paypay", []*testca.Card{cards[0], cards[1], cards[2], cardA}},
+		{"linepay", []*testca.Card{cards[3], cards[4], cards[5], cardA2}},
+		{"rakutenpay", []*testca.Card{cards[6], cards[7], cards[8]}},
 	}
-	idOf := map[*jpkitest.Card]string{}
+	idOf := map[*testca.Card]string{}
 	for _, b := range batches {
 		var accounts []string
 		for i := range b.cards {
@@ -109,10 +109,10 @@ func buildFixture(dir string) (f *fixture, err error) {
 		f.linked[pair{"spring", b.provider}] += int64(len(ids))
 	}
 	// Two people in the genesis program too.
-	if _, err := n.link("mynapoint", "paypay", []*jpkitest.Card{cards[0]}, []string{"paypay-account-0"}); err != nil {
+	if _, err := n.link("mynapoint", "paypay", []*testca.Card{cards[0]}, []string{"paypay-account-0"}); err != nil {
 		return nil, err
 	}
-	if _, err := n.link("mynapoint", "linepay", []*jpkitest.Card{cards[3]}, []string{"linepay-account-0"}); err != nil {
+	if _, err := n.link("mynapoint", "linepay", []*testca.Card{cards[3]}, []string{"linepay-account-0"}); err != nil {
 		return nil, err
 	}
 	f.linked[pair{"mynapoint", "paypay"}]++
@@ -233,7 +233,7 @@ func buildFixture(dir string) (f *fixture, err error) {
 		return nil, fmt.Errorf("void: %w", err)
 	}
 	f.linked[pair{"spring", "rakutenpay"}]--
-	ref := func(c *jpkitest.Card) *types.CertRef {
+	ref := func(c *testca.Card) *types.CertRef {
 		return &types.CertRef{Issuer: c.Cert.RawIssuer, Serial: c.Cert.SerialNumber.Bytes()}
 	}
 	if err := n.govDo(&types.GovAction{Action: &types.GovAction_Succession{Succession: &types.Succession{

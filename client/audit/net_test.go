@@ -5,9 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,9 +22,8 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
-	"github.com/mykeyledger/mykey/client/cardcmd/testca"
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // mykeyd is the node binary the tests run, built by TestMain.
@@ -71,7 +68,7 @@ type testNet struct {
 	chainID   string
 	gov       *keyfile.Key
 	govSeq    uint64
-	ca        *jpkitest.CA
+	ca        *testca.CA
 	cardKey   *rsa.PrivateKey
 	provs     map[string]ed25519.PrivateKey
 	rpc       *rpchttp.HTTP
@@ -118,7 +115,7 @@ func startNet(dir string) (*testNet, error) {
 	if n.gov, err = keyfile.Load(lay.GovernmentKeys[0]); err != nil {
 		return nil, err
 	}
-	if n.ca, err = loadCA(lay.TestCA); err != nil {
+	if n.ca, err = testca.Load(lay.TestCA); err != nil {
 		return nil, err
 	}
 	if n.cardKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
@@ -181,35 +178,6 @@ func freeBasePort() (int, error) {
 		}
 	}
 	return 0, errors.New("no free port range on 127.0.0.1")
-}
-
-func loadCA(dir string) (*jpkitest.CA, error) {
-	certPEM, err := os.ReadFile(filepath.Join(dir, testca.CertFile))
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := os.ReadFile(filepath.Join(dir, testca.KeyFile))
-	if err != nil {
-		return nil, err
-	}
-	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, errors.New("test CA: bad PEM")
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	rk, ok := key.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("test CA key is not RSA")
-	}
-	return &jpkitest.CA{Cert: cert, Key: rk, CertPEM: certPEM}, nil
 }
 
 func (n *testNet) height() (int64, error) {

@@ -11,8 +11,8 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // broadcast sends tx to the mempool and returns its hash.
@@ -92,8 +92,8 @@ func (n *testNet) registerProvider(id, name string) error {
 }
 
 // card issues a test card.
-func (n *testNet) card() (*jpkitest.Card, error) {
-	return n.ca.Issue(jpkitest.CardOptions{Key: n.cardKey})
+func (n *testNet) card() (*testca.Card, error) {
+	return n.ca.Issue(testca.CardOptions{Key: n.cardKey})
 }
 
 func commitment(account string) []byte {
@@ -103,7 +103,7 @@ func commitment(account string) []byte {
 
 // link links cards to provider's accounts in program (one link batch)
 // and returns the MyKey IDs the ledger issued, in order.
-func (n *testNet) link(program, provider string, cards []*jpkitest.Card, accounts []string) ([]string, error) {
+func (n *testNet) link(program, provider string, cards []*testca.Card, accounts []string) ([]string, error) {
 	now, err := n.blockTime()
 	if err != nil {
 		return nil, err

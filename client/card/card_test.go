@@ -20,9 +20,9 @@ import (
 	"github.com/mykeyledger/mykey/client/card"
 	"github.com/mykeyledger/mykey/client/card/apdu"
 	"github.com/mykeyledger/mykey/client/card/pcsctest"
-	"github.com/mykeyledger/mykey/client/cardfile"
 	"github.com/mykeyledger/mykey/client/softcard"
 	"github.com/mykeyledger/mykey/client/vpcd"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 var signBytes = []byte("mykey/link chain=test-1 program=p1 provider=paypay expiry=2025-01-01")

@@ -30,7 +30,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/client/card/apdu"
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 // Signer is a card that can prove "one person": it shows its

@@ -1,8 +1,8 @@
 package card
 
 import (
-	"github.com/mykeyledger/mykey/client/cardfile"
 	"github.com/mykeyledger/mykey/client/softcard"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 // OpenFile opens the software card file at path directly (TEST-ONLY: the

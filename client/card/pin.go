@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 // ReadPIN asks for the 4-digit user-authentication PIN.

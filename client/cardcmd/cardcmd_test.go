@@ -18,8 +18,8 @@ import (
 	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/client/card"
 	"github.com/mykeyledger/mykey/client/card/pcsctest"
-	"github.com/mykeyledger/mykey/client/cardcmd/testca"
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // run executes cmd with args and returns its stdout and stderr.

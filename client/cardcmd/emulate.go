@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/client/cardfile"
 	"github.com/mykeyledger/mykey/client/softcard"
 	"github.com/mykeyledger/mykey/client/vpcd"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 // NewEmulateCmd returns `emulate`: a software card in pcscd's virtual

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mykeyledger/mykey/app/jpki"
-	"github.com/mykeyledger/mykey/client/cardcmd/testca"
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // now is the clock of the testca commands (a variable for tests).
@@ -43,7 +43,7 @@ func newTestCAInitCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "test CA written to %s (list %s as a trust anchor in a test genesis)\n",
 				out, filepath.Join(out, testca.CertFile))
-			_, err = cmd.OutOrStdout().Write(ca.CertPEM())
+			_, err = cmd.OutOrStdout().Write(ca.CertPEM)
 			return err
 		},
 	}
@@ -67,7 +67,7 @@ func newTestCAIssueCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := ca.Issue(pin, now())
+			c, err := ca.IssueCardFile(pin, now())
 			if err != nil {
 				return err
 			}

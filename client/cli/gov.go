@@ -10,9 +10,9 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
+	"github.com/mykeyledger/mykey/internal/keyfile"
 )
 
 // GovJSON is the --json output of a submitted government action.

@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
 )
 
 // parsePubKey reads an ed25519 public key given as hex, base64, a key file

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/mykeyledger/mykey/app"
-	"github.com/mykeyledger/mykey/client/cardfile"
 	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 func TestLinkGrantQuery(t *testing.T) {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/internal/keyfile"
 )
 
 // govTx is a signed government action registering a provider.

@@ -2,7 +2,7 @@ package softcard
 
 import (
 	"github.com/mykeyledger/mykey/client/card/apdu"
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 // The elementary files of the JPKI AP: which exist, what they hold, and

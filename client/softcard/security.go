@@ -6,7 +6,7 @@ import (
 	"crypto/subtle"
 
 	"github.com/mykeyledger/mykey/client/card/apdu"
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 // pinRef describes one of the card's two PINs.

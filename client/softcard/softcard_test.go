@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/mykeyledger/mykey/app/jpki"
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/client/card/apdu"
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 var (
@@ -28,15 +28,15 @@ var (
 func testCards(t testing.TB) (auth, both *cardfile.Card) {
 	t.Helper()
 	fixtureOnce.Do(func() {
-		ca, err := jpkitest.NewCA(jpkitest.CAOptions{})
+		ca, err := testca.NewCA(testca.CAOptions{})
 		if err != nil {
 			panic(err)
 		}
-		a, err := ca.Issue(jpkitest.CardOptions{})
+		a, err := ca.Issue(testca.CardOptions{})
 		if err != nil {
 			panic(err)
 		}
-		s, err := ca.Issue(jpkitest.CardOptions{})
+		s, err := ca.Issue(testca.CardOptions{})
 		if err != nil {
 			panic(err)
 		}

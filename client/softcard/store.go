@@ -3,7 +3,7 @@ package softcard
 import (
 	"sync"
 
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 // Store holds the persistent memory of a soft card: its keys, certificates

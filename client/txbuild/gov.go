@@ -10,7 +10,7 @@ import (
 	"sort"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
 )
 
 // File types of k-of-n government signing.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
 )
 
 // Size limits of the transactions built here. CometBFT refuses

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app"
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 func key(t *testing.T, role, id string) *keyfile.Key {
@@ -84,8 +84,8 @@ func TestGrantTxsChunks(t *testing.T) {
 }
 
 func TestLinkFileAndBatches(t *testing.T) {
-	ca := jpkitest.MustCA(t)
-	card := ca.MustIssue(t, jpkitest.CardOptions{})
+	ca := testca.MustCA(t)
+	card := ca.MustIssue(t, testca.CardOptions{})
 	req := LinkRequest("c", "mynapoint", "paypay", "token", time.Unix(2000, 0), card.CertDER)
 	if !bytes.Equal(req.AccountCommitment, Commitment("token")) || len(req.AccountCommitment) != app.CommitmentLen {
 		t.Fatal("commitment")

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
 )
 
 func keygenCmd(e *env) *cobra.Command {

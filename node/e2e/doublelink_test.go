@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -59,7 +59,7 @@ func TestDoubleLink(t *testing.T) {
 
 // claimTwice links every card twice at the same moment: for paypay
 // through node 1 and for linepay through node 2.
-func (nw *network) claimTwice(all []int, cards []*jpkitest.Card, round string) {
+func (nw *network) claimTwice(all []int, cards []*testca.Card, round string) {
 	t := nw.t
 	t.Helper()
 	type claim struct {

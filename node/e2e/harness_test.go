@@ -25,10 +25,10 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -71,7 +71,7 @@ type network struct {
 	lay   *node.Layout
 	procs []*proc
 	rpc   []*rpchttp.HTTP
-	ca    *jpkitest.CA
+	ca    *testca.CA
 	keys  map[string]*keyfile.Key // provider grant keys
 }
 
@@ -106,7 +106,7 @@ func newNetworkSpare(t *testing.T, n, spare int, extra ...string) *network {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := node.LoadTestCA(lay.TestCA)
+	ca, err := testca.Load(lay.TestCA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,11 +538,11 @@ func (nw *network) queryManySameHeight(nodes []int, keys []string) ([][][]byte, 
 // ---- transactions ----
 
 // cards issues n test cards from the network's CA.
-func (nw *network) cards(n int) []*jpkitest.Card {
+func (nw *network) cards(n int) []*testca.Card {
 	nw.t.Helper()
-	out := make([]*jpkitest.Card, n)
+	out := make([]*testca.Card, n)
 	for i := range out {
-		c, err := nw.ca.Issue(jpkitest.CardOptions{})
+		c, err := nw.ca.Issue(testca.CardOptions{})
 		if err != nil {
 			nw.t.Fatal(err)
 		}
@@ -558,7 +558,7 @@ func commitment(token string) []byte {
 
 // linkTx is the card's signed link to provider with the account behind
 // token.
-func (nw *network) linkTx(card *jpkitest.Card, provider, token string) []byte {
+func (nw *network) linkTx(card *testca.Card, provider, token string) []byte {
 	nw.t.Helper()
 	req := &types.LinkRequest{
 		ChainId: nw.lay.ChainID, ProgramId: node.DefaultProgram, ProviderId: provider,

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/txbuild"
+	"github.com/mykeyledger/mykey/internal/keyfile"
 )
 
 // peerIDs lists the node IDs node i has as peers (its /net_info).

@@ -19,11 +19,11 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/mykeyledger/mykey/app"
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	mykeyrpc "github.com/mykeyledger/mykey/client/rpc"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -111,8 +111,8 @@ func rangeQuery(t *testing.T, prefix, after string) []byte {
 
 // activity is what the public test network did through the full RPC.
 type activity struct {
-	cards   map[string]*jpkitest.Card // by name
-	mykeyOf map[string]string         // card name -> MyKey ID at link time
+	cards   map[string]*testca.Card // by name
+	mykeyOf map[string]string       // card name -> MyKey ID at link time
 }
 
 // publicNetwork starts a 4-validator network and, through the full RPC as
@@ -122,11 +122,11 @@ type activity struct {
 func publicNetwork(t *testing.T) (*network, *activity) {
 	nw := newNetwork(t, 4)
 	nw.startAll()
-	act := &activity{cards: map[string]*jpkitest.Card{}, mykeyOf: map[string]string{}}
+	act := &activity{cards: map[string]*testca.Card{}, mykeyOf: map[string]string{}}
 	// Serials of 8 random bytes: long enough that finding one in what the
 	// public endpoint serves is no coincidence.
-	issue := func(name string) *jpkitest.Card {
-		c, err := nw.ca.Issue(jpkitest.CardOptions{Serial: 1<<62 | rand.Int64N(1<<62)})
+	issue := func(name string) *testca.Card {
+		c, err := nw.ca.Issue(testca.CardOptions{Serial: 1<<62 | rand.Int64N(1<<62)})
 		if err != nil {
 			t.Fatal(err)
 		}

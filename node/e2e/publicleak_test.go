@@ -24,11 +24,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	"github.com/mykeyledger/mykey/client/audit/web"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // The outsider's view. Everything the public endpoint serves is crawled
@@ -48,7 +48,7 @@ type needle struct {
 // needlesOf lists, for every card, its certificate (DER), serial (bytes,
 // decimal, hex), fingerprint (SHA-256 of the DER), public key (SPKI DER,
 // modulus) and subject CN.
-func needlesOf(cards map[string]*jpkitest.Card) []needle {
+func needlesOf(cards map[string]*testca.Card) []needle {
 	var ns []needle
 	names := make([]string, 0, len(cards))
 	for n := range cards {
@@ -455,7 +455,7 @@ func reportLeaks(t *testing.T, found []finding) {
 // plantedLeak shows the crawl can fail: node 3, restarted as a mykeyd
 // built with the mykeytestleak tag and told to serve card's certificate
 // on its public endpoint, must be reported.
-func (nw *network) plantedLeak(t *testing.T, card *jpkitest.Card) {
+func (nw *network) plantedLeak(t *testing.T, card *testca.Card) {
 	dir := t.TempDir()
 	leaky := filepath.Join(dir, "mykeyd-leaky")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -485,7 +485,7 @@ func (nw *network) plantedLeak(t *testing.T, card *jpkitest.Card) {
 	nw.procs[i] = p
 	nw.waitHeight(i, nw.mustHeight(0)+1, 60*time.Second)
 
-	found := crawlPublic(t, nw.lay.Nodes[i].Public, nw.lay.Genesis).search(needlesOf(map[string]*jpkitest.Card{"planted": card}))
+	found := crawlPublic(t, nw.lay.Nodes[i].Public, nw.lay.Genesis).search(needlesOf(map[string]*testca.Card{"planted": card}))
 	ok := false
 	for _, f := range found {
 		if f.where == "status" && f.n.what == "certificate DER" {

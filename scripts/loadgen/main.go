@@ -63,7 +63,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -199,7 +200,7 @@ func run(o options) error {
 	if g.watch, err = startWatcher(ctx, lay.Nodes[0].RPC); err != nil {
 		return err
 	}
-	ca, err := node.LoadTestCA(lay.TestCA)
+	ca, err := testca.Load(lay.TestCA)
 	if err != nil {
 		return err
 	}

@@ -13,9 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/keyfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Signing a link costs two RSA-2048 private-key operations: the test CA
@@ -72,7 +72,7 @@ func (f *fastKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]by
 	return f.signDigest(digest), nil
 }
 
-// SignMessage signs SHA-256(msg) as a JPKI card does (jpkitest.Card.Sign).
+// SignMessage signs SHA-256(msg) as a JPKI card does (testca.Card.Sign).
 func (f *fastKey) SignMessage(msg []byte) []byte {
 	h := sha256.Sum256(msg)
 	return f.signDigest(h[:])
@@ -101,7 +101,7 @@ func (f *fastKey) signDigest(digest []byte) []byte {
 // linkSigner issues test cards from a network's test CA and signs their
 // links, with fastKey.
 type linkSigner struct {
-	ca       *jpkitest.CA
+	ca       *testca.CA
 	caKey    *fastKey
 	cardKeys []*fastKey
 	chainID  string
@@ -110,15 +110,15 @@ type linkSigner struct {
 	serial   atomic.Int64 // next card serial number
 }
 
-func newLinkSigner(ca *jpkitest.CA, chainID, program string) (*linkSigner, error) {
+func newLinkSigner(ca *testca.CA, chainID, program string) (*linkSigner, error) {
 	caKey, err := newFastKey(ca.Key)
 	if err != nil {
 		return nil, err
 	}
 	s := &linkSigner{ca: ca, caKey: caKey, chainID: chainID, program: program, stamp: time.Now().UnixNano()}
-	jpkitest.Prefetch(jpkitest.PoolSize)
-	for i := range jpkitest.PoolSize {
-		k, err := newFastKey(jpkitest.Key(i))
+	testca.Prefetch(testca.PoolSize)
+	for i := range testca.PoolSize {
+		k, err := newFastKey(testca.Key(i))
 		if err != nil {
 			return nil, err
 		}
@@ -130,13 +130,13 @@ func newLinkSigner(ca *jpkitest.CA, chainID, program string) (*linkSigner, error
 	return s, nil
 }
 
-// issue issues a card certificate from the test CA (jpkitest.CA.Issue,
+// issue issues a card certificate from the test CA (testca.CA.Issue,
 // signed with the fast CA key) and returns its DER, serial number and card
 // key.
 func (s *linkSigner) issue() ([]byte, int64, *fastKey, error) {
 	serial := s.serial.Add(1)
 	key := s.cardKeys[int(serial%int64(len(s.cardKeys)))]
-	card, err := s.ca.Issue(jpkitest.CardOptions{Serial: serial, Key: key.key, CASigner: s.caKey})
+	card, err := s.ca.Issue(testca.CardOptions{Serial: serial, Key: key.key, CASigner: s.caKey})
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("loadgen: issuing a test card: %w", err)
 	}

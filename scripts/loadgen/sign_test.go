@@ -8,13 +8,13 @@ import (
 	"crypto/x509"
 	"testing"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // fastKey must make crypto/rsa's signatures, and certificates the test CA's
 // key verifies.
 func TestFastKey(t *testing.T) {
-	k := jpkitest.Key(0)
+	k := testca.Key(0)
 	f, err := newFastKey(k)
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +29,7 @@ func TestFastKey(t *testing.T) {
 			t.Fatalf("signature of %q differs from crypto/rsa's", m)
 		}
 	}
-	ca := jpkitest.MustCA(t)
+	ca := testca.MustCA(t)
 	s, err := newLinkSigner(ca, "chain", "program")
 	if err != nil {
 		t.Fatal(err)

@@ -5,20 +5,20 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 var (
 	caOnce sync.Once
-	ca     *jpkitest.CA
+	ca     *testca.CA
 	caErr  error
 )
 
 // CA returns a JPKI-shaped test CA shared by the process.
-func CA(t testing.TB) *jpkitest.CA {
+func CA(t testing.TB) *testca.CA {
 	t.Helper()
-	caOnce.Do(func() { ca, caErr = jpkitest.NewCA(jpkitest.CAOptions{Name: "pcsctest"}) })
+	caOnce.Do(func() { ca, caErr = testca.NewCA(testca.CAOptions{Name: "pcsctest"}) })
 	if caErr != nil {
 		t.Fatal(caErr)
 	}
@@ -29,7 +29,7 @@ func CA(t testing.TB) *jpkitest.CA {
 func NewCard(t testing.TB, pin string) *cardfile.Card {
 	t.Helper()
 	ca := CA(t)
-	c := ca.MustIssue(t, jpkitest.CardOptions{})
+	c := ca.MustIssue(t, testca.CardOptions{})
 	return &cardfile.Card{
 		Certificate:   c.CertDER,
 		CACertificate: ca.Cert.Raw,

@@ -26,12 +26,12 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/mykeyledger/mykey/app"
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
 	"github.com/mykeyledger/mykey/app/pseudonym"
-	"github.com/mykeyledger/mykey/client/cardfile"
-	"github.com/mykeyledger/mykey/client/keyfile"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/genesis"
+	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 // Defaults of the test network.
@@ -70,7 +70,7 @@ type Node struct {
 	hold     bool
 	blockTxs int
 	Dir      string // holds the key files and card files
-	CA       *jpkitest.CA
+	CA       *testca.CA
 	GovKeys  []string          // government key files
 	ProvKeys map[string]string // provider ID → grant key file
 	Blocks   int               // blocks made
@@ -94,7 +94,7 @@ func New(t testing.TB, opts Options) *Node {
 	n := &Node{t: t, Dir: dir, appHash: map[int64][]byte{}, inPool: map[[32]byte]bool{},
 		txs: map[[32]byte]*rpc.Committed{}, ProvKeys: map[string]string{},
 		now: time.Now().UTC().Truncate(time.Second), blockTxs: opts.BlockTxs}
-	n.CA = jpkitest.MustCA(t)
+	n.CA = testca.MustCA(t)
 	pk, err := pseudonym.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func mustSave(t testing.TB, path string, k *keyfile.Key) {
 // returns the path.
 func (n *Node) Card(name string) string {
 	n.t.Helper()
-	c := n.CA.MustIssue(n.t, jpkitest.CardOptions{})
+	c := n.CA.MustIssue(n.t, testca.CardOptions{})
 	path := filepath.Join(n.Dir, name+".card.json")
 	err := cardfile.Create(path, &cardfile.Card{Certificate: c.CertDER, CACertificate: n.CA.Cert.Raw,
 		Key: c.Key, PIN: PIN, TriesLeft: cardfile.AuthPINTries, SignTriesLeft: cardfile.SignPINTries})

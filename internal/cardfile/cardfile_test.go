@@ -1,9 +1,10 @@
-package cardfile
+package cardfile_test
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	. "github.com/mykeyledger/mykey/internal/cardfile"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app/jpki/jpkitest"
+	"github.com/mykeyledger/mykey/internal/testca"
 )
 
 var (
@@ -25,11 +26,11 @@ var (
 func testCard(t testing.TB) *Card {
 	t.Helper()
 	fixtureOnce.Do(func() {
-		ca, err := jpkitest.NewCA(jpkitest.CAOptions{})
+		ca, err := testca.NewCA(testca.CAOptions{})
 		if err != nil {
 			panic(err)
 		}
-		c, err := ca.Issue(jpkitest.CardOptions{})
+		c, err := ca.Issue(testca.CardOptions{})
 		if err != nil {
 			panic(err)
 		}

@@ -1,4 +1,4 @@
-package jpkitest
+package testca
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-// Package jpkitest builds JPKI-shaped test certificates: a test root CA
+// Package testca builds JPKI-shaped test certificates: a test root CA
 // shaped like the J-LIS user-authentication CA, and "cards" whose
 // certificates chain directly to it and which sign the way a My Number Card
 // does (RSASSA-PKCS1-v1_5 over a SHA-256 DigestInfo).
@@ -9,9 +9,11 @@
 // automatically numbered certificates never share an issuer and serial, even
 // across test CAs with the same name.
 //
-// Everything here is safe for concurrent use. It is for tests only: the
-// keys are not protected in any way.
-package jpkitest
+// Everything here is safe for concurrent use. It is for tests and test
+// networks only: the keys are not protected in any way. It is the one test
+// CA of the repository: dir.go keeps one on disk for `mykey testca` and
+// `mykeyd testnet`.
+package testca
 
 import (
 	"crypto"
@@ -29,7 +31,6 @@ import (
 	"math/big"
 	"strings"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -91,24 +92,19 @@ var (
 func NewCA(opts CAOptions) (*CA, error) {
 	notBefore, notAfter := orDefault(opts.NotBefore, CANotBefore), orDefault(opts.NotAfter, CANotAfter)
 	if notAfter.Before(notBefore) {
-		return nil, fmt.Errorf("jpkitest: CA NotAfter %s is before NotBefore %s", notAfter, notBefore)
+		return nil, fmt.Errorf("testca: CA NotAfter %s is before NotBefore %s", notAfter, notBefore)
 	}
 	key := opts.Key
 	if key == nil {
 		key = caKeys.get(int(nextCAKey.Add(1) - 1))
 	}
-	rdns := pkix.RDNSequence{
-		{{Type: oidCountry, Value: "JP"}},
-		{{Type: oidOrg, Value: "JPKI-TEST"}},
-		{{Type: oidOrgUnit, Value: "JPKI for user authentication"}},
-		{{Type: oidOrgUnit, Value: "Japan Agency for Local Authority Information Systems"}},
-	}
+	rdns := caRDNs()
 	if opts.Name != "" {
 		rdns = append(rdns, []pkix.AttributeTypeAndValue{{Type: oidOrgUnit, Value: opts.Name}})
 	}
 	rawName, err := asn1.Marshal(rdns)
 	if err != nil {
-		return nil, fmt.Errorf("jpkitest: CA name: %w", err)
+		return nil, fmt.Errorf("testca: CA name: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(newSerial()),
@@ -122,11 +118,11 @@ func NewCA(opts CAOptions) (*CA, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, fmt.Errorf("jpkitest: creating CA certificate: %w", err)
+		return nil, fmt.Errorf("testca: creating CA certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("jpkitest: parsing CA certificate: %w", err)
+		return nil, fmt.Errorf("testca: parsing CA certificate: %w", err)
 	}
 	return &CA{
 		Cert:    cert,
@@ -135,8 +131,26 @@ func NewCA(opts CAOptions) (*CA, error) {
 	}, nil
 }
 
+// caRDNs is the subject of every test CA without a Name: the J-LIS
+// user-authentication root's, with O=JPKI-TEST.
+func caRDNs() pkix.RDNSequence {
+	return pkix.RDNSequence{
+		{{Type: oidCountry, Value: "JP"}},
+		{{Type: oidOrg, Value: "JPKI-TEST"}},
+		{{Type: oidOrgUnit, Value: "JPKI for user authentication"}},
+		{{Type: oidOrgUnit, Value: "Japan Agency for Local Authority Information Systems"}},
+	}
+}
+
+// TB is the part of testing.TB the Must helpers use; the package does not
+// import testing, so binaries that make test networks do not link it.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+}
+
 // MustCA returns NewCA(CAOptions{}), failing t on error.
-func MustCA(t testing.TB) *CA {
+func MustCA(t TB) *CA {
 	t.Helper()
 	ca, err := NewCA(CAOptions{})
 	if err != nil {
@@ -174,12 +188,12 @@ type CardOptions struct {
 func (ca *CA) Issue(opts CardOptions) (*Card, error) {
 	notBefore, notAfter := orDefault(opts.NotBefore, CardNotBefore), orDefault(opts.NotAfter, CardNotAfter)
 	if notAfter.Before(notBefore) {
-		return nil, fmt.Errorf("jpkitest: card NotAfter %s is before NotBefore %s", notAfter, notBefore)
+		return nil, fmt.Errorf("testca: card NotAfter %s is before NotBefore %s", notAfter, notBefore)
 	}
 	serial := opts.Serial
 	switch {
 	case serial < 0:
-		return nil, errors.New("jpkitest: negative serial number")
+		return nil, errors.New("testca: negative serial number")
 	case serial == 0:
 		serial = newSerial()
 	}
@@ -211,17 +225,17 @@ func (ca *CA) Issue(opts CardOptions) (*Card, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, signer)
 	if err != nil {
-		return nil, fmt.Errorf("jpkitest: issuing card certificate: %w", err)
+		return nil, fmt.Errorf("testca: issuing card certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("jpkitest: parsing card certificate: %w", err)
+		return nil, fmt.Errorf("testca: parsing card certificate: %w", err)
 	}
 	return &Card{Cert: cert, CertDER: der, Key: key}, nil
 }
 
 // MustIssue is Issue, failing t on error.
-func (ca *CA) MustIssue(t testing.TB, opts CardOptions) *Card {
+func (ca *CA) MustIssue(t TB, opts CardOptions) *Card {
 	t.Helper()
 	c, err := ca.Issue(opts)
 	if err != nil {
@@ -247,7 +261,7 @@ func (c *Card) Sign(signBytes []byte) ([]byte, error) {
 }
 
 // MustSign is Sign, failing t on error.
-func (c *Card) MustSign(t testing.TB, signBytes []byte) []byte {
+func (c *Card) MustSign(t TB, signBytes []byte) []byte {
 	t.Helper()
 	sig, err := c.Sign(signBytes)
 	if err != nil {

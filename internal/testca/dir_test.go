@@ -27,11 +27,11 @@ func TestInitLoadIssue(t *testing.T) {
 	if !ca.Cert.NotBefore.Equal(t0.Add(-Backdate)) || !ca.Cert.NotAfter.Equal(t0.Add(CAValidity)) {
 		t.Errorf("CA validity %v..%v", ca.Cert.NotBefore, ca.Cert.NotAfter)
 	}
-	a, err := loaded.Issue("1234", t0)
+	a, err := loaded.IssueCardFile("1234", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := loaded.Issue("1234", t0)
+	b, err := loaded.IssueCardFile("1234", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,14 +50,14 @@ func TestInitLoadIssue(t *testing.T) {
 		t.Errorf("issued card is not a valid card file: %v", err)
 	}
 	// A card never outlives its CA.
-	late, err := loaded.Issue("1234", t0.Add(CAValidity-time.Hour))
+	late, err := loaded.IssueCardFile("1234", t0.Add(CAValidity-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := x509.ParseCertificate(late.Certificate); c.NotAfter.After(ca.Cert.NotAfter) {
 		t.Error("card valid after its CA")
 	}
-	if _, err := loaded.Issue("12345", t0); err == nil {
+	if _, err := loaded.IssueCardFile("12345", t0); err == nil {
 		t.Error("Issue with a 5-digit PIN succeeded")
 	}
 }

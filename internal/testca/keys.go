@@ -1,4 +1,4 @@
-package jpkitest
+package testca
 
 import (
 	"crypto/rand"
@@ -28,7 +28,7 @@ var (
 // background, one per spare CPU. Safe for concurrent use.
 func Key(i int) *rsa.PrivateKey {
 	if i < 0 {
-		panic(fmt.Sprintf("jpkitest: Key(%d): negative index", i))
+		panic(fmt.Sprintf("testca: Key(%d): negative index", i))
 	}
 	return cardKeys.get(i)
 }
@@ -70,7 +70,7 @@ func (s *keySlot) generate(bits int) {
 	}
 	k, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
-		panic("jpkitest: generating RSA key: " + err.Error())
+		panic("testca: generating RSA key: " + err.Error())
 	}
 	s.key = k
 	close(s.done)

@@ -1,22 +1,10 @@
-// Package testca is a JPKI-shaped test certificate authority on disk, for
-// test networks: `mykey testca init` makes one, `mykey testca issue` issues
-// software My Number Cards (card files, package cardfile) from it.
-//
-// The CA mirrors the J-LIS user-authentication root: an RSA-2048
-// self-signed certificate with subject
-//
-//	C=JP, O=JPKI-TEST, OU=JPKI for user authentication,
-//	OU=Japan Agency for Local Authority Information Systems
-//
-// (each attribute in its own RDN, as in the real root; O=JPKI-TEST instead
-// of O=JPKI), basicConstraints CA:TRUE, keyUsage keyCertSign|cRLSign,
-// sha256WithRSAEncryption. Card certificates chain directly to it: subject
-// C=JP, CN=<32 opaque hex digits> (no personal data), an RSA-2048 key,
-// keyUsage digitalSignature (critical), a random 127-bit serial number.
-//
-// A test CA directory holds ca.pem (the certificate, which genesis lists as
-// a trust anchor) and ca.key (its private key, PKCS#8 PEM, mode 0600).
-// Nothing here is fit for real people: the keys are ordinary files.
+// On disk: a test CA directory, as `mykey testca init` and `mykeyd testnet`
+// make it, holds ca.pem (the certificate, which genesis lists as a trust
+// anchor) and ca.key (its private key, PKCS#8 PEM, mode 0600). Cards issued
+// from a loaded CA with IssueCardFile are software My Number Cards (package
+// cardfile) with fresh keys and random 127-bit serial numbers. Nothing here
+// is fit for real people: the keys are ordinary files.
+
 package testca
 
 import (
@@ -37,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mykeyledger/mykey/client/cardfile"
+	"github.com/mykeyledger/mykey/internal/cardfile"
 )
 
 // File names inside a test CA directory.
@@ -55,34 +43,17 @@ const (
 	Backdate = 24 * time.Hour
 )
 
-// CA is a loaded test CA.
-type CA struct {
-	Cert *x509.Certificate
-	Key  *rsa.PrivateKey
-}
-
-var (
-	oidCountry = asn1.ObjectIdentifier{2, 5, 4, 6}
-	oidOrg     = asn1.ObjectIdentifier{2, 5, 4, 10}
-	oidOrgUnit = asn1.ObjectIdentifier{2, 5, 4, 11}
-)
-
 // Name returns the DER subject of a test CA.
 func Name() []byte {
-	der, err := asn1.Marshal(pkix.RDNSequence{
-		{{Type: oidCountry, Value: "JP"}},
-		{{Type: oidOrg, Value: "JPKI-TEST"}},
-		{{Type: oidOrgUnit, Value: "JPKI for user authentication"}},
-		{{Type: oidOrgUnit, Value: "Japan Agency for Local Authority Information Systems"}},
-	})
+	der, err := asn1.Marshal(caRDNs())
 	if err != nil {
 		panic("testca: " + err.Error())
 	}
 	return der
 }
 
-// New makes a test CA in memory, valid from now-Backdate for CAValidity.
-func New(now time.Time) (*CA, error) {
+// NewAt makes a test CA in memory with a fresh key, valid from now-Backdate for CAValidity.
+func NewAt(now time.Time) (*CA, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, fmt.Errorf("testca: generating the CA key: %w", err)
@@ -105,7 +76,7 @@ func New(now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testca: %w", err)
 	}
-	return &CA{Cert: cert, Key: key}, nil
+	return &CA{Cert: cert, Key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
 // Init makes a test CA and saves it in dir, which must not hold one yet
@@ -119,28 +90,42 @@ func Init(dir string, now time.Time) (*CA, error) {
 			return nil, fmt.Errorf("testca: %s already holds a test CA (%s): choose another --out", dir, f)
 		}
 	}
-	ca, err := New(now)
+	ca, err := NewAt(now)
 	if err != nil {
 		return nil, err
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.Key)
-	if err != nil {
-		return nil, fmt.Errorf("testca: %w", err)
-	}
-	// The key first: a CA certificate without its key is useless, a key
-	// without a certificate is harmless.
-	if err := writeNew(filepath.Join(dir, KeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return nil, err
-	}
-	if err := writeNew(filepath.Join(dir, CertFile), ca.CertPEM(), 0o644); err != nil {
+	if err := ca.Save(dir); err != nil {
 		return nil, err
 	}
 	return ca, nil
 }
 
-// CertPEM returns the CA certificate as a PEM CERTIFICATE block.
-func (ca *CA) CertPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
+// Save writes the CA into dir (which must exist) as ca.key and ca.pem,
+// refusing to overwrite either.
+func (ca *CA) Save(dir string) error {
+	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.Key)
+	if err != nil {
+		return fmt.Errorf("testca: %w", err)
+	}
+	// The key first: a CA certificate without its key is useless, a key
+	// without a certificate is harmless.
+	if err := writeNew(filepath.Join(dir, KeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
+	}
+	return writeNew(filepath.Join(dir, CertFile), ca.CertPEM, 0o644)
+}
+
+// CardFile is card as a software card file issued by ca, with the given
+// 4-digit PIN and all tries left.
+func (ca *CA) CardFile(card *Card, pin string) *cardfile.Card {
+	return &cardfile.Card{
+		Certificate:   card.CertDER,
+		CACertificate: ca.Cert.Raw,
+		Key:           card.Key,
+		PIN:           pin,
+		TriesLeft:     cardfile.AuthPINTries,
+		SignTriesLeft: cardfile.SignPINTries,
+	}
 }
 
 // Load reads the test CA in dir.
@@ -176,13 +161,13 @@ func Load(dir string) (*CA, error) {
 	if !ok || !key.PublicKey.Equal(cert.PublicKey) {
 		return nil, fmt.Errorf("testca: %s does not match %s", KeyFile, CertFile)
 	}
-	return &CA{Cert: cert, Key: key}, nil
+	return &CA{Cert: cert, Key: key, CertPEM: certPEM}, nil
 }
 
-// Issue makes a new card: a fresh RSA-2048 key and a certificate valid
+// IssueCardFile makes a new card: a fresh RSA-2048 key and a certificate valid
 // from now-Backdate for CardValidity (never past the CA's own expiry),
 // with the given 4-digit PIN and all tries left.
-func (ca *CA) Issue(pin string, now time.Time) (*cardfile.Card, error) {
+func (ca *CA) IssueCardFile(pin string, now time.Time) (*cardfile.Card, error) {
 	if !cardfile.IsAuthPIN(pin) {
 		return nil, errors.New("testca: the PIN must be 4 digits")
 	}
