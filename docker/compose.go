@@ -12,6 +12,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -93,7 +94,7 @@ var projectRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,40}$`)
 // described by lay) run in containers: it rewrites every node's
 // config.toml and writes dir/docker-compose.yml and dir/docker-network.json.
 // Calling it again with other options rewrites them all.
-func Generate(dir string, lay *node.Layout, opts Options) (*Network, error) {
+func Generate(dir string, lay *netlayout.Layout, opts Options) (*Network, error) {
 	if err := opts.validate(len(lay.Nodes)); err != nil {
 		return nil, err
 	}

@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/node"
 )
 
-func testnet(t *testing.T) (string, *node.Layout) {
+func testnet(t *testing.T) (string, *netlayout.Layout) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "net")
 	lay, err := node.Testnet(node.TestnetOptions{Validators: 4, Output: dir, ChainID: "mykey-docker-test"})

@@ -17,6 +17,7 @@ import (
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/docker"
 	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
 )
@@ -46,7 +47,7 @@ type cluster struct {
 	project string // names every container, network and the image
 	image   string
 	mykey   string // the client binary
-	lay     *node.Layout
+	lay     *netlayout.Layout
 	nw      *docker.Network
 	nodes   []rpc.Node      // the client's view of each node
 	comet   []*rpchttp.HTTP // CometBFT's RPC client, for what rpc.Node lacks
@@ -90,7 +91,7 @@ func newCluster(t *testing.T, denv *dockerEnv, rep *report) *cluster {
 	if err != nil {
 		t.Fatalf("faults: %v", err)
 	}
-	if c.lay, err = node.LoadLayout(c.netDir); err != nil {
+	if c.lay, err = netlayout.Load(c.netDir); err != nil {
 		t.Fatal(err)
 	}
 	if c.ca, err = testca.Load(c.lay.TestCA); err != nil {

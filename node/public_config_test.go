@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/libs/log"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -76,7 +77,7 @@ func TestTestnetPublic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := LoadLayout(filepath.Dir(lay.Genesis))
+	again, err := netlayout.Load(filepath.Dir(lay.Genesis))
 	if err != nil {
 		t.Fatal(err)
 	}

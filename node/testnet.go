@@ -12,6 +12,7 @@ import (
 	"github.com/mykeyledger/mykey/genesis"
 	"github.com/mykeyledger/mykey/internal/cardfile"
 	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
 )
 
@@ -58,45 +59,12 @@ type TestnetOptions struct {
 	GenesisTime time.Time
 }
 
-// Layout describes a test network for scripts (mykeyd testnet --json).
-type Layout struct {
-	ChainID             string            `json:"chain_id"`
-	Genesis             string            `json:"genesis"`
-	Nodes               []LayoutNode      `json:"nodes"`
-	GovernmentKeys      []string          `json:"government_keys"`
-	GovernmentThreshold int               `json:"government_threshold"`
-	ProviderKeys        map[string]string `json:"provider_keys"`
-	// TestCA is a test CA directory as `mykey testca init` makes it:
-	// ca.pem (the test root, genesis's trust anchor) and ca.key (its
-	// key, PKCS#8 PEM), so `mykey testca issue --ca DIR` issues more cards.
-	TestCA    string   `json:"testca"`
-	TestCards []string `json:"test_cards"`
-	Programs  []string `json:"programs"`
-}
-
-// LayoutNode is one node of a test network.
-type LayoutNode struct {
-	Name       string `json:"name"`
-	Role       string `json:"role"` // "government" or "provider"
-	ProviderID string `json:"provider_id,omitempty"`
-	Home       string `json:"home"`
-	NodeID     string `json:"node_id"`
-	RPC        string `json:"rpc"`     // http://127.0.0.1:PORT
-	P2P        string `json:"p2p"`     // ID@127.0.0.1:PORT
-	Metrics    string `json:"metrics"` // http://127.0.0.1:PORT/metrics
-	Ready      string `json:"ready"`   // http://127.0.0.1:PORT/ready
-	Public     string `json:"public"`  // http://127.0.0.1:PORT, the public endpoint
-}
-
-// LayoutFile is the name of the layout file Testnet writes in Output.
-const LayoutFile = "network.json"
-
 // Testnet writes a ready network on 127.0.0.1 under opts.Output: one home
 // per node (config, keys, genesis), the government's authority keys, one
 // grant key per provider, a test JPKI CA and a few test cards, and
 // network.json describing it all. Node 0 is the government's, nodes 1..N-1
 // are providers'.
-func Testnet(opts TestnetOptions) (*Layout, error) {
+func Testnet(opts TestnetOptions) (*netlayout.Layout, error) {
 	if opts.Validators < 1 {
 		return nil, errors.New("node: testnet needs at least 1 validator")
 	}
@@ -138,7 +106,7 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 		}
 	}
 
-	lay := &Layout{
+	lay := &netlayout.Layout{
 		ChainID:             opts.ChainID,
 		Genesis:             filepath.Join(out, "genesis.json"),
 		GovernmentThreshold: opts.GovernmentThreshold,
@@ -207,7 +175,7 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 			c.App.SnapshotKeepRecent = opts.SnapshotKeep
 		}
 		configs[i] = c
-		lay.Nodes = append(lay.Nodes, LayoutNode{
+		lay.Nodes = append(lay.Nodes, netlayout.Node{
 			Name: name, Role: role, ProviderID: provider, Home: home,
 			NodeID:  string(res.NodeID),
 			RPC:     fmt.Sprintf("http://127.0.0.1:%d", port+1),
@@ -290,21 +258,8 @@ func Testnet(opts TestnetOptions) (*Layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(out, LayoutFile), append(bz, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(out, netlayout.File), append(bz, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return lay, nil
-}
-
-// LoadLayout reads the network.json of a test network.
-func LoadLayout(dir string) (*Layout, error) {
-	bz, err := os.ReadFile(filepath.Join(dir, LayoutFile))
-	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
-	var lay Layout
-	if err := json.Unmarshal(bz, &lay); err != nil {
-		return nil, fmt.Errorf("node: %s: %w", filepath.Join(dir, LayoutFile), err)
-	}
-	return &lay, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/mykeyledger/mykey/genesis"
 	"github.com/mykeyledger/mykey/internal/cardfile"
 	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
 )
 
@@ -26,7 +27,7 @@ func TestTestnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := LoadLayout(out)
+	again, err := netlayout.Load(out)
 	if err != nil {
 		t.Fatal(err)
 	}

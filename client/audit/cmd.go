@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	"github.com/mykeyledger/mykey/client/audit/report"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 )
 
 // Exit statuses of audit errors (see ExitError).
@@ -112,28 +112,6 @@ status is 5; figures that do not reconcile exit 6.`,
 	return cmd
 }
 
-// layout is what audit needs of a mykeyd testnet network.json.
-type layout struct {
-	Genesis string `json:"genesis"`
-	Nodes   []struct {
-		RPC    string `json:"rpc"`
-		Public string `json:"public"`
-	} `json:"nodes"`
-}
-
-// defaultNode is the node a --network's auditor reads: the first node's
-// public endpoint, or its full RPC when the command needs what only
-// validators read (or the network predates public endpoints).
-func (l *layout) defaultNode(full bool) string {
-	if l == nil || len(l.Nodes) == 0 {
-		return ""
-	}
-	if n := l.Nodes[0]; n.Public != "" && !full {
-		return n.Public
-	}
-	return l.Nodes[0].RPC
-}
-
 // openTotals opens a client (open) and reads the totals every report
 // starts from, proved at the latest verified height.
 func (f *flags) openTotals(ctx context.Context) (*lightverify.Client, *report.Totals, error) {
@@ -154,15 +132,11 @@ func (f *flags) open(ctx context.Context) (*lightverify.Client, error) {
 	if network == "" {
 		network = os.Getenv(EnvNetwork)
 	}
-	var lay *layout
+	var lay *netlayout.Layout
 	if network != "" {
-		bz, err := os.ReadFile(filepath.Join(network, "network.json"))
-		if err != nil {
+		var err error
+		if lay, err = netlayout.Load(network); err != nil {
 			return nil, usage("audit: --network: %w", err)
-		}
-		lay = &layout{}
-		if err := json.Unmarshal(bz, lay); err != nil {
-			return nil, usage("audit: %s: %w", filepath.Join(network, "network.json"), err)
 		}
 	}
 	node := f.node
@@ -170,7 +144,7 @@ func (f *flags) open(ctx context.Context) (*lightverify.Client, error) {
 		node = os.Getenv(EnvNode)
 	}
 	if node == "" {
-		node = lay.defaultNode(f.full)
+		node = lay.DefaultNode(f.full)
 	}
 	if node == "" {
 		node = DefaultURL

@@ -1,12 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/mykeyledger/mykey/client/rpc"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 )
 
 // Environment variables the commands read.
@@ -15,33 +14,12 @@ const (
 	EnvNetwork = "MYKEY_NETWORK" // default --network
 )
 
-// layoutFile is the file `mykeyd testnet` writes in its output directory.
-const layoutFile = "network.json"
-
-// layout is what the commands read of a local network's layout (the JSON
-// of `mykeyd testnet --json`, saved as network.json).
-type layout struct {
-	ChainID string `json:"chain_id"`
-	Nodes   []struct {
-		Name string `json:"name"`
-		RPC  string `json:"rpc"`
-	} `json:"nodes"`
-	GovernmentKeys []string          `json:"government_keys"`
-	ProviderKeys   map[string]string `json:"provider_keys"`
-	TestCards      []string          `json:"test_cards"`
-}
-
-func loadLayout(dir string) (*layout, error) {
-	path := filepath.Join(dir, layoutFile)
-	bz, err := os.ReadFile(path)
+func loadLayout(dir string) (*netlayout.Layout, error) {
+	l, err := netlayout.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("cli: the local network %s has no %s (it is written by `mykeyd testnet --output DIR`): %w", dir, layoutFile, err)
+		return nil, fmt.Errorf("cli: %w", err)
 	}
-	var l layout
-	if err := json.Unmarshal(bz, &l); err != nil {
-		return nil, fmt.Errorf("cli: %s: %w", path, err)
-	}
-	return &l, nil
+	return l, nil
 }
 
 // nodeURL resolves the node to talk to: --node, else $MYKEY_NODE, else the
@@ -60,7 +38,7 @@ func (c *cmdCtx) nodeURL() (string, error) {
 			return "", err
 		}
 		if len(l.Nodes) == 0 || l.Nodes[0].RPC == "" {
-			return "", fmt.Errorf("cli: %s lists no node", filepath.Join(dir, layoutFile))
+			return "", fmt.Errorf("cli: %s lists no node", filepath.Join(dir, netlayout.File))
 		}
 		return l.Nodes[0].RPC, nil
 	}

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/docker"
-	"github.com/mykeyledger/mykey/node"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 )
 
 func main() {
@@ -57,7 +57,7 @@ func run() error {
 	if opts.APISubnet, err = netip.ParsePrefix(api); err != nil {
 		return fmt.Errorf("--api-subnet: %w", err)
 	}
-	lay, err := node.LoadLayout(dir)
+	lay, err := netlayout.Load(dir)
 	if err != nil {
 		return err
 	}

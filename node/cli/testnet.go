@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -27,7 +28,7 @@ genesis trusts, test cards (cards/card-*.json, PIN %s), and one genesis with
 the program %q (percent_of_charge, %d bp, cap ¥%d, open for a year). The
 layout is saved in DIR/%s and printed with --json. Start each node with
 mykeyd start --home DIR/nodeI (scripts/localnet.sh does all of it).`,
-			"paypay", node.PortsPerNode, node.TestCardPIN, node.DefaultProgram, node.DefaultRateBP, node.DefaultCapYen, node.LayoutFile),
+			"paypay", node.PortsPerNode, node.TestCardPIN, node.DefaultProgram, node.DefaultRateBP, node.DefaultCapYen, netlayout.File),
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			lay, err := node.Testnet(opts)

@@ -28,6 +28,7 @@ import (
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
 )
@@ -68,7 +69,7 @@ type network struct {
 	t     *testing.T
 	dir   string
 	base  int // first port; node i uses base+node.PortsPerNode*i ...
-	lay   *node.Layout
+	lay   *netlayout.Layout
 	procs []*proc
 	rpc   []*rpchttp.HTTP
 	ca    *testca.CA
@@ -102,7 +103,7 @@ func newNetworkSpare(t *testing.T, n, spare int, extra ...string) *network {
 	if out, err := exec.Command(mykeyd, args...).CombinedOutput(); err != nil {
 		t.Fatalf("mykeyd testnet: %v\n%s", err, out)
 	}
-	lay, err := node.LoadLayout(filepath.Join(dir, "net"))
+	lay, err := netlayout.Load(filepath.Join(dir, "net"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func (nw *network) addNode(name string) int {
 	if err := c.Save(); err != nil {
 		nw.t.Fatal(err)
 	}
-	nd := node.LayoutNode{Name: name, Role: "full", Home: home, NodeID: res.NodeID,
+	nd := netlayout.Node{Name: name, Role: "full", Home: home, NodeID: res.NodeID,
 		RPC:    fmt.Sprintf("http://127.0.0.1:%d", port+1),
 		P2P:    fmt.Sprintf("%s@127.0.0.1:%d", res.NodeID, port),
 		Public: fmt.Sprintf("http://127.0.0.1:%d", port+4),

@@ -64,8 +64,8 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
-	"github.com/mykeyledger/mykey/node"
 )
 
 type options struct {
@@ -143,7 +143,7 @@ type result struct {
 }
 
 type loadgen struct {
-	lay      *node.Layout
+	lay      *netlayout.Layout
 	rpc      map[string]*rpchttp.HTTP // by node name
 	watch    *watcher
 	provider []string // provider IDs
@@ -173,7 +173,7 @@ func run(o options) error {
 			return fmt.Errorf("unknown phase %q (links, links-batched, grants)", ph)
 		}
 	}
-	lay, err := node.LoadLayout(o.dir)
+	lay, err := netlayout.Load(o.dir)
 	if err != nil {
 		return err
 	}
