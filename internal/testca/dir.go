@@ -58,25 +58,7 @@ func NewAt(now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testca: generating the CA key: %w", err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		RawSubject:            Name(),
-		NotBefore:             now.Add(-Backdate),
-		NotAfter:              now.Add(CAValidity),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		SignatureAlgorithm:    x509.SHA256WithRSA,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, fmt.Errorf("testca: creating the CA certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("testca: %w", err)
-	}
-	return &CA{Cert: cert, Key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+	return NewCA(CAOptions{NotBefore: now.Add(-Backdate), NotAfter: now.Add(CAValidity), Key: key, Serial: randomSerial()})
 }
 
 // Init makes a test CA and saves it in dir, which must not hold one yet

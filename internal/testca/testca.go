@@ -73,6 +73,9 @@ type CAOptions struct {
 	// CA and no card. Reusing a CA's key with another validity period
 	// makes a "renewed" root.
 	Key *rsa.PrivateKey
+	// Serial is the CA certificate's serial number; nil means the next
+	// automatic one (unique in the process).
+	Serial *big.Int
 }
 
 var (
@@ -99,6 +102,10 @@ func NewCA(opts CAOptions) (*CA, error) {
 		key = caKeys.get(int(nextCAKey.Add(1) - 1))
 	}
 	rdns := caRDNs()
+	serial := opts.Serial
+	if serial == nil {
+		serial = big.NewInt(newSerial())
+	}
 	if opts.Name != "" {
 		rdns = append(rdns, []pkix.AttributeTypeAndValue{{Type: oidOrgUnit, Value: opts.Name}})
 	}
@@ -107,7 +114,7 @@ func NewCA(opts CAOptions) (*CA, error) {
 		return nil, fmt.Errorf("testca: CA name: %w", err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(newSerial()),
+		SerialNumber:          serial,
 		RawSubject:            rawName,
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
