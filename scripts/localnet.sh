@@ -30,38 +30,13 @@ TIMEOUT_COMMIT=${TIMEOUT_COMMIT:-500ms}
 
 die() { echo "localnet: $*" >&2; exit 1; }
 
-have() { command -v "$1" >/dev/null 2>&1; }
+# shellcheck source=lib/prereq.sh
+. "$ROOT/scripts/lib/prereq.sh"
 
-# prerequisites: Go, then the Debian packages the build needs, installed
-# with apt-get when we are root (a fresh machine), else named with the
-# command that installs them.
+# prerequisites: Go and the packages the build needs (scripts/lib/prereq.sh).
 prerequisites() {
-	local -a debs=()
-	have go || die "Go 1.26 is not installed: https://go.dev/dl/, then put its bin/ on PATH (Debian's golang is too old)"
-	if ! have gcc; then
-		debs+=(gcc libc6-dev)
-	elif ! printf '#include <stdio.h>\nint main(void) { return 0; }\n' | gcc -x c -o /dev/null - >/dev/null 2>&1; then
-		debs+=(libc6-dev)
-	fi
-	have pkg-config || debs+=(pkg-config)
-	have pkg-config && pkg-config --exists libpcsclite || debs+=(libpcsclite-dev)
-	[[ ! -e .git ]] || have git || debs+=(git) # go build stamps the commit
+	build_debs
 	install_debs "${debs[@]}"
-}
-
-# install_debs PKG...: apt-get install them as root, else print the command
-# and stop.
-install_debs() {
-	(($#)) || return 0
-	local cmd="apt-get update && apt-get install -y --no-install-recommends $*"
-	if [[ $(id -u) -eq 0 ]] && have apt-get; then
-		echo "localnet: installing $* (apt-get)" >&2
-		export DEBIAN_FRONTEND=noninteractive
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"; } >/dev/null ||
-			die "could not install $*: $cmd"
-	else
-		die "missing $*; install them as root (Debian): $cmd"
-	fi
 }
 
 # http PORT PATH: GET http://127.0.0.1:PORT/PATH, the response with its

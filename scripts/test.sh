@@ -24,35 +24,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-have() { command -v "$1" >/dev/null 2>&1; }
 die() { echo "test: $*" >&2; exit 1; }
+# shellcheck source=lib/prereq.sh
+. scripts/lib/prereq.sh
 
-# Debian packages: gcc, libc6-dev, pkg-config and libpcsclite-dev for cgo
-# (github.com/ebfe/scard); pcscd and vsmartcard-vpcd for the card tests,
-# which start `pcscd -f` with the virtual reader themselves.
-have go || die "Go 1.26 is not installed: https://go.dev/dl/, then put its bin/ on PATH (Debian's golang is too old)"
-debs=()
-if ! have gcc; then
-	debs+=(gcc libc6-dev)
-elif ! printf '#include <stdio.h>\nint main(void) { return 0; }\n' | gcc -x c -o /dev/null - >/dev/null 2>&1; then
-	debs+=(libc6-dev)
-fi
-have pkg-config || debs+=(pkg-config)
-have pkg-config && pkg-config --exists libpcsclite || debs+=(libpcsclite-dev)
+# Debian packages: what the build needs (scripts/lib/prereq.sh), and pcscd
+# and vsmartcard-vpcd for the card tests, which start `pcscd -f` with the
+# virtual reader themselves.
+build_debs
 [[ -x /usr/sbin/pcscd ]] || have pcscd || debs+=(pcscd)
 [[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ]] || debs+=(vsmartcard-vpcd)
-[[ ! -e .git ]] || have git || debs+=(git) # go build stamps the commit
-if ((${#debs[@]})); then
-	cmd="apt-get update && apt-get install -y --no-install-recommends ${debs[*]}"
-	if [[ $(id -u) -eq 0 ]] && have apt-get; then
-		echo "== installing ${debs[*]} (apt-get)"
-		export DEBIAN_FRONTEND=noninteractive
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "${debs[@]}"; } >/dev/null ||
-			die "could not install ${debs[*]}: $cmd"
-	else
-		die "missing ${debs[*]}; install them as root (Debian): $cmd"
-	fi
-fi
+install_debs "${debs[@]}"
 if ! have chromium && ! have chromium-browser && ! have google-chrome; then
 	echo "test: note: no chromium; the web explorer's browser test (client/audit) will be skipped (apt-get install chromium)" >&2
 fi
