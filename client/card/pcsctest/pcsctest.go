@@ -33,6 +33,7 @@ import (
 
 	"github.com/mykeyledger/mykey/client/softcard"
 	"github.com/mykeyledger/mykey/client/vpcd"
+	"github.com/mykeyledger/mykey/internal/filelock"
 )
 
 // LockPath is the machine-wide lock of pcscd and the vpcd port.
@@ -94,18 +95,8 @@ func RequireEmpty(t testing.TB) {
 
 func lock(t testing.TB) {
 	t.Helper()
-	f, err := os.OpenFile(LockPath, os.O_RDWR|os.O_CREATE, 0o666)
+	unlock, err := filelock.Lock(LockPath, 0o666)
 	if err != nil {
-		t.Fatalf("pcsctest: opening the lock %s: %v", LockPath, err)
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
 		t.Fatalf("pcsctest: locking %s: %v", LockPath, err)
 	}
 	t.Cleanup(func() {
@@ -114,8 +105,7 @@ func lock(t testing.TB) {
 		if serviceUp() {
 			time.Sleep(removalDwell)
 		}
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
+		unlock()
 	})
 }
 
