@@ -53,26 +53,15 @@ die() { echo "bench-net: $*" >&2; exit 1; }
 log() { echo "bench-net: $*" >&2; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# shellcheck source=lib/procs.sh
+. "$ROOT/scripts/lib/procs.sh"
 mkdir -p "$OUT/bin"
 PIDS=()
 
 # stop_nodes: SIGTERM the nodes started here, wait up to 15 s, then SIGKILL.
 stop_nodes() {
-	local p i
 	((${#PIDS[@]})) || return 0
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		for ((i = 0; i < 30; i++)); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.5
-		done
-		if kill -0 "$p" 2>/dev/null; then
-			log "PID $p did not stop within 15 s; killing it"
-			kill -KILL "$p" 2>/dev/null || true
-		fi
-	done
+	stop_pids 15 "${PIDS[@]}"
 	PIDS=()
 }
 trap 'stop_nodes' EXIT

@@ -32,6 +32,8 @@ die() { echo "localnet: $*" >&2; exit 1; }
 
 # shellcheck source=lib/prereq.sh
 . "$ROOT/scripts/lib/prereq.sh"
+# shellcheck source=lib/procs.sh
+. "$ROOT/scripts/lib/procs.sh"
 
 # prerequisites: Go and the packages the build needs (scripts/lib/prereq.sh).
 prerequisites() {
@@ -105,21 +107,11 @@ stop_nodes() {
 	local -a pids=()
 	for ((i = 0; i < VALIDATORS; i++)); do
 		if p=$(pid "$i"); then
-			kill -TERM "$p"
 			pids+=("$p")
 		fi
 		rm -f "$DIR/node$i.pid"
 	done
-	for p in "${pids[@]}"; do
-		for ((i = 0; i < 60; i++)); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.5
-		done
-		if kill -0 "$p" 2>/dev/null; then
-			echo "PID $p did not stop within 30 s; killing it" >&2
-			kill -KILL "$p"
-		fi
-	done
+	stop_pids 30 "${pids[@]}"
 	echo "stopped ${#pids[@]} nodes"
 }
 
