@@ -12,6 +12,7 @@ import (
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/chargecsv"
+	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
 	"github.com/mykeyledger/mykey/internal/keyfile"
@@ -169,7 +170,7 @@ func (c *cmdCtx) runImport(ctx context.Context, f *importFlags, path string) err
 	if err != nil {
 		return err
 	}
-	prog := newProgress(c.env.Stderr, c.env.StderrTTY && !f.quiet, f.quiet, len(parsed.Rows), len(txs))
+	prog := newProgress(c.Env.Stderr, c.Env.StderrTTY && !f.quiet, f.quiet, len(parsed.Rows), len(txs))
 	prog.add(countOutcomes(results))
 	runErr := c.sendBatches(ctx, txs, f.inflight, func(bi int, s txbuild.Signed, res *rpc.Result) {
 		items := itemsOf(res, "grant", s.N)
@@ -306,7 +307,7 @@ func (c *cmdCtx) finishImport(out *ImportJSON, results []*ChargeResult, f *impor
 		return err
 	}
 	if out.Rejected > 0 || out.Conflicts > 0 {
-		return &exitError{code: ExitRejected, err: errors.New(importProblem(out))}
+		return &cmdenv.ExitError{Code: ExitRejected, Err: errors.New(importProblem(out))}
 	}
 	return nil
 }

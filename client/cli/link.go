@@ -105,7 +105,7 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 	// The chain and its time: from the node, unless signing offline.
 	var (
 		chainID = f.chainID
-		now     = c.env.Now()
+		now     = c.Env.Now()
 		n       rpc.Node
 	)
 	if chainID == "" {
@@ -116,7 +116,7 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 		n, chainID, now = c.n, st.ChainID, st.Time
 	}
 
-	conn, err := f.card.Open(ctx, c.env.Stderr)
+	conn, err := f.card.Open(ctx, c.Env.Stderr)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 	req := txbuild.LinkRequest(chainID, f.program, f.provider, f.account, now.Add(f.validFor), cert)
 	c.msg("signing on the card: link this card in program %q to a %q account (valid until %s)",
 		f.program, f.provider, time.Unix(req.ExpiresAt, 0).UTC().Format(time.RFC3339))
-	pin, err := f.card.ReadPIN(c.env.Stdin)
+	pin, err := f.card.ReadPIN(c.Env.Stdin)
 	if err != nil {
 		return err
 	}

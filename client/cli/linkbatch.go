@@ -13,6 +13,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
 	"github.com/mykeyledger/mykey/internal/keyfile"
@@ -179,7 +180,7 @@ func (c *cmdCtx) runLinkBatch(ctx context.Context, keyPath string, args []string
 		return err
 	}
 	if firstRej != nil {
-		return &exitError{code: ExitRejected, err: fmt.Errorf("%d of %d link(s) rejected; first: %s", out.Rejected, out.Links,
+		return &cmdenv.ExitError{Code: ExitRejected, Err: fmt.Errorf("%d of %d link(s) rejected; first: %s", out.Rejected, out.Links,
 			RejectionText(firstRej.File, firstRej.Code, firstRej.Log))}
 	}
 	return nil
