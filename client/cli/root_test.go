@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,5 +45,37 @@ func TestAuditSharesEnv(t *testing.T) {
 	// Usage errors of audit's own flags have the root's status.
 	if code, msg := run(nil, "audit", "summary", "--trust-height", "x"); code != ExitUsage {
 		t.Fatalf("bad flag: exit %d: %s", code, msg)
+	}
+}
+
+// The command layers of mykey (client/cli, client/audit) see the process
+// only through the Env: cmdenv.OSEnv is the one place that reads it.
+func TestNoProcessEnvOutsideOSEnv(t *testing.T) {
+	banned := map[string]bool{"Getenv": true, "LookupEnv": true, "Environ": true, "Stdin": true, "Stdout": true, "Stderr": true}
+	fset := token.NewFileSet()
+	for _, dir := range []string{".", "../audit"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "os" && banned[sel.Sel.Name] {
+					t.Errorf("%s: os.%s: read the environment and standard streams through the Env (cmdenv)", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+				return true
+			})
+		}
 	}
 }
