@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/audit"
 	"github.com/mykeyledger/mykey/internal/testca"
 )
 
@@ -153,11 +152,7 @@ func TestExportChild(t *testing.T) {
 	}()
 	start := time.Now()
 	var errb syncBuffer
-	cmd := audit.NewCmd()
-	cmd.SetArgs(args)
-	cmd.SetOut(os.Stdout)
-	cmd.SetErr(&errb)
-	err := cmd.ExecuteContext(context.Background())
+	err := execAudit(context.Background(), os.Stdout, &errb, args...)
 	close(stop)
 	<-sampled
 	m := memReport{PeakHeapInuse: peakInuse.Load(), PeakHeapSys: peakHeapSys.Load(), PeakSys: peakSys.Load(),

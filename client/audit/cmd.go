@@ -3,11 +3,9 @@ package audit
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -15,43 +13,26 @@ import (
 
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	"github.com/mykeyledger/mykey/client/audit/report"
-	"github.com/mykeyledger/mykey/internal/netlayout"
+	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 )
 
-// Exit statuses of audit errors (see ExitError).
+// Exit statuses of audit errors: mykey's one scheme (package cmdenv), in
+// which 5 and 6 are the auditor's.
 const (
-	ExitFailure   = 1
-	ExitUsage     = 2
-	ExitNotFound  = 4
-	ExitUntrusted = 5
-	ExitMismatch  = 6
+	ExitFailure   = cmdenv.ExitFailure
+	ExitUsage     = cmdenv.ExitUsage
+	ExitNotFound  = cmdenv.ExitNotFound
+	ExitUntrusted = cmdenv.ExitUntrusted
+	ExitMismatch  = cmdenv.ExitMismatch
 )
 
-// ExitError is an error with the exit status it should end the process
-// with.
-type ExitError struct {
-	Code int
-	Err  error
-}
+// ExitError is an error with the exit status it ends the process with.
+type ExitError = cmdenv.ExitError
 
-func (e *ExitError) Error() string { return e.Err.Error() }
-func (e *ExitError) Unwrap() error { return e.Err }
-
-// ExitCode is the process exit status.
-func (e *ExitError) ExitCode() int { return e.Code }
-
-// Environment variables the commands read.
-const (
-	EnvNode    = "MYKEY_NODE"
-	EnvNetwork = "MYKEY_NETWORK"
-	DefaultURL = "http://127.0.0.1:26657"
-)
-
-// flags are the options every audit command takes.
+// flags are the options every audit command takes, with the run they are
+// part of (the world and mykey's own flags: --node, --network, --json).
 type flags struct {
-	node        string
-	network     string
-	json        bool
+	run         *cmdenv.Run
 	genesis     string
 	trustHeight int64
 	trustHash   string
@@ -66,9 +47,10 @@ type flags struct {
 	full bool
 }
 
-// NewCmd returns `audit` and its subcommands.
-func NewCmd() *cobra.Command {
-	f := &flags{}
+// NewCmd returns `audit` and its subcommands, to mount on mykey's root
+// (client/cli), which defines run's flags.
+func NewCmd(run *cmdenv.Run) *cobra.Command {
+	f := &flags{run: run}
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Read the ledger as an auditor: every figure proved against block headers",
@@ -84,14 +66,8 @@ With --network DIR the genesis is DIR's. Output says the height its figures
 are proved at. --insecure-no-verify reads without verifying and says
 UNVERIFIED. A node whose answer fails its proof is named, and the exit
 status is 5; figures that do not reconcile exit 6.`,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.node, "node", "", "node URL: a public endpoint, or a validator's full RPC for --charges (default $"+EnvNode+", the --network's first node's public endpoint (full RPC with --charges), or "+DefaultURL+")")
-	pf.StringVar(&f.network, "network", "", "local network directory written by mykeyd testnet (default $"+EnvNetwork+")")
-	pf.BoolVar(&f.json, "json", false, "print the result as JSON on stdout")
 	pf.StringVar(&f.genesis, "genesis", "", "trust the chain from this genesis file (its validators must sign the first block)")
 	pf.Int64Var(&f.trustHeight, "trust-height", 0, "trust anchor: height of a header you trust")
 	pf.StringVar(&f.trustHash, "trust-hash", "", "trust anchor: hash (hex) of the header at --trust-height")
@@ -128,33 +104,22 @@ func (f *flags) openTotals(ctx context.Context) (*lightverify.Client, *report.To
 
 // open resolves the node and the trust anchor and returns a client.
 func (f *flags) open(ctx context.Context) (*lightverify.Client, error) {
-	network := f.network
-	if network == "" {
-		network = os.Getenv(EnvNetwork)
-	}
-	var lay *netlayout.Layout
-	if network != "" {
-		var err error
-		if lay, err = netlayout.Load(network); err != nil {
-			return nil, usage("audit: --network: %w", err)
-		}
-	}
-	node := f.node
-	if node == "" {
-		node = os.Getenv(EnvNode)
-	}
-	if node == "" {
-		node = lay.DefaultNode(f.full)
-	}
-	if node == "" {
-		node = DefaultURL
+	node, err := f.run.NodeURL(f.full)
+	if err != nil {
+		return nil, err
 	}
 	opts := lightverify.Options{
 		Node: node, Witnesses: f.witnesses, ChainID: f.chainID, Genesis: f.genesis,
 		TrustHeight: f.trustHeight, TrustPeriod: f.trustPeriod, Insecure: f.insecure, HeaderWait: f.headerWait,
 	}
-	if opts.Genesis == "" && opts.TrustHeight == 0 && lay != nil {
-		opts.Genesis = lay.Genesis
+	if opts.Genesis == "" && opts.TrustHeight == 0 {
+		lay, err := f.run.Network()
+		if err != nil {
+			return nil, err
+		}
+		if lay != nil {
+			opts.Genesis = lay.Genesis
+		}
 	}
 	if f.trustHash != "" || f.trustHeight != 0 {
 		h, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(f.trustHash), "0x"))
@@ -174,7 +139,7 @@ func (f *flags) open(ctx context.Context) (*lightverify.Client, error) {
 }
 
 func usage(format string, args ...any) error {
-	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+	return cmdenv.Errorf(ExitUsage, format, args...)
 }
 
 // classify gives an error its exit status.
@@ -215,19 +180,11 @@ func proofLine(c *lightverify.Client, height int64) string {
 		height, height+1, c.Anchor(), c.Node())
 }
 
-// report writes a command's answer: v as JSON with --json, else the line
-// saying where it is proved (at height) followed by text.
-func (f *flags) report(w io.Writer, c *lightverify.Client, height int64, v any, text func(io.Writer)) error {
-	if f.json {
-		return printJSON(w, v)
-	}
-	fmt.Fprintln(w, proofLine(c, height))
-	text(w)
-	return nil
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+// report writes a command's answer on stdout: v as JSON with --json, else
+// the line saying where it is proved (at height) followed by text.
+func (f *flags) report(c *lightverify.Client, height int64, v any, text func(io.Writer)) error {
+	return f.run.Output(v, func(w io.Writer) {
+		fmt.Fprintln(w, proofLine(c, height))
+		text(w)
+	})
 }

@@ -46,15 +46,19 @@
 // (a public endpoint), that charge-level detail needs a validator's full
 // RPC.
 //
-// Every command takes --node URL (default $MYKEY_NODE, else the first node
-// of --network DIR / $MYKEY_NETWORK, else http://127.0.0.1:26657) and
-// --json, and a trust anchor: --trust-height N --trust-hash HEX, or
-// --genesis FILE (default: the --network's genesis). --witness URL adds
-// nodes whose headers must agree. --insecure-no-verify reads without
-// verifying, and the output then says UNVERIFIED.
+// NewCmd mounts these commands on mykey's root (client/cli) and runs them
+// in its cmdenv.Run: the same injected environment, and mykey's --node URL
+// (default $MYKEY_NODE, else the first node of --network DIR /
+// $MYKEY_NETWORK: its public endpoint, or its full RPC with --charges;
+// else http://127.0.0.1:26657), --network and --json. Every command also
+// takes a trust anchor: --trust-height N --trust-hash HEX, or --genesis
+// FILE (default: the --network's genesis). --witness URL adds nodes whose
+// headers must agree. --insecure-no-verify reads without verifying, and
+// the output then says UNVERIFIED.
 //
 // Results go to stdout, progress and messages to stderr. Errors carry an
-// exit status (*ExitError): 1 could not complete, 2 bad usage, 4 not
-// found, 5 a node gave data that failed verification (the node is named),
-// 6 the figures do not reconcile (the records are named).
+// exit status in mykey's one scheme (*ExitError, package cmdenv): 1 could
+// not complete, 2 bad usage, 4 not found, 5 a node gave data that failed
+// verification (the node is named), 6 the figures do not reconcile (the
+// records are named).
 package audit

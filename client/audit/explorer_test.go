@@ -20,7 +20,6 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
-	"github.com/mykeyledger/mykey/client/audit"
 	"github.com/mykeyledger/mykey/client/audit/report"
 )
 
@@ -48,14 +47,11 @@ func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	stderr := &syncBuffer{}
-	cmd := audit.NewCmd()
-	cmd.SetArgs(append([]string{"serve", "--listen", "127.0.0.1:0", "--refresh", "0", "--spool-dir", t.TempDir()}, args...))
-	cmd.SetOut(pw)
-	cmd.SetErr(stderr)
+	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--refresh", "0", "--spool-dir", t.TempDir()}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- cmd.ExecuteContext(ctx)
+		done <- execAudit(ctx, pw, stderr, args...)
 		pw.Close()
 	}()
 	t.Cleanup(func() {

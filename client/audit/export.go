@@ -61,7 +61,7 @@ totals of the program or provider).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.format == "" {
 				o.format = report.FormatCSV
-				if f.json {
+				if f.run.Flags.JSON {
 					o.format = report.FormatJSONL
 				}
 			}
@@ -78,9 +78,9 @@ totals of the program or provider).`,
 				return err
 			}
 			if o.charges {
-				return runChargeExport(cmd.Context(), c, o, filter, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				return runChargeExport(cmd.Context(), c, o, filter, f.run.Env.Stdout, f.run.Env.Stderr)
 			}
-			return runExport(cmd.Context(), c, o, filter, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runExport(cmd.Context(), c, o, filter, f.run.Env.Stdout, f.run.Env.Stderr)
 		},
 	}
 	fl := cmd.Flags()

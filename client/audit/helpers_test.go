@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/mykeyledger/mykey/client/audit"
+	"github.com/mykeyledger/mykey/client/cli"
 )
 
 // result is one run of `mykey audit ...`.
@@ -30,19 +32,21 @@ func (r result) code() int {
 	return 1
 }
 
-// runAudit runs audit.NewCmd with args, in process, within two minutes.
+// runAudit runs `mykey audit` with args, in process, within two minutes.
 func runAudit(t *testing.T, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer
-	cmd := audit.NewCmd()
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
 	start := time.Now()
-	err := cmd.ExecuteContext(ctx)
+	err := execAudit(ctx, &out, &errb, args...)
 	return result{stdout: out.String(), stderr: errb.String(), err: err, took: time.Since(start)}
+}
+
+// execAudit runs `mykey audit args...` through mykey's root in an empty
+// environment.
+func execAudit(ctx context.Context, stdout, stderr io.Writer, args ...string) error {
+	return cli.Run(ctx, append([]string{"audit"}, args...), cli.Env{Stdout: stdout, Stderr: stderr})
 }
 
 // auditJSON runs a command with --json and decodes its stdout into v.

@@ -70,8 +70,7 @@ Kinds: ` + strings.Join(historyKinds, ", ") + `.`,
 				}
 				out.Items = append(out.Items, it)
 			}
-			w := cmd.OutOrStdout()
-			err = f.report(w, c, t.Height, out, func(w io.Writer) {
+			err = f.report(c, t.Height, out, func(w io.Writer) {
 				writeHistory(w, out.Items)
 				for _, m := range h.Missing {
 					fmt.Fprintf(w, "MISMATCH %s\n", m)

@@ -133,8 +133,7 @@ are not public, so --node must be a validator's full RPC.`,
 			}
 			out := PersonToJSON(p, t)
 			out.Proof = proofOf(c, p.Height, nil)
-			w := cmd.OutOrStdout()
-			if err := f.report(w, c, p.Height, out, func(w io.Writer) { writePerson(w, &out) }); err != nil {
+			if err := f.report(c, p.Height, out, func(w io.Writer) { writePerson(w, &out) }); err != nil {
 				return err
 			}
 			if len(out.Mismatches) > 0 {

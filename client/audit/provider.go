@@ -133,8 +133,7 @@ naming it. --no-daily leaves the days out of the output.`,
 					out.Daily = append(out.Daily, DayJSON{Program: d.Program, Day: d.Day, Grants: d.Grants, GrantedYen: d.GrantedYen})
 				}
 			}
-			w := cmd.OutOrStdout()
-			if err := f.report(w, c, t.Height, out, func(w io.Writer) { writeProvider(w, &out, noDaily) }); err != nil {
+			if err := f.report(c, t.Height, out, func(w io.Writer) { writeProvider(w, &out, noDaily) }); err != nil {
 				return err
 			}
 			if len(out.Mismatches) > 0 {

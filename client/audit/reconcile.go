@@ -77,8 +77,8 @@ then 6.`,
 			}
 			var scan *report.Scan
 			if charges {
-				fmt.Fprintf(cmd.ErrOrStderr(), "reconcile: totals at height %d; reading every grant recorded by then\n", t.Height)
-				prog := newProgress(cmd.ErrOrStderr(), "reconcile")
+				fmt.Fprintf(f.run.Env.Stderr, "reconcile: totals at height %d; reading every grant recorded by then\n", t.Height)
+				prog := newProgress(f.run.Env.Stderr, "reconcile")
 				scan, err = report.ScanGrants(ctx, c, t.Height, []report.Scope{{}}, report.Filter{}, prog.page, nil)
 				if err != nil {
 					return chargesRefused(err)
@@ -105,8 +105,7 @@ then 6.`,
 			if out.Mismatches == nil {
 				out.Mismatches = []report.Mismatch{}
 			}
-			w := cmd.OutOrStdout()
-			if err := f.report(w, c, t.Height, out, func(w io.Writer) { writeReconcile(w, &out) }); err != nil {
+			if err := f.report(c, t.Height, out, func(w io.Writer) { writeReconcile(w, &out) }); err != nil {
 				return err
 			}
 			if !out.OK {

@@ -44,10 +44,10 @@ runs until interrupted.`,
 			if err != nil {
 				return usage("audit: --listen %q: %w", listen, err)
 			}
+			stderr := f.run.Env.Stderr
 			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "explorer: WARNING: listening on %s, not only on this machine\n", listen)
+				fmt.Fprintf(stderr, "explorer: WARNING: listening on %s, not only on this machine\n", listen)
 			}
-			stderr := cmd.ErrOrStderr()
 			srv, err := web.New(web.Options{Source: c, SpoolDir: spool, Refresh: refresh,
 				Logf: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }})
 			if err != nil {
@@ -71,7 +71,7 @@ runs until interrupted.`,
 				defer scancel()
 				hs.Shutdown(sctx)
 			}()
-			fmt.Fprintf(cmd.OutOrStdout(), "explorer: serving on http://%s\n", ln.Addr())
+			fmt.Fprintf(f.run.Env.Stdout, "explorer: serving on http://%s\n", ln.Addr())
 			err = hs.Serve(ln)
 			cancel()
 			<-done

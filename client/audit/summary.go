@@ -111,8 +111,7 @@ func newSummaryCmd(f *flags) *cobra.Command {
 			if out.Mismatches == nil {
 				out.Mismatches = []report.Mismatch{}
 			}
-			w := cmd.OutOrStdout()
-			if err := f.report(w, c, t.Height, out, func(w io.Writer) { fmt.Fprintln(w); writeSummary(w, &out) }); err != nil {
+			if err := f.report(c, t.Height, out, func(w io.Writer) { fmt.Fprintln(w); writeSummary(w, &out) }); err != nil {
 				return err
 			}
 			if !out.Agree {

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/mykeyledger/mykey/client/audit"
+	"github.com/mykeyledger/mykey/client/cli"
 )
 
 func TestSummaryMatchesLedger(t *testing.T) {
@@ -56,19 +55,13 @@ func TestSummaryMatchesLedger(t *testing.T) {
 	}
 }
 
-// Mounted under a root that has its own --node and --json (as cmd/mykey
-// does), the audit flags still work, before or after "audit".
+// Mounted under mykey's root, which has --node, --network and --json for
+// every command, these flags work before or after "audit".
 func TestMountedUnderRoot(t *testing.T) {
 	f := sharedFixture(t)
-	root := &cobra.Command{Use: "mykey", SilenceUsage: true, SilenceErrors: true}
-	root.PersistentFlags().String("node", "", "")
-	root.PersistentFlags().Bool("json", false, "")
-	root.AddCommand(audit.NewCmd())
 	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs([]string{"--json", "audit", "summary", "--node", f.net.rpcURL, "--genesis", f.net.genesis})
-	if err := root.ExecuteContext(context.Background()); err != nil {
+	args := []string{"--json", "audit", "summary", "--node", f.net.rpcURL, "--genesis", f.net.genesis}
+	if err := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errb}); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	var s audit.SummaryJSON

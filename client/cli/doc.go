@@ -14,14 +14,19 @@
 //	mykey status
 //	mykey audit ...   (package audit: every figure proved against verified headers)
 //
-// Every command takes --node URL (default: $MYKEY_NODE, else the first node
-// of the local network in --network DIR or $MYKEY_NETWORK, else
-// http://127.0.0.1:26657) and --json. Results go to stdout (with --json, one
-// JSON document whose fields are stable), messages and progress to stderr.
+// One root for every command, audit's included: each group gets the run
+// (package cmdenv) with the injected Env (tests pass a fake one; nothing
+// reads os.Getenv) and the root's flags. Every command takes --node URL
+// (default: $MYKEY_NODE, else the first node of the local network in
+// --network DIR or $MYKEY_NETWORK, else http://127.0.0.1:26657) and --json.
+// Results go to stdout (with --json, one JSON document whose fields are
+// stable), messages and progress to stderr.
 //
-// Exit status: 0 success; 1 the command could not complete (node
-// unreachable, card or file problem, no commit in time); 2 bad usage or
-// input (flags, a malformed CSV file); 3 the ledger refused (the result is
-// still printed, with its code and reason); 4 a query found nothing; 5 and
-// 6 are audit's (an answer failed verification; figures do not reconcile).
+// Exit status, one scheme for every command (cmdenv.ExitCode): 0 success;
+// 1 the command could not complete (node unreachable, card or file
+// problem, no commit in time); 2 bad usage or input (flags, a malformed
+// CSV file, a --network directory without network.json); 3 the ledger
+// refused (the result is still printed, with its code and reason); 4 a
+// query found nothing; 5 and 6 are audit's (an answer failed verification;
+// figures do not reconcile).
 package cli

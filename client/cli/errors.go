@@ -5,54 +5,33 @@ import (
 	"fmt"
 
 	"github.com/mykeyledger/mykey/app"
+	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 )
 
-// Exit statuses (see the package documentation).
+// Exit statuses (see the package documentation): one scheme for every
+// command, audit's included (package cmdenv).
 const (
-	ExitOK       = 0
-	ExitFailure  = 1
-	ExitUsage    = 2
-	ExitRejected = 3
-	ExitNotFound = 4
+	ExitOK        = cmdenv.ExitOK
+	ExitFailure   = cmdenv.ExitFailure
+	ExitUsage     = cmdenv.ExitUsage
+	ExitRejected  = cmdenv.ExitRejected
+	ExitNotFound  = cmdenv.ExitNotFound
+	ExitUntrusted = cmdenv.ExitUntrusted
+	ExitMismatch  = cmdenv.ExitMismatch
 )
-
-// exitError carries an exit status with an error.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// ExitCode is the exit status the error ends the process with.
-func (e *exitError) ExitCode() int { return e.code }
 
 func usageErr(format string, args ...any) error {
-	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+	return cmdenv.Errorf(ExitUsage, format, args...)
 }
 
 func notFound(format string, args ...any) error {
-	return &exitError{code: ExitNotFound, err: fmt.Errorf(format, args...)}
+	return cmdenv.Errorf(ExitNotFound, format, args...)
 }
 
 // rejected is the ledger's refusal (code != 0) of what was sent, in plain
 // words with what to do.
 func rejected(what string, code uint32, log string) error {
-	return &exitError{code: ExitRejected, err: errors.New(RejectionText(what, code, log))}
-}
-
-// exitCode maps an error to the process's exit status.
-func exitCode(err error) int {
-	if err == nil {
-		return ExitOK
-	}
-	// Ours, and those of mounted command packages (audit).
-	var e interface{ ExitCode() int }
-	if errors.As(err, &e) {
-		return e.ExitCode()
-	}
-	return ExitFailure
+	return &cmdenv.ExitError{Code: ExitRejected, Err: errors.New(RejectionText(what, code, log))}
 }
 
 // RejectionText says why the ledger refused something and what to do:

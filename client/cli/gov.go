@@ -10,6 +10,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
 	"github.com/mykeyledger/mykey/internal/keyfile"
@@ -194,7 +195,7 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 		return err
 	}
 	if a.Sequence != gs.NextSequence {
-		return &exitError{code: ExitRejected, err: fmt.Errorf("%s: nothing was sent",
+		return &cmdenv.ExitError{Code: ExitRejected, Err: fmt.Errorf("%s: nothing was sent",
 			RejectionText("the proposal (checked before sending)", app.ErrBadSequence.Code,
 				fmt.Sprintf("it has sequence %d, the ledger's next is %d", a.Sequence, gs.NextSequence)))}
 	}
@@ -203,7 +204,7 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 		return usageErr("%v", err)
 	}
 	if err := txbuild.CheckAuthority(gs, signed); err != nil {
-		return &exitError{code: ExitRejected, err: fmt.Errorf("%s: nothing was sent",
+		return &cmdenv.ExitError{Code: ExitRejected, Err: fmt.Errorf("%s: nothing was sent",
 			RejectionText("the proposal (checked before sending)", app.ErrUnauthorized.Code, err.Error()))}
 	}
 	tx, err := txbuild.GovTx(signed)

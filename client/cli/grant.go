@@ -121,7 +121,7 @@ func (c *cmdCtx) runGrant(ctx context.Context, f *grantFlags) error {
 	if err != nil {
 		return err
 	}
-	ch := &types.Charge{ProgramId: f.program, MykeyId: f.mykey, ChargeRef: f.ref, AmountYen: f.amount, ChargedAt: c.env.Now().Unix()}
+	ch := &types.Charge{ProgramId: f.program, MykeyId: f.mykey, ChargeRef: f.ref, AmountYen: f.amount, ChargedAt: c.Env.Now().Unix()}
 	switch {
 	case !txbuild.ValidID(f.program):
 		return usageErr("--program %q is not a program ID", f.program)

@@ -12,6 +12,7 @@ import (
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/chargecsv"
+	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
 	"github.com/mykeyledger/mykey/internal/keyfile"
@@ -106,34 +107,17 @@ func (c *cmdCtx) runImport(ctx context.Context, f *importFlags, path string) err
 	if f.program != "" && !txbuild.ValidID(f.program) {
 		return usageErr("--program %q is not a program ID", f.program)
 	}
-	file, err := os.Open(path)
+	parsed, err := readCharges(path, f.program)
 	if err != nil {
-		return usageErr("%v", err)
-	}
-	parsed, err := chargecsv.Parse(file, chargecsv.Options{DefaultProgram: f.program})
-	file.Close()
-	if err != nil {
-		return usageErr("%s: %v", path, err)
+		return err
 	}
 	out := &ImportJSON{File: path, ProviderID: key.ID, Rows: len(parsed.Rows), BadRows: parsed.Bad,
 		Batches: []BatchJSON{}, Results: []ChargeResult{}, DryRun: f.dryRun}
 	if out.BadRows == nil {
 		out.BadRows = []chargecsv.BadRow{}
 	}
-	if len(parsed.Bad) > 0 {
-		for i, b := range parsed.Bad {
-			if i == f.maxListedProblems {
-				c.msg("%s: ... and %d more bad rows", path, len(parsed.Bad)-i)
-				break
-			}
-			c.msg("%s:%d: %s", path, b.Line, b.Err)
-		}
-		if !f.skipBad {
-			out.Unsent = len(parsed.Rows)
-			_ = c.output(out, func(io.Writer) {})
-			return usageErr("%s has %s (listed above); nothing was sent: fix them, or pass --skip-bad to send the %d good rows",
-				path, plural(len(parsed.Bad), "bad row"), len(parsed.Rows))
-		}
+	if err := c.checkBadRows(out, parsed, f); err != nil {
+		return err
 	}
 	st, err := c.status(ctx)
 	if err != nil {
@@ -142,24 +126,9 @@ func (c *cmdCtx) runImport(ctx context.Context, f *importFlags, path string) err
 
 	// Charges already on the ledger are duplicates: report, do not send.
 	results := make([]*ChargeResult, len(parsed.Rows))
-	if len(parsed.Rows) > 0 && !f.quiet {
-		c.msg("checking %s against the ledger at %s", plural(len(parsed.Rows), "charge"), c.n.URL())
-	}
-	if err := c.findRecorded(ctx, key.ID, parsed.Rows, results); err != nil {
+	send, sendRows, err := c.unrecorded(ctx, key.ID, parsed.Rows, results, f.quiet)
+	if err != nil {
 		return err
-	}
-	var (
-		send     []*types.Charge
-		sendRows []int // index into parsed.Rows
-	)
-	for i, row := range parsed.Rows {
-		if results[i] == nil {
-			send = append(send, row.Charge)
-			sendRows = append(sendRows, i)
-		}
-	}
-	if dups := len(parsed.Rows) - len(send); dups > 0 && !f.quiet {
-		c.msg("%s already on the ledger (duplicates, not sent again)", plural(dups, "charge"))
 	}
 	if f.dryRun {
 		out.Unsent = len(send)
@@ -169,39 +138,11 @@ func (c *cmdCtx) runImport(ctx context.Context, f *importFlags, path string) err
 	if err != nil {
 		return err
 	}
-	prog := newProgress(c.env.Stderr, c.env.StderrTTY && !f.quiet, f.quiet, len(parsed.Rows), len(txs))
-	prog.add(countOutcomes(results))
-	runErr := c.sendBatches(ctx, txs, f.inflight, func(bi int, s txbuild.Signed, res *rpc.Result) {
-		items := itemsOf(res, "grant", s.N)
-		var tl tally
-		for k := 0; k < s.N; k++ {
-			ri := sendRows[s.First+k]
-			row := parsed.Rows[ri]
-			r := chargeResult(row.Line, row.Charge, items[k], res, st.Height)
-			results[ri] = &r
-			tl.count(&r)
-		}
-		out.Batches = append(out.Batches, BatchJSON{TxHash: res.HashHex(), Stage: res.Stage, Height: res.Height,
-			Code: res.Code, Log: res.Log, Charges: s.N,
-			Lines: [2]int{parsed.Rows[sendRows[s.First]].Line, parsed.Rows[sendRows[s.First+s.N-1]].Line}})
-		prog.batch(bi, s.N, res.Height, tl)
-	})
-	prog.done()
+	runErr := c.sendGrants(ctx, txs, importBatch{rows: parsed.Rows, sendRows: sendRows, results: results, out: out, height: st.Height}, f)
 	// Duplicates the ledger found while sending (another run's transaction
 	// went first): say what it holds.
-	var late []*ChargeResult
-	for _, r := range results {
-		if r != nil && r.Outcome == OutcomeDuplicate && r.Recorded == nil {
-			late = append(late, r)
-		}
-	}
-	if len(late) > 0 {
-		if err := c.fillRecorded(ctx, key.ID, late); err != nil && runErr == nil {
-			runErr = err
-		}
-		for _, r := range late {
-			asRecordedRejection(r)
-		}
+	if err := c.explainLateDuplicates(ctx, key.ID, results); err != nil && runErr == nil {
+		runErr = err
 	}
 	for _, r := range results {
 		if r == nil {
@@ -214,6 +155,121 @@ func (c *cmdCtx) runImport(ctx context.Context, f *importFlags, path string) err
 			runErr, len(parsed.Rows)-out.Unsent, len(parsed.Rows))
 	}
 	return ferr
+}
+
+// readCharges reads and checks a CSV file of charges (program: the
+// program of rows without a program_id column).
+func readCharges(path, program string) (*chargecsv.File, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	parsed, err := chargecsv.Parse(file, chargecsv.Options{DefaultProgram: program})
+	file.Close()
+	if err != nil {
+		return nil, usageErr("%s: %v", path, err)
+	}
+	return parsed, nil
+}
+
+// checkBadRows lists the file's bad rows on stderr; unless --skip-bad,
+// it prints the result (nothing sent) and refuses the file.
+func (c *cmdCtx) checkBadRows(out *ImportJSON, parsed *chargecsv.File, f *importFlags) error {
+	if len(parsed.Bad) == 0 {
+		return nil
+	}
+	for i, b := range parsed.Bad {
+		if i == f.maxListedProblems {
+			c.msg("%s: ... and %d more bad rows", out.File, len(parsed.Bad)-i)
+			break
+		}
+		c.msg("%s:%d: %s", out.File, b.Line, b.Err)
+	}
+	if f.skipBad {
+		return nil
+	}
+	out.Unsent = len(parsed.Rows)
+	_ = c.output(out, func(io.Writer) {})
+	return usageErr("%s has %s (listed above); nothing was sent: fix them, or pass --skip-bad to send the %d good rows",
+		out.File, plural(len(parsed.Bad), "bad row"), len(parsed.Rows))
+}
+
+// unrecorded marks in results the rows whose charge the ledger already
+// holds (duplicates) and returns the others' charges, to send, with their
+// indexes in rows.
+func (c *cmdCtx) unrecorded(ctx context.Context, provider string, rows []chargecsv.Row, results []*ChargeResult, quiet bool) ([]*types.Charge, []int, error) {
+	if len(rows) > 0 && !quiet {
+		c.msg("checking %s against the ledger at %s", plural(len(rows), "charge"), c.n.URL())
+	}
+	if err := c.findRecorded(ctx, provider, rows, results); err != nil {
+		return nil, nil, err
+	}
+	var (
+		send     []*types.Charge
+		sendRows []int // index into rows
+	)
+	for i, row := range rows {
+		if results[i] == nil {
+			send = append(send, row.Charge)
+			sendRows = append(sendRows, i)
+		}
+	}
+	if dups := len(rows) - len(send); dups > 0 && !quiet {
+		c.msg("%s already on the ledger (duplicates, not sent again)", plural(dups, "charge"))
+	}
+	return send, sendRows, nil
+}
+
+// importBatch is what sendGrants fills as the ledger judges the batches.
+type importBatch struct {
+	rows     []chargecsv.Row
+	sendRows []int // the rows sent, in the order of the transactions' charges
+	results  []*ChargeResult
+	out      *ImportJSON
+	height   int64 // the node's height before sending
+}
+
+// sendGrants sends the grant transactions, showing progress, and records
+// each charge's outcome and each batch; its error stops the run early.
+func (c *cmdCtx) sendGrants(ctx context.Context, txs []txbuild.Signed, b importBatch, f *importFlags) error {
+	prog := newProgress(c.Env.Stderr, c.Env.StderrTTY && !f.quiet, f.quiet, len(b.rows), len(txs))
+	prog.add(countOutcomes(b.results))
+	err := c.sendBatches(ctx, txs, f.inflight, func(bi int, s txbuild.Signed, res *rpc.Result) {
+		items := itemsOf(res, "grant", s.N)
+		var tl tally
+		for k := 0; k < s.N; k++ {
+			ri := b.sendRows[s.First+k]
+			row := b.rows[ri]
+			r := chargeResult(row.Line, row.Charge, items[k], res, b.height)
+			b.results[ri] = &r
+			tl.count(&r)
+		}
+		b.out.Batches = append(b.out.Batches, BatchJSON{TxHash: res.HashHex(), Stage: res.Stage, Height: res.Height,
+			Code: res.Code, Log: res.Log, Charges: s.N,
+			Lines: [2]int{b.rows[b.sendRows[s.First]].Line, b.rows[b.sendRows[s.First+s.N-1]].Line}})
+		prog.batch(bi, s.N, res.Height, tl)
+	})
+	prog.done()
+	return err
+}
+
+// explainLateDuplicates says what the ledger holds for the duplicates it
+// found while sending.
+func (c *cmdCtx) explainLateDuplicates(ctx context.Context, provider string, results []*ChargeResult) error {
+	var late []*ChargeResult
+	for _, r := range results {
+		if r != nil && r.Outcome == OutcomeDuplicate && r.Recorded == nil {
+			late = append(late, r)
+		}
+	}
+	if len(late) == 0 {
+		return nil
+	}
+	err := c.fillRecorded(ctx, provider, late)
+	for _, r := range late {
+		asRecordedRejection(r)
+	}
+	return err
 }
 
 // findRecorded marks the rows whose charge the ledger already holds.
@@ -306,7 +362,7 @@ func (c *cmdCtx) finishImport(out *ImportJSON, results []*ChargeResult, f *impor
 		return err
 	}
 	if out.Rejected > 0 || out.Conflicts > 0 {
-		return &exitError{code: ExitRejected, err: errors.New(importProblem(out))}
+		return &cmdenv.ExitError{Code: ExitRejected, Err: errors.New(importProblem(out))}
 	}
 	return nil
 }

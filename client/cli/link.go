@@ -105,7 +105,7 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 	// The chain and its time: from the node, unless signing offline.
 	var (
 		chainID = f.chainID
-		now     = c.env.Now()
+		now     = c.Env.Now()
 		n       rpc.Node
 	)
 	if chainID == "" {
@@ -116,54 +116,14 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 		n, chainID, now = c.n, st.ChainID, st.Time
 	}
 
-	conn, err := f.card.Open(ctx, c.env.Stderr)
+	sl, fp, err := c.signLinkOnCard(ctx, f, chainID, now, n)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	cert, err := conn.Certificate()
-	if err != nil {
-		return err
-	}
-	fp, err := txbuild.Fingerprint(cert)
-	if err != nil {
-		return err
-	}
-	if n != nil {
-		if err := c.precheckLink(ctx, n, now, f.program, f.provider, cert); err != nil {
-			return err
-		}
-	}
-
-	req := txbuild.LinkRequest(chainID, f.program, f.provider, f.account, now.Add(f.validFor), cert)
-	c.msg("signing on the card: link this card in program %q to a %q account (valid until %s)",
-		f.program, f.provider, time.Unix(req.ExpiresAt, 0).UTC().Format(time.RFC3339))
-	pin, err := f.card.ReadPIN(c.env.Stdin)
-	if err != nil {
-		return err
-	}
-	sig, err := conn.Sign(req.SignBytes(), pin)
-	if err != nil {
-		return err
-	}
-	conn.Close()
-	sl := &types.SignedLink{Request: req, Signature: sig}
-
 	if f.out != "" {
-		lf, err := txbuild.NewLinkFile(sl)
-		if err != nil {
-			return err
-		}
-		if err := txbuild.SaveLinkFile(f.out, lf); err != nil {
-			return err
-		}
-		c.msg("signed link request written to %s; the provider submits it with `mykey link submit-batch`", f.out)
-		out := LinkFileJSON{File: f.out, ChainID: chainID, ProgramID: f.program, ProviderID: f.provider,
-			ExpiresAt: lf.ExpiresAt, Fingerprint: fp}
-		return c.output(out, func(w io.Writer) {
-			fmt.Fprintf(w, "signed link request: %s\nexpires:             %s\nfingerprint:         %s\n", out.File, out.ExpiresAt, fp)
-		})
+		return c.saveLink(f, sl, chainID, fp)
 	}
+	cert := sl.Request.Certificate
 
 	tx, err := txbuild.LinkTx(sl)
 	if err != nil {
@@ -195,6 +155,62 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 		return rejected("the link", res.Code, res.Log)
 	}
 	return nil
+}
+
+// signLinkOnCard has the card sign the link request of f for chainID,
+// valid from now for --valid-for, and returns it with the fingerprint of
+// the card's certificate. With a node (n), it first refuses a
+// link the ledger would certainly refuse, before the PIN is asked.
+func (c *cmdCtx) signLinkOnCard(ctx context.Context, f *linkFlags, chainID string, now time.Time, n rpc.Node) (*types.SignedLink, string, error) {
+	conn, err := f.card.Open(ctx, c.Env.Stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	defer conn.Close()
+	cert, err := conn.Certificate()
+	if err != nil {
+		return nil, "", err
+	}
+	fp, err := txbuild.Fingerprint(cert)
+	if err != nil {
+		return nil, "", err
+	}
+	if n != nil {
+		if err := c.precheckLink(ctx, n, now, f.program, f.provider, cert); err != nil {
+			return nil, "", err
+		}
+	}
+
+	req := txbuild.LinkRequest(chainID, f.program, f.provider, f.account, now.Add(f.validFor), cert)
+	c.msg("signing on the card: link this card in program %q to a %q account (valid until %s)",
+		f.program, f.provider, time.Unix(req.ExpiresAt, 0).UTC().Format(time.RFC3339))
+	pin, err := f.card.ReadPIN(c.Env.Stdin)
+	if err != nil {
+		return nil, "", err
+	}
+	sig, err := conn.Sign(req.SignBytes(), pin)
+	if err != nil {
+		return nil, "", err
+	}
+	return &types.SignedLink{Request: req, Signature: sig}, fp, nil
+}
+
+// saveLink writes a signed link request to --out, for a provider to
+// submit, and prints what it wrote.
+func (c *cmdCtx) saveLink(f *linkFlags, sl *types.SignedLink, chainID, fp string) error {
+	lf, err := txbuild.NewLinkFile(sl)
+	if err != nil {
+		return err
+	}
+	if err := txbuild.SaveLinkFile(f.out, lf); err != nil {
+		return err
+	}
+	c.msg("signed link request written to %s; the provider submits it with `mykey link submit-batch`", f.out)
+	out := LinkFileJSON{File: f.out, ChainID: chainID, ProgramID: f.program, ProviderID: f.provider,
+		ExpiresAt: lf.ExpiresAt, Fingerprint: fp}
+	return c.output(out, func(w io.Writer) {
+		fmt.Fprintf(w, "signed link request: %s\nexpires:             %s\nfingerprint:         %s\n", out.File, out.ExpiresAt, fp)
+	})
 }
 
 func printLink(w io.Writer, out *LinkJSON) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
 	"github.com/mykeyledger/mykey/internal/keyfile"
@@ -90,27 +91,7 @@ func (c *cmdCtx) runLinkBatch(ctx context.Context, keyPath string, args []string
 	if err != nil {
 		return err
 	}
-	var (
-		in      []linkInput
-		skipped []SkippedFile
-	)
-	for _, f := range files {
-		lf, sl, err := txbuild.LoadLinkFile(f)
-		switch {
-		case err != nil:
-		case lf.ChainID != st.ChainID:
-			err = fmt.Errorf("signed for chain %q, the node's chain is %q", lf.ChainID, st.ChainID)
-		case lf.ProviderID != key.ID:
-			err = fmt.Errorf("signed for provider %q, the key is %q's", lf.ProviderID, key.ID)
-		case sl.Request.ExpiresAt <= st.Time.Unix():
-			err = fmt.Errorf("expired at %s: the citizen must sign again", lf.ExpiresAt)
-		}
-		if err != nil {
-			skipped = append(skipped, SkippedFile{File: f, Err: err.Error()})
-			continue
-		}
-		in = append(in, linkInput{file: f, lf: lf, sl: sl})
-	}
+	in, skipped := loadLinkFiles(files, key.ID, st)
 	for _, s := range skipped {
 		c.msg("%s: %s", s.File, s.Err)
 	}
@@ -129,7 +110,6 @@ func (c *cmdCtx) runLinkBatch(ctx context.Context, keyPath string, args []string
 	if err != nil {
 		return err
 	}
-	var firstRej *LinkBatchResult
 	for bi, s := range txs {
 		c.msg("batch %d/%d: %d link(s)", bi+1, len(txs), s.N)
 		res, err := rpc.Submit(ctx, c.n, s.Tx, c.submitOpts())
@@ -159,30 +139,63 @@ func (c *cmdCtx) runLinkBatch(ctx context.Context, keyPath string, args []string
 		}
 	}
 	out.Links = len(out.Results)
-	for i := range out.Results {
-		if out.Results[i].Code != 0 {
-			firstRej = &out.Results[i]
-			break
-		}
-	}
-	err = c.output(out, func(w io.Writer) {
-		fmt.Fprintf(w, "%d link(s): %d accepted, %d rejected\n", out.Links, out.Accepted, out.Rejected)
-		for _, r := range out.Results {
-			if r.Code == 0 {
-				fmt.Fprintf(w, "  %s  MyKey ID %s  linked (block %d)\n", r.File, r.MyKeyID, r.Height)
-			} else {
-				fmt.Fprintf(w, "  %s  rejected: %s (code %d, %s)\n", r.File, r.Log, r.Code, r.Reason)
-			}
-		}
-	})
-	if err != nil {
+	if err := c.output(out, func(w io.Writer) { printLinkBatch(w, &out) }); err != nil {
 		return err
 	}
-	if firstRej != nil {
-		return &exitError{code: ExitRejected, err: fmt.Errorf("%d of %d link(s) rejected; first: %s", out.Rejected, out.Links,
+	if firstRej := out.firstRejected(); firstRej != nil {
+		return &cmdenv.ExitError{Code: ExitRejected, Err: fmt.Errorf("%d of %d link(s) rejected; first: %s", out.Rejected, out.Links,
 			RejectionText(firstRej.File, firstRej.Code, firstRej.Log))}
 	}
 	return nil
+}
+
+// loadLinkFiles reads signed link request files and keeps those signed for
+// the node's chain and the provider, and not expired; the others are
+// skipped, with why.
+func loadLinkFiles(files []string, provider string, st *rpc.Status) ([]linkInput, []SkippedFile) {
+	var (
+		in      []linkInput
+		skipped []SkippedFile
+	)
+	for _, f := range files {
+		lf, sl, err := txbuild.LoadLinkFile(f)
+		switch {
+		case err != nil:
+		case lf.ChainID != st.ChainID:
+			err = fmt.Errorf("signed for chain %q, the node's chain is %q", lf.ChainID, st.ChainID)
+		case lf.ProviderID != provider:
+			err = fmt.Errorf("signed for provider %q, the key is %q's", lf.ProviderID, provider)
+		case sl.Request.ExpiresAt <= st.Time.Unix():
+			err = fmt.Errorf("expired at %s: the citizen must sign again", lf.ExpiresAt)
+		}
+		if err != nil {
+			skipped = append(skipped, SkippedFile{File: f, Err: err.Error()})
+			continue
+		}
+		in = append(in, linkInput{file: f, lf: lf, sl: sl})
+	}
+	return in, skipped
+}
+
+// firstRejected is the first rejected link, nil if none was.
+func (out *LinkBatchJSON) firstRejected() *LinkBatchResult {
+	for i := range out.Results {
+		if out.Results[i].Code != 0 {
+			return &out.Results[i]
+		}
+	}
+	return nil
+}
+
+func printLinkBatch(w io.Writer, out *LinkBatchJSON) {
+	fmt.Fprintf(w, "%d link(s): %d accepted, %d rejected\n", out.Links, out.Accepted, out.Rejected)
+	for _, r := range out.Results {
+		if r.Code == 0 {
+			fmt.Fprintf(w, "  %s  MyKey ID %s  linked (block %d)\n", r.File, r.MyKeyID, r.Height)
+		} else {
+			fmt.Fprintf(w, "  %s  rejected: %s (code %d, %s)\n", r.File, r.Log, r.Code, r.Reason)
+		}
+	}
 }
 
 // itemsOf returns exactly n items of type typ for a result: the items'

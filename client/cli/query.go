@@ -60,7 +60,7 @@ func (q *querier) get(ctx context.Context, key string, rec rpc.Record, what stri
 	}
 	ans := AnswerJSON{Found: a.Found, Key: key, AnswerHeight: a.Height, Verified: a.Verified}
 	if !a.Found {
-		if q.c.g.json {
+		if q.c.Flags.JSON {
 			_ = q.c.output(ans, nil)
 		}
 		return ans, notFound("the ledger has no %s (as of block %d)", what, a.Height)

@@ -72,7 +72,7 @@ in the reader (--card; no PIN needed).`,
 				}
 				id = string(res.Value)
 			case cmd.Flags().Changed("card"):
-				conn, err := card.Open(ctx, q.c.env.Stderr)
+				conn, err := card.Open(ctx, q.c.Env.Stderr)
 				if err != nil {
 					return err
 				}

@@ -191,7 +191,7 @@ endpoint refuses this query.`,
 			cj.Index = strings.TrimPrefix(a.Key, rpc.KeyCert(""))
 			ans := AnswerJSON{Found: a.Found, Key: a.Key, AnswerHeight: a.Height, Verified: a.Verified}
 			if !a.Found {
-				if q.c.g.json {
+				if q.c.Flags.JSON {
 					_ = q.c.output(ans, nil)
 				}
 				return notFound("the ledger has no record of certificate %s (as of block %d)", cj.Fingerprint, a.Height)

@@ -25,9 +25,9 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/audit"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	"github.com/mykeyledger/mykey/client/audit/web"
+	"github.com/mykeyledger/mykey/client/cli"
 	"github.com/mykeyledger/mykey/internal/testca"
 )
 
@@ -334,12 +334,8 @@ func crawlPublic(t *testing.T, base, genesisFile string) *crawl {
 		{"export", "--format", "jsonl"},
 		{"reconcile", "--json"},
 	} {
-		cmd := audit.NewCmd()
 		var out, errOut bytes.Buffer
-		cmd.SetOut(&out)
-		cmd.SetErr(&errOut)
-		cmd.SetArgs(append([]string{"--node", base, "--genesis", genesisFile}, args...))
-		err := cmd.ExecuteContext(ctx)
+		err := cli.Run(ctx, append([]string{"audit", "--node", base, "--genesis", genesisFile}, args...), cli.Env{Stdout: &out, Stderr: &errOut})
 		c.add("mykey audit "+strings.Join(args, " "), out.Bytes())
 		c.add("mykey audit "+strings.Join(args, " ")+" (stderr)", errOut.Bytes())
 		// Every public audit command reads only public records.

@@ -164,52 +164,29 @@ func (g *loadgen) durationText() string {
 type linkedPerson struct{ provider, mykey string }
 
 func run(o options) error {
-	if o.inflight < 1 || o.charges < 1 || o.linkBatch < 1 || o.maxRate <= 0 || o.maxChargeRate <= 0 {
-		return errors.New("--inflight, --charges, --link-batch and the rates must be positive")
-	}
-	phases := strings.Split(o.phases, ",")
-	for _, ph := range phases {
-		if !slices.Contains([]string{"links", "links-batched", "grants"}, ph) {
-			return fmt.Errorf("unknown phase %q (links, links-batched, grants)", ph)
-		}
-	}
-	lay, err := netlayout.Load(o.dir)
+	phases, err := o.phaseList()
 	if err != nil {
 		return err
 	}
-	g := &loadgen{lay: lay, rpc: map[string]*rpchttp.HTTP{}, keys: map[string]*keyfile.Key{},
-		inflight: o.inflight, duration: o.duration, drain: o.drain, timeout: o.timeout}
-	for _, n := range lay.Nodes {
-		c, err := rpchttp.NewWithTimeout(n.RPC, 30)
-		if err != nil {
-			return err
-		}
-		g.rpc[n.Name] = c
-		if n.Role == "provider" {
-			g.provider = append(g.provider, n.ProviderID)
-			if g.keys[n.ProviderID], err = keyfile.Load(lay.ProviderKeys[n.ProviderID]); err != nil {
-				return err
-			}
-		}
-	}
-	if len(g.provider) == 0 {
-		return errors.New("the network has no provider node")
+	g, err := newLoadgen(o)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if g.watch, err = startWatcher(ctx, lay.Nodes[0].RPC); err != nil {
+	if g.watch, err = startWatcher(ctx, g.lay.Nodes[0].RPC); err != nil {
 		return err
 	}
-	ca, err := testca.Load(lay.TestCA)
+	ca, err := testca.Load(g.lay.TestCA)
 	if err != nil {
 		return err
 	}
-	program := lay.Programs[0]
-	signer, err := newLinkSigner(ca, lay.ChainID, program)
+	program := g.lay.Programs[0]
+	signer, err := newLinkSigner(ca, g.lay.ChainID, program)
 	if err != nil {
 		return err
 	}
-	out := &result{App: "mykey", ChainID: lay.ChainID, Nodes: len(lay.Nodes), DurationSeconds: o.duration.Seconds(),
+	out := &result{App: "mykey", ChainID: g.lay.ChainID, Nodes: len(g.lay.Nodes), DurationSeconds: o.duration.Seconds(),
 		Inflight: o.inflight, Window: o.window, ChargeWindow: o.chargeWindow}
 	if o.duration > 0 {
 		out.MaxRate = o.maxRate
@@ -223,133 +200,217 @@ func run(o options) error {
 		out.Phases = append(out.Phases, p)
 		return g.print(out, o)
 	}
-
-	var (
-		linked   []linkedPerson
-		linkedMu sync.Mutex
-		leftover []link // signed links a link phase did not send
-	)
-	linkItem := func(r *abci.ExecTxResult) int {
-		n, people := acceptedItems(r)
-		if len(people) > 0 {
-			linkedMu.Lock()
-			linked = append(linked, people...)
-			linkedMu.Unlock()
-		}
-		return n
-	}
-	// linkPool returns the links for a phase: leftovers first, then new
-	// ones.
-	linkPool := func() ([]link, time.Duration, error) {
-		want := o.links
-		if o.duration > 0 {
-			want = int(o.maxRate * o.duration.Seconds())
-		}
-		start := time.Now()
-		pool := leftover
-		leftover = nil
-		if len(pool) > want {
-			pool, leftover = pool[:want], pool[want:]
-		}
-		if n := want - len(pool); n > 0 {
-			msg("issuing %d test cards and signing their links (%d left from before)...", n, len(pool))
-			more, err := signer.signLinks(n, g.provider)
-			if err != nil {
-				return nil, 0, err
-			}
-			pool = append(pool, more...)
-		}
-		return pool, time.Since(start), nil
-	}
-	windowTxs := func(window, itemsPerTx int) int {
-		if window <= 0 {
-			return 0
-		}
-		return max(1, (window+itemsPerTx-1)/itemsPerTx)
-	}
-	// fromPool sends txs in order; unsent reports how many were not sent.
-	fromPool := func(txs []txItem, sentUpTo *int) func(int) (txItem, bool) {
-		return func(i int) (txItem, bool) {
-			if i >= len(txs) {
-				return txItem{}, false
-			}
-			*sentUpTo = i + 1
-			return txs[i], true
-		}
-	}
+	m := &mykeyPhases{loadgen: g, o: o, signer: signer, program: program, out: out}
 	for _, ph := range phases {
 		switch ph {
 		case "links", "links-batched":
-			pool, took, err := linkPool()
-			if err != nil {
-				return err
-			}
-			var txs []txItem
-			per := 1
-			if ph == "links" {
-				txs, err = singleLinkTxs(pool)
-			} else {
-				per = o.linkBatch
-				txs, err = batchLinkTxs(pool, per, lay.ChainID, g.keys)
-				out.LinkBatch = o.linkBatch
-			}
-			if err != nil {
-				return err
-			}
-			var sentUpTo int
-			p, err := g.run(phaseSpec{name: ph, next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: len(pool),
-				presign: took, windowTxs: windowTxs(o.window, per), item: linkItem})
-			if err != nil {
-				return err
-			}
-			out.Phases = append(out.Phases, p)
-			if ph == "links" && sentUpTo < len(pool) {
-				leftover = append(leftover, pool[sentUpTo:]...)
-			}
+			err = m.links(ph)
 		case "grants":
-			if len(linked) == 0 {
-				// Nobody to charge yet: link a few people, unmeasured.
-				pool, took, err := linkPool()
-				if err != nil {
-					return err
-				}
-				pool = pool[:min(len(pool), 2000)]
-				txs, err := batchLinkTxs(pool, o.linkBatch, lay.ChainID, g.keys)
-				if err != nil {
-					return err
-				}
-				saved := g.duration
-				g.duration = 0
-				var n int
-				p, err := g.run(phaseSpec{name: "setup-links", next: fromPool(txs, &n), pool: len(txs), poolItem: len(pool), presign: took, item: linkItem})
-				g.duration = saved
-				if err != nil {
-					return err
-				}
-				out.Phases = append(out.Phases, p)
-			}
-			n := o.grants
-			if o.duration > 0 {
-				n = int(o.maxChargeRate * o.duration.Seconds())
-				out.MaxChargeRate = o.maxChargeRate
-			}
-			msg("signing %d charges in grants of %d for %d linked people...", n, o.charges, len(linked))
-			start := time.Now()
-			txs, yen, err := grantTxs(linked, n, o.charges, lay.ChainID, program, g.keys)
-			if err != nil {
-				return err
-			}
-			out.ChargesPerTx, out.ChargeYen = o.charges, yen
-			var sentUpTo int
-			p, err := g.run(phaseSpec{name: "grants", next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: n,
-				presign: time.Since(start), windowTxs: windowTxs(o.chargeWindow, o.charges), item: linkItem})
-			if err != nil {
-				return err
-			}
-			out.Phases = append(out.Phases, p)
+			err = m.grants()
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return g.print(out, o)
+}
+
+// phaseList checks the options and returns the phases to run.
+func (o *options) phaseList() ([]string, error) {
+	if o.inflight < 1 || o.charges < 1 || o.linkBatch < 1 || o.maxRate <= 0 || o.maxChargeRate <= 0 {
+		return nil, errors.New("--inflight, --charges, --link-batch and the rates must be positive")
+	}
+	phases := strings.Split(o.phases, ",")
+	for _, ph := range phases {
+		if !slices.Contains([]string{"links", "links-batched", "grants"}, ph) {
+			return nil, fmt.Errorf("unknown phase %q (links, links-batched, grants)", ph)
+		}
+	}
+	return phases, nil
+}
+
+// newLoadgen reads the network's layout and opens a client to each node
+// and the providers' grant keys.
+func newLoadgen(o options) (*loadgen, error) {
+	lay, err := netlayout.Load(o.dir)
+	if err != nil {
+		return nil, err
+	}
+	g := &loadgen{lay: lay, rpc: map[string]*rpchttp.HTTP{}, keys: map[string]*keyfile.Key{},
+		inflight: o.inflight, duration: o.duration, drain: o.drain, timeout: o.timeout}
+	for _, n := range lay.Nodes {
+		c, err := rpchttp.NewWithTimeout(n.RPC, 30)
+		if err != nil {
+			return nil, err
+		}
+		g.rpc[n.Name] = c
+		if n.Role == "provider" {
+			g.provider = append(g.provider, n.ProviderID)
+			if g.keys[n.ProviderID], err = keyfile.Load(lay.ProviderKeys[n.ProviderID]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(g.provider) == 0 {
+		return nil, errors.New("the network has no provider node")
+	}
+	return g, nil
+}
+
+// mykeyPhases runs the phases of the MyKey app; they share the people
+// linked so far, whom the grants phase charges, and the signed links a
+// link phase did not send.
+type mykeyPhases struct {
+	*loadgen
+	o       options
+	signer  *linkSigner
+	program string
+	out     *result
+
+	linkedMu sync.Mutex
+	linked   []linkedPerson
+	leftover []link
+}
+
+// item counts a committed transaction's accepted items and remembers the
+// people its links linked.
+func (m *mykeyPhases) item(r *abci.ExecTxResult) int {
+	n, people := acceptedItems(r)
+	if len(people) > 0 {
+		m.linkedMu.Lock()
+		m.linked = append(m.linked, people...)
+		m.linkedMu.Unlock()
+	}
+	return n
+}
+
+// linkPool returns the links for a phase: leftovers first, then new ones;
+// and how long signing took.
+func (m *mykeyPhases) linkPool() ([]link, time.Duration, error) {
+	want := m.o.links
+	if m.o.duration > 0 {
+		want = int(m.o.maxRate * m.o.duration.Seconds())
+	}
+	start := time.Now()
+	pool := m.leftover
+	m.leftover = nil
+	if len(pool) > want {
+		pool, m.leftover = pool[:want], pool[want:]
+	}
+	if n := want - len(pool); n > 0 {
+		msg("issuing %d test cards and signing their links (%d left from before)...", n, len(pool))
+		more, err := m.signer.signLinks(n, m.provider)
+		if err != nil {
+			return nil, 0, err
+		}
+		pool = append(pool, more...)
+	}
+	return pool, time.Since(start), nil
+}
+
+// links runs a link phase: "links" (one citizen-signed link per
+// transaction) or "links-batched" (provider-signed batches).
+func (m *mykeyPhases) links(name string) error {
+	pool, took, err := m.linkPool()
+	if err != nil {
+		return err
+	}
+	var txs []txItem
+	per := 1
+	if name == "links" {
+		txs, err = singleLinkTxs(pool)
+	} else {
+		per = m.o.linkBatch
+		txs, err = batchLinkTxs(pool, per, m.lay.ChainID, m.keys)
+		m.out.LinkBatch = m.o.linkBatch
+	}
+	if err != nil {
+		return err
+	}
+	var sentUpTo int
+	p, err := m.run(phaseSpec{name: name, next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: len(pool),
+		presign: took, windowTxs: windowTxs(m.o.window, per), item: m.item})
+	if err != nil {
+		return err
+	}
+	m.out.Phases = append(m.out.Phases, p)
+	if name == "links" && sentUpTo < len(pool) {
+		m.leftover = append(m.leftover, pool[sentUpTo:]...)
+	}
+	return nil
+}
+
+// grants runs the grants phase, linking a few people first (unmeasured)
+// if no phase before did.
+func (m *mykeyPhases) grants() error {
+	if len(m.linked) == 0 {
+		if err := m.setupLinks(); err != nil {
+			return err
+		}
+	}
+	n := m.o.grants
+	if m.o.duration > 0 {
+		n = int(m.o.maxChargeRate * m.o.duration.Seconds())
+		m.out.MaxChargeRate = m.o.maxChargeRate
+	}
+	msg("signing %d charges in grants of %d for %d linked people...", n, m.o.charges, len(m.linked))
+	start := time.Now()
+	txs, yen, err := grantTxs(m.linked, n, m.o.charges, m.lay.ChainID, m.program, m.keys)
+	if err != nil {
+		return err
+	}
+	m.out.ChargesPerTx, m.out.ChargeYen = m.o.charges, yen
+	var sentUpTo int
+	p, err := m.run(phaseSpec{name: "grants", next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: n,
+		presign: time.Since(start), windowTxs: windowTxs(m.o.chargeWindow, m.o.charges), item: m.item})
+	if err != nil {
+		return err
+	}
+	m.out.Phases = append(m.out.Phases, p)
+	return nil
+}
+
+// setupLinks links up to 2000 people in batches, sending them all
+// whatever --duration says: the people the grants phase charges.
+func (m *mykeyPhases) setupLinks() error {
+	pool, took, err := m.linkPool()
+	if err != nil {
+		return err
+	}
+	pool = pool[:min(len(pool), 2000)]
+	txs, err := batchLinkTxs(pool, m.o.linkBatch, m.lay.ChainID, m.keys)
+	if err != nil {
+		return err
+	}
+	saved := m.duration
+	m.duration = 0
+	var n int
+	p, err := m.run(phaseSpec{name: "setup-links", next: fromPool(txs, &n), pool: len(txs), poolItem: len(pool), presign: took, item: m.item})
+	m.duration = saved
+	if err != nil {
+		return err
+	}
+	m.out.Phases = append(m.out.Phases, p)
+	return nil
+}
+
+// windowTxs is the transactions a window of items allows (0: no window).
+func windowTxs(window, itemsPerTx int) int {
+	if window <= 0 {
+		return 0
+	}
+	return max(1, (window+itemsPerTx-1)/itemsPerTx)
+}
+
+// fromPool sends txs in order; *sentUpTo is how many were taken.
+func fromPool(txs []txItem, sentUpTo *int) func(int) (txItem, bool) {
+	return func(i int) (txItem, bool) {
+		if i >= len(txs) {
+			return txItem{}, false
+		}
+		*sentUpTo = i + 1
+		return txs[i], true
+	}
 }
 
 // kvstorePhase sends key=value transactions of a link transaction's size.

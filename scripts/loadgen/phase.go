@@ -199,85 +199,18 @@ func (g *loadgen) run(spec phaseSpec) (*phase, error) {
 		LoadAvgStart: loadAvg()}
 	msg("%s: sending from height %d (inflight %d, window %d txs, %s)...", spec.name, h0, g.inflight, spec.windowTxs, g.durationText())
 
-	var (
-		accepted, refused, inflightNow atomic.Int64
-		firstErr                       atomic.Value
-		sentMu                         sync.Mutex
-		sentAt                         = map[[32]byte]time.Time{}
-		wg                             sync.WaitGroup
-		txBytes, sent                  int
-	)
-	sem := make(chan struct{}, g.inflight)
+	s := &sending{g: g, spec: spec, ctx: ctx, h0: h0, sentAt: map[[32]byte]time.Time{}}
 	t0 := time.Now()
-	stopAt := t0.Add(g.duration)
-	over := func() bool { return g.duration > 0 && !time.Now().Before(stopAt) }
-	outstanding := func() int64 {
-		c, _ := g.watch.committedSince(h0)
-		return accepted.Load() + inflightNow.Load() - c
-	}
-send:
-	for i := 0; ; i++ {
-		if over() || ctx.Err() != nil {
-			break
-		}
-		it, ok := spec.next(i)
-		if !ok {
-			p.Exhausted = g.duration > 0
-			break
-		}
-		for spec.windowTxs > 0 && outstanding() >= int64(spec.windowTxs) {
-			if over() || ctx.Err() != nil {
-				break send
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		sem <- struct{}{}
-		if over() {
-			<-sem
-			break
-		}
-		inflightNow.Add(1)
-		sent++
-		txBytes += len(it.tx)
-		wg.Add(1)
-		go func() {
-			defer func() { inflightNow.Add(-1); <-sem; wg.Done() }()
-			h := sha256.Sum256(it.tx)
-			for ctx.Err() == nil {
-				start := time.Now()
-				res, err := g.rpc[it.node].BroadcastTxSync(ctx, it.tx)
-				if err != nil && mempoolFull.MatchString(err.Error()) {
-					if over() {
-						return // not sent after all
-					}
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				if err == nil && res.Code == 0 {
-					sentMu.Lock()
-					sentAt[h] = start
-					sentMu.Unlock()
-					accepted.Add(1)
-					return
-				}
-				refused.Add(1)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err.Error())
-				} else {
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("code %d: %s", res.Code, res.Log))
-				}
-				return
-			}
-		}()
-	}
-	wg.Wait()
+	s.stopAt = t0.Add(g.duration)
+	s.load()
 	loadEnd := time.Now()
 	p.LoadSeconds = loadEnd.Sub(t0).Seconds()
-	p.Sent, p.Accepted, p.Refused = sent, int(accepted.Load()), int(refused.Load())
-	if sent > 0 {
-		p.TxBytes = txBytes / sent
+	p.Exhausted = s.exhausted
+	p.Sent, p.Accepted, p.Refused = s.sent, int(s.accepted.Load()), int(s.refused.Load())
+	if s.sent > 0 {
+		p.TxBytes = s.txBytes / s.sent
 	}
-	if e, ok := firstErr.Load().(string); ok {
+	if e, ok := s.firstErr.Load().(string); ok {
 		p.FirstRefusal = e
 		msg("%s: %d refused by CheckTx (first: %s)", spec.name, p.Refused, e)
 	}
@@ -285,24 +218,11 @@ send:
 		msg("%s: the %d pre-signed transactions ran out after %.1f s of %s; raise --max-rate", spec.name, spec.pool, p.LoadSeconds, g.duration)
 	}
 
-	// Drain: wait for everything accepted to be seen committed.
 	drainBy := loadEnd.Add(g.drain)
 	if g.duration == 0 {
 		drainBy = loadEnd.Add(budget)
 	}
-	for {
-		c, _ := g.watch.committedSince(h0)
-		if c >= int64(p.Accepted) {
-			p.Drained = true
-			break
-		}
-		if time.Now().After(drainBy) || ctx.Err() != nil {
-			msg("%s: %d of %d accepted transactions seen committed after a drain of %s", spec.name, c, p.Accepted, time.Since(loadEnd).Round(time.Millisecond))
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p.DrainSeconds = time.Since(loadEnd).Seconds()
+	g.awaitCommitted(ctx, p, h0, loadEnd, drainBy)
 	_, hEnd := g.watch.committedSince(h0)
 	p.LoadAvgEnd = loadAvg()
 
@@ -313,16 +233,150 @@ send:
 	if err != nil {
 		return nil, err
 	}
+	lat := s.tally(p, blocks)
+	p.setLatency(lat)
+	msg("%s: %d txs, %d items in blocks %d..%d over %.1f s: %.1f items/s, %.1f tx/s, p50 %.0f ms, p95 %.0f ms",
+		spec.name, p.CommittedTx, p.Items, h0+1, p.LastHeight, p.Seconds, p.ItemsPerS, p.TxPerS, p.P50ms, p.P95ms)
+	return p, nil
+}
+
+// sending is a phase's load while it is sent: what was sent, accepted and
+// refused, and when each accepted transaction's call started.
+type sending struct {
+	g      *loadgen
+	spec   phaseSpec
+	ctx    context.Context
+	h0     int64     // the height before the phase
+	stopAt time.Time // with g.duration: when sending stops
+
+	accepted, refused, inflight atomic.Int64
+	firstErr                    atomic.Value // the first refusal, a string
+	mu                          sync.Mutex
+	sentAt                      map[[32]byte]time.Time // by transaction hash, under mu
+
+	// Kept by load alone.
+	sent, txBytes int
+	exhausted     bool // the transactions ran out before g.duration
+}
+
+// over says that the phase's duration is up.
+func (s *sending) over() bool { return s.g.duration > 0 && !time.Now().Before(s.stopAt) }
+
+// outstanding is the transactions accepted or in flight and not yet seen
+// committed.
+func (s *sending) outstanding() int64 {
+	c, _ := s.g.watch.committedSince(s.h0)
+	return s.accepted.Load() + s.inflight.Load() - c
+}
+
+// load sends the phase's transactions, at most g.inflight calls at once
+// and within the window, until they run out, the duration is up or the
+// context ends; it returns when every call has returned.
+func (s *sending) load() {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, s.g.inflight)
+	for i := 0; !s.over() && s.ctx.Err() == nil; i++ {
+		it, ok := s.spec.next(i)
+		if !ok {
+			s.exhausted = s.g.duration > 0
+			return
+		}
+		if !s.awaitWindow() {
+			return
+		}
+		sem <- struct{}{}
+		if s.over() {
+			<-sem
+			return
+		}
+		s.inflight.Add(1)
+		s.sent++
+		s.txBytes += len(it.tx)
+		wg.Go(func() {
+			defer func() { s.inflight.Add(-1); <-sem }()
+			s.broadcast(it)
+		})
+	}
+}
+
+// awaitWindow waits while the window is full; false if the phase ended
+// meanwhile.
+func (s *sending) awaitWindow() bool {
+	for s.spec.windowTxs > 0 && s.outstanding() >= int64(s.spec.windowTxs) {
+		if s.over() || s.ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
+// broadcast sends one transaction, again while the mempool is full (until
+// the phase is over), and records whether CheckTx accepted it.
+func (s *sending) broadcast(it txItem) {
+	h := sha256.Sum256(it.tx)
+	for s.ctx.Err() == nil {
+		start := time.Now()
+		res, err := s.g.rpc[it.node].BroadcastTxSync(s.ctx, it.tx)
+		if err != nil && mempoolFull.MatchString(err.Error()) {
+			if s.over() {
+				return // not sent after all
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if err == nil && res.Code == 0 {
+			s.mu.Lock()
+			s.sentAt[h] = start
+			s.mu.Unlock()
+			s.accepted.Add(1)
+			return
+		}
+		s.refused.Add(1)
+		if err != nil {
+			s.firstErr.CompareAndSwap(nil, err.Error())
+		} else {
+			s.firstErr.CompareAndSwap(nil, fmt.Sprintf("code %d: %s", res.Code, res.Log))
+		}
+		return
+	}
+}
+
+// awaitCommitted waits, until by, for every transaction p accepted to be
+// seen committed above h0 (p.Drained if they were).
+func (g *loadgen) awaitCommitted(ctx context.Context, p *phase, h0 int64, loadEnd, by time.Time) {
+	for {
+		c, _ := g.watch.committedSince(h0)
+		if c >= int64(p.Accepted) {
+			p.Drained = true
+			break
+		}
+		if time.Now().After(by) || ctx.Err() != nil {
+			msg("%s: %d of %d accepted transactions seen committed after a drain of %s", p.Name, c, p.Accepted, time.Since(loadEnd).Round(time.Millisecond))
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.DrainSeconds = time.Since(loadEnd).Seconds()
+}
+
+// tally counts the phase's transactions in blocks (blocks[0] is the block
+// before the phase, read for its time) into p: committed transactions and
+// items, the heights and sizes of the blocks holding them, and the rates
+// over their block time. It returns the latencies of the transactions
+// whose block was seen committed.
+func (s *sending) tally(p *phase, blocks []block) []time.Duration {
 	var lat []time.Duration
 	lastTime := blocks[0].time
 	for _, b := range blocks[1:] {
 		ours := 0
-		seen, seenOK := g.watch.seenAt(b.height)
+		seen, seenOK := s.g.watch.seenAt(b.height)
 		for i, tx := range b.txs {
 			h := sha256.Sum256(tx)
-			sentMu.Lock()
-			at, ok := sentAt[h]
-			sentMu.Unlock()
+			s.mu.Lock()
+			at, ok := s.sentAt[h]
+			s.mu.Unlock()
 			if !ok {
 				continue
 			}
@@ -334,14 +388,14 @@ send:
 			if r.Code == 0 {
 				p.CommittedOK++
 			}
-			p.Items += spec.item(r)
+			p.Items += s.spec.item(r)
 		}
 		if ours == 0 {
 			continue
 		}
 		p.CommittedTx += ours
 		p.LastHeight = b.height
-		p.Blocks = b.height - h0
+		p.Blocks = b.height - s.h0
 		lastTime = b.time
 		p.MaxBlockTxs = max(p.MaxBlockTxs, len(b.txs))
 		p.MaxBlockMiB = max(p.MaxBlockMiB, float64(b.bytes)/(1<<20))
@@ -355,20 +409,23 @@ send:
 	if p.CommittedTx > 0 {
 		p.ItemsPerTx = float64(p.Items) / float64(p.CommittedTx)
 	}
+	return lat
+}
+
+// setLatency sets the latency percentiles of p from lat.
+func (p *phase) setLatency(lat []time.Duration) {
 	p.LatencyTxs = len(lat)
-	if len(lat) > 0 {
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		pct := func(q float64) float64 { return ms(lat[min(len(lat)-1, int(q*float64(len(lat))))]) }
-		p.P50ms, p.P95ms, p.P99ms, p.MaxMs = pct(0.50), pct(0.95), pct(0.99), ms(lat[len(lat)-1])
-		var sum time.Duration
-		for _, d := range lat {
-			sum += d
-		}
-		p.MeanMs = ms(sum / time.Duration(len(lat)))
+	if len(lat) == 0 {
+		return
 	}
-	msg("%s: %d txs, %d items in blocks %d..%d over %.1f s: %.1f items/s, %.1f tx/s, p50 %.0f ms, p95 %.0f ms",
-		spec.name, p.CommittedTx, p.Items, h0+1, p.LastHeight, p.Seconds, p.ItemsPerS, p.TxPerS, p.P50ms, p.P95ms)
-	return p, nil
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(q float64) float64 { return ms(lat[min(len(lat)-1, int(q*float64(len(lat))))]) }
+	p.P50ms, p.P95ms, p.P99ms, p.MaxMs = pct(0.50), pct(0.95), pct(0.99), ms(lat[len(lat)-1])
+	var sum time.Duration
+	for _, d := range lat {
+		sum += d
+	}
+	p.MeanMs = ms(sum / time.Duration(len(lat)))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
