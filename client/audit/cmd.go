@@ -102,6 +102,20 @@ func (f *flags) openTotals(ctx context.Context) (*lightverify.Client, *report.To
 	return c, t, nil
 }
 
+// openHistory opens a client and reads the totals (openTotals) and the
+// history of government actions up to their height.
+func (f *flags) openHistory(ctx context.Context) (*lightverify.Client, *report.Totals, *report.History, error) {
+	c, t, err := f.openTotals(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	h, err := report.ReadHistory(ctx, c, t)
+	if err != nil {
+		return nil, nil, nil, classify(err)
+	}
+	return c, t, h, nil
+}
+
 // open resolves the node and the trust anchor and returns a client.
 func (f *flags) open(ctx context.Context) (*lightverify.Client, error) {
 	node, err := f.run.NodeURL(f.full)
@@ -142,6 +156,11 @@ func usage(format string, args ...any) error {
 	return cmdenv.Errorf(ExitUsage, format, args...)
 }
 
+// mismatch is the error of figures that do not reconcile.
+func mismatch(format string, args ...any) error {
+	return cmdenv.Errorf(ExitMismatch, format, args...)
+}
+
 // classify gives an error its exit status.
 func classify(err error) error {
 	var ee *ExitError
@@ -178,6 +197,15 @@ func proofLine(c *lightverify.Client, height int64) string {
 	}
 	return fmt.Sprintf("Proved at height %d against the header of block %d, verified by the light client from the %s; node %s",
 		height, height+1, c.Anchor(), c.Node())
+}
+
+// nonNil is s, or an empty slice for nil, so that --json writes [] rather
+// than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // report writes a command's answer on stdout: v as JSON with --json, else

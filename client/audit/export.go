@@ -320,8 +320,8 @@ func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter
 		for _, m := range bad {
 			fmt.Fprintf(stderr, "export: MISMATCH %s\n", m)
 		}
-		return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: the ledger at height %d (node %s) does not reconcile: %d mismatches; records involved: %s",
-			t.Height, c.Node(), len(bad), strings.Join(involved(bad), ", "))}
+		return mismatch("audit: the ledger at height %d (node %s) does not reconcile: %d mismatches; records involved: %s",
+			t.Height, c.Node(), len(bad), strings.Join(involved(bad), ", "))
 	}
 	if err := out.commit(); err != nil {
 		return err
@@ -379,8 +379,8 @@ func runChargeExport(ctx context.Context, c *lightverify.Client, o *exportOpts, 
 		for _, m := range bad {
 			fmt.Fprintf(stderr, "export: MISMATCH %s\n", m)
 		}
-		return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: export of %s is incomplete or inconsistent at height %d (node %s): %d mismatches",
-			describeScopes(scan.Scopes), t.Height, c.Node(), len(bad))}
+		return mismatch("audit: export of %s is incomplete or inconsistent at height %d (node %s): %d mismatches",
+			describeScopes(scan.Scopes), t.Height, c.Node(), len(bad))
 	}
 	if err := out.commit(); err != nil {
 		return err

@@ -50,14 +50,9 @@ Kinds: ` + strings.Join(historyKinds, ", ") + `.`,
 					want[k] = true
 				}
 			}
-			ctx := cmd.Context()
-			c, t, err := f.openTotals(ctx)
+			c, t, h, err := f.openHistory(cmd.Context())
 			if err != nil {
 				return err
-			}
-			h, err := report.ReadHistory(ctx, c, t)
-			if err != nil {
-				return classify(err)
 			}
 			out := HistoryJSON{Proof: proofOf(c, t.Height, t.AppHash), Later: h.Later, Mismatches: h.Missing, Items: []*report.HistoryItem{}}
 			for _, it := range h.Items {
@@ -72,15 +67,13 @@ Kinds: ` + strings.Join(historyKinds, ", ") + `.`,
 			}
 			err = f.report(c, t.Height, out, func(w io.Writer) {
 				writeHistory(w, out.Items)
-				for _, m := range h.Missing {
-					fmt.Fprintf(w, "MISMATCH %s\n", m)
-				}
+				writeMismatches(w, h.Missing)
 			})
 			if err != nil {
 				return err
 			}
 			if len(h.Missing) > 0 {
-				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: node %s left %d government actions out of the history", c.Node(), len(h.Missing))}
+				return mismatch("audit: node %s left %d government actions out of the history", c.Node(), len(h.Missing))
 			}
 			return nil
 		},
@@ -104,4 +97,18 @@ func writeHistory(w io.Writer, items []*report.HistoryItem) {
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\n", it.Sequence, it.Height, report.Timestamp(it.Time), it.Kind, it.Summary)
 	}
 	tw.Flush()
+}
+
+// writeHistoryNaming ends a person's or a provider's report: the
+// government actions naming id, then the mismatches found.
+func writeHistoryNaming(w io.Writer, id string, items []*report.HistoryItem, ms []report.Mismatch) {
+	fmt.Fprintf(w, "\nGovernment actions naming %s:\n", id)
+	writeHistory(w, items)
+	writeMismatches(w, ms)
+}
+
+func writeMismatches(w io.Writer, ms []report.Mismatch) {
+	for _, m := range ms {
+		fmt.Fprintf(w, "MISMATCH %s\n", m)
+	}
 }

@@ -69,13 +69,7 @@ func LinkStatus(l *types.Linkage) string {
 // programs' caps.
 func PersonToJSON(p *report.PersonReport, t *report.Totals) PersonJSON {
 	out := PersonJSON{ID: p.ID, Height: p.Height, Issued: p.Record.IssuedHeight, Certs: len(p.Record.Certs),
-		MergedInto: p.Record.MergedInto, MergedFrom: p.MergedFrom, History: p.History, Mismatches: p.Mismatches}
-	if out.History == nil {
-		out.History = []*report.HistoryItem{}
-	}
-	if out.Mismatches == nil {
-		out.Mismatches = []report.Mismatch{}
-	}
+		MergedInto: p.Record.MergedInto, MergedFrom: p.MergedFrom, History: nonNil(p.History), Mismatches: nonNil(p.Mismatches)}
 	for _, pp := range p.Programs {
 		j := PersonProgramJSON{Program: pp.Program, LinkStatus: LinkStatus(pp.Link), LinkHeight: pp.LinkHeight,
 			GrantedYen: pp.Totals.GrantedYen, RecoveredYen: pp.Totals.RecoveredYen, Attested: pp.Totals.Attested, TotalsHeight: pp.TotalsHeight,
@@ -119,13 +113,9 @@ are not public, so --node must be a validator's full RPC.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			f.full = charges
-			c, t, err := f.openTotals(ctx)
+			c, t, h, err := f.openHistory(ctx)
 			if err != nil {
 				return err
-			}
-			h, err := report.ReadHistory(ctx, c, t)
-			if err != nil {
-				return classify(err)
 			}
 			p, err := report.Person(ctx, c, t, h, args[0], charges)
 			if err != nil {
@@ -137,7 +127,7 @@ are not public, so --node must be a validator's full RPC.`,
 				return err
 			}
 			if len(out.Mismatches) > 0 {
-				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: MyKey ID %s: %d mismatches; first: %s", p.ID, len(out.Mismatches), out.Mismatches[0])}
+				return mismatch("audit: MyKey ID %s: %d mismatches; first: %s", p.ID, len(out.Mismatches), out.Mismatches[0])
 			}
 			return nil
 		},
@@ -181,9 +171,5 @@ func writePerson(w io.Writer, p *PersonJSON) {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(w, "\nGovernment actions naming %s:\n", p.ID)
-	writeHistory(w, p.History)
-	for _, m := range p.Mismatches {
-		fmt.Fprintf(w, "MISMATCH %s\n", m)
-	}
+	writeHistoryNaming(w, p.ID, p.History, p.Mismatches)
 }

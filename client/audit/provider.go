@@ -137,7 +137,7 @@ naming it. --no-daily leaves the days out of the output.`,
 				return err
 			}
 			if len(out.Mismatches) > 0 {
-				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: provider %s: %d mismatches at height %d; first: %s", id, len(out.Mismatches), t.Height, out.Mismatches[0])}
+				return mismatch("audit: provider %s: %d mismatches at height %d; first: %s", id, len(out.Mismatches), t.Height, out.Mismatches[0])
 			}
 			return nil
 		},
@@ -149,10 +149,9 @@ naming it. --no-daily leaves the days out of the output.`,
 func writeProvider(w io.Writer, r *ProviderReportJSON, noDaily bool) {
 	fmt.Fprintf(w, "\nProvider %s (%s), %s, validator power %d\n\n", r.ID, r.Name, r.Status, r.Power)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "PROGRAM\tLINKED\tGRANTS\tGRANTED ¥\tSETTLED ¥\tRECOVERED ¥\tOUTSTANDING ¥\t")
+	fmt.Fprintln(tw, "PROGRAM\t"+figuresHeader)
 	for _, p := range r.Programs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", p.Program, p.Linked, p.Grants, report.Yen(p.GrantedYen),
-			report.Yen(p.SettledYen), report.Yen(p.RecoveredYen), report.Yen(p.OutstandingYen))
+		p.writeRow(tw, p.Program)
 	}
 	tw.Flush()
 	if !noDaily {
@@ -168,9 +167,5 @@ func writeProvider(w io.Writer, r *ProviderReportJSON, noDaily bool) {
 	for _, og := range r.OverGrants {
 		fmt.Fprintf(w, "  %s  MyKey %s  ¥%s  height %d  %s\n", og.Program, og.MyKeyID, report.Yen(og.AmountYen), og.Height, og.Reference)
 	}
-	fmt.Fprintf(w, "\nGovernment actions naming %s:\n", r.ID)
-	writeHistory(w, r.History)
-	for _, m := range r.Mismatches {
-		fmt.Fprintf(w, "MISMATCH %s\n", m)
-	}
+	writeHistoryNaming(w, r.ID, r.History, r.Mismatches)
 }

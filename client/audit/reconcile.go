@@ -91,26 +91,18 @@ then 6.`,
 			}
 			ms := append(report.Reconcile(t, scan), h.Missing...)
 			out := ReconcileJSON{Proof: proofOf(c, t.Height, t.AppHash), OK: len(ms) == 0, RootGrantedYen: t.RootSum,
-				ProgramsYen: t.GrantedYen(), DailyYen: t.DailyYen(), DailyRecords: len(t.Days), HistoryEntries: len(h.Items),
-				Checks: reconcileChecks, Mismatches: ms}
+				ProgramsYen: t.GrantedYen(), ProvidersYen: providersGrantedYen(t), DailyYen: t.DailyYen(), DailyRecords: len(t.Days),
+				HistoryEntries: len(h.Items), Checks: reconcileChecks, Mismatches: nonNil(ms)}
 			if scan != nil {
 				out.Charges, out.Grants, out.GrantsYen, out.LaterGrants = true, scan.Total.Grants, scan.Total.Yen, scan.Later
 				out.Checks = append(append([]string(nil), reconcileChecks...), chargeChecks...)
-			}
-			for _, p := range t.Programs {
-				for _, v := range p.Providers {
-					out.ProvidersYen += v.Totals.GrantedYen
-				}
-			}
-			if out.Mismatches == nil {
-				out.Mismatches = []report.Mismatch{}
 			}
 			if err := f.report(c, t.Height, out, func(w io.Writer) { writeReconcile(w, &out) }); err != nil {
 				return err
 			}
 			if !out.OK {
-				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: %d mismatches at height %d (node %s); records involved: %s",
-					len(ms), t.Height, c.Node(), strings.Join(involved(ms), ", "))}
+				return mismatch("audit: %d mismatches at height %d (node %s); records involved: %s",
+					len(ms), t.Height, c.Node(), strings.Join(involved(ms), ", "))
 			}
 			return nil
 		},

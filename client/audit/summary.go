@@ -77,6 +77,17 @@ func providerJSON(v *report.ProviderView) ProviderJSON {
 		SettledYen: v.Totals.SettledYen, RecoveredYen: v.Totals.RecoveredYen, OutstandingYen: v.Outstanding()}
 }
 
+// figuresHeader heads the columns ProviderJSON.writeRow writes, after the
+// first.
+const figuresHeader = "LINKED\tGRANTS\tGRANTED ¥\tSETTLED ¥\tRECOVERED ¥\tOUTSTANDING ¥\t"
+
+// writeRow writes v's figures as a table row (to a right-aligned
+// tabwriter) named name.
+func (v ProviderJSON) writeRow(w io.Writer, name string) {
+	fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", name, v.Linked, v.Grants, report.Yen(v.GrantedYen),
+		report.Yen(v.SettledYen), report.Yen(v.RecoveredYen), report.Yen(v.OutstandingYen))
+}
+
 // ProgramKind names a program kind.
 func ProgramKind(k types.ProgramKind) string {
 	switch k {
@@ -99,28 +110,33 @@ func newSummaryCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ms := sums(report.Reconcile(t, nil))
 			out := SummaryJSON{Proof: proofOf(c, t.Height, t.AppHash), RootGrantedYen: t.RootSum, ProgramsGrantedYen: t.GrantedYen(),
-				DailyGrantedYen: t.DailyYen(), Mismatches: sums(report.Reconcile(t, nil))}
+				ProvidersGrantedYen: providersGrantedYen(t), DailyGrantedYen: t.DailyYen(), Agree: len(ms) == 0, Mismatches: nonNil(ms)}
 			for _, p := range t.Programs {
 				out.Programs = append(out.Programs, programJSON(p))
-				for _, v := range p.Providers {
-					out.ProvidersGrantedYen += v.Totals.GrantedYen
-				}
-			}
-			out.Agree = len(out.Mismatches) == 0
-			if out.Mismatches == nil {
-				out.Mismatches = []report.Mismatch{}
 			}
 			if err := f.report(c, t.Height, out, func(w io.Writer) { fmt.Fprintln(w); writeSummary(w, &out) }); err != nil {
 				return err
 			}
 			if !out.Agree {
-				return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("audit: the totals do not reconcile at height %d: %s (records %s)",
-					t.Height, out.Mismatches[0].Detail, strings.Join(involved(out.Mismatches), ", "))}
+				return mismatch("audit: the totals do not reconcile at height %d: %s (records %s)",
+					t.Height, out.Mismatches[0].Detail, strings.Join(involved(out.Mismatches), ", "))
 			}
 			return nil
 		},
 	}
+}
+
+// providersGrantedYen is the sum of every provider's granted yen in
+// every program.
+func providersGrantedYen(t *report.Totals) (n int64) {
+	for _, p := range t.Programs {
+		for _, v := range p.Providers {
+			n += v.Totals.GrantedYen
+		}
+	}
+	return n
 }
 
 // sums keeps the mismatches that say the summary's own figures do not add
@@ -147,13 +163,13 @@ func writeSummary(w io.Writer, s *SummaryJSON) {
 		}
 		fmt.Fprintf(w, "Program %s (%s): %s, budget ¥%s\n", p.ID, p.Name, terms, report.Yen(p.BudgetYen))
 		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "PROVIDER\tLINKED\tGRANTS\tGRANTED ¥\tSETTLED ¥\tRECOVERED ¥\tOUTSTANDING ¥\t")
+		fmt.Fprintln(tw, "PROVIDER\t"+figuresHeader)
 		for _, v := range p.Providers {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", v.ID, v.Linked, v.Grants, report.Yen(v.GrantedYen),
-				report.Yen(v.SettledYen), report.Yen(v.RecoveredYen), report.Yen(v.OutstandingYen))
+			v.writeRow(tw, v.ID)
 		}
-		fmt.Fprintf(tw, "total\t%d\t%d\t%s\t%s\t%s\t%s\t\n", p.Linked, p.Grants, report.Yen(p.GrantedYen),
-			report.Yen(p.SettledYen), report.Yen(p.RecoveredYen), report.Yen(p.OutstandingYen))
+		total := ProviderJSON{Linked: p.Linked, Grants: p.Grants, GrantedYen: p.GrantedYen,
+			SettledYen: p.SettledYen, RecoveredYen: p.RecoveredYen, OutstandingYen: p.OutstandingYen}
+		total.writeRow(tw, "total")
 		tw.Flush()
 		fmt.Fprintf(w, "Budget left: ¥%s\n\n", report.Yen(p.BudgetLeftYen))
 	}
@@ -163,9 +179,7 @@ func writeSummary(w io.Writer, s *SummaryJSON) {
 			report.Yen(s.ProgramsGrantedYen), report.Yen(s.ProvidersGrantedYen), report.Yen(s.DailyGrantedYen))
 	}
 	fmt.Fprintf(w, "Total granted, committed to by the state root: ¥%s — %s\n", report.Yen(int64(s.RootGrantedYen)), verdict)
-	for _, m := range s.Mismatches {
-		fmt.Fprintf(w, "MISMATCH %s\n", m)
-	}
+	writeMismatches(w, s.Mismatches)
 }
 
 // bp formats basis points as a percentage: 2500 → "25".
