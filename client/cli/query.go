@@ -58,7 +58,14 @@ func (q *querier) get(ctx context.Context, key string, rec rpc.Record, what stri
 	if err != nil {
 		return AnswerJSON{}, err
 	}
-	ans := AnswerJSON{Found: a.Found, Key: key, AnswerHeight: a.Height, Verified: a.Verified}
+	return q.answer(a, what)
+}
+
+// answer is where a's answer comes from; a missing record prints
+// {"found": false, ...} with --json and returns a not-found error naming
+// what.
+func (q *querier) answer(a *rpc.Answer, what string) (AnswerJSON, error) {
+	ans := AnswerJSON{Found: a.Found, Key: a.Key, AnswerHeight: a.Height, Verified: a.Verified}
 	if !a.Found {
 		if q.c.Flags.JSON {
 			_ = q.c.output(ans, nil)
@@ -68,10 +75,15 @@ func (q *querier) get(ctx context.Context, key string, rec rpc.Record, what stri
 	return ans, nil
 }
 
-func (q *querier) verifiedNote(w io.Writer, a AnswerJSON) {
-	if a.Verified {
-		fmt.Fprintf(w, "(answer as of block %d, proof verified against block %d's header)\n", a.AnswerHeight, a.AnswerHeight+1)
-	}
+// output writes a query's answer v: as JSON with --json, else text followed,
+// when a's proof was verified, by a line saying so.
+func (q *querier) output(v any, a AnswerJSON, text func(w io.Writer)) error {
+	return q.c.output(v, func(w io.Writer) {
+		text(w)
+		if a.Verified {
+			fmt.Fprintf(w, "(answer as of block %d, proof verified against block %d's header)\n", a.AnswerHeight, a.AnswerHeight+1)
+		}
+	})
 }
 
 // MyKeyJSON is the --json output of `mykey query mykey`.
@@ -118,7 +130,7 @@ func (q *querier) mykeyCmd() *cobra.Command {
 			for _, idx := range mk.Certs {
 				out.Certificates = append(out.Certificates, CertJSON{Index: hex.EncodeToString(idx)})
 			}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				fmt.Fprintf(w, "MyKey ID:  %s (issued in block %d)\n", out.MyKeyID, out.IssuedHeight)
 				if out.MergedInto != "" {
 					fmt.Fprintf(w, "merged into %s (the same person's older ID)\n", out.MergedInto)
@@ -127,7 +139,6 @@ func (q *querier) mykeyCmd() *cobra.Command {
 				for _, c := range out.Certificates {
 					fmt.Fprintf(w, "certificate %s (ledger index)\n", c.Index)
 				}
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}
@@ -158,10 +169,9 @@ func (q *querier) providerCmd() *cobra.Command {
 			out := ProviderJSON{AnswerJSON: a, ProviderID: p.Id, Name: p.Name,
 				Status:   strings.ToLower(strings.TrimPrefix(p.Status.String(), "PROVIDER_STATUS_")),
 				GrantKey: hex.EncodeToString(p.GrantKey), ValidatorKey: hex.EncodeToString(p.ValidatorKey), Power: p.Power}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				fmt.Fprintf(w, "provider %q (%s): %s\ngrant key:     %s\nvalidator key: %s (power %d)\n",
 					out.ProviderID, out.Name, out.Status, out.GrantKey, out.ValidatorKey, out.Power)
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}
@@ -201,7 +211,7 @@ func (q *querier) programCmd() *cobra.Command {
 			}
 			out := ProgramJSON{AnswerJSON: a, Program: genesis.ProgramFromProto(&p),
 				Totals: TotalsJSON{GrantedYen: t.GrantedYen, Grants: t.Grants, Linked: t.Linked}}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				g := out.Program
 				fmt.Fprintf(w, "program %q (%s), %s\n", g.ID, g.Name, g.Kind)
 				switch g.Kind {
@@ -214,7 +224,6 @@ func (q *querier) programCmd() *cobra.Command {
 					g.GrantStart.Format(time.RFC3339), g.GrantEnd.Format(time.RFC3339))
 				fmt.Fprintf(w, "granted: %s of a budget of %s (%d grants); %d people linked\n",
 					txbuild.Yen(out.Totals.GrantedYen), txbuild.Yen(g.BudgetYen), out.Totals.Grants, out.Totals.Linked)
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}
@@ -260,7 +269,7 @@ func (q *querier) chargeCmd() *cobra.Command {
 			if g.Code != 0 {
 				out.Rejected = codeReason(g.Code)
 			}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				if out.Code != 0 {
 					fmt.Fprintf(w, "charge %q: %s by MyKey ID %s at %s; rejected in block %d (%s, code %d): nothing granted\n",
 						out.ChargeRef, txbuild.Yen(out.AmountYen), out.MyKeyID, out.ChargedAt, out.Height, out.Rejected, out.Code)
@@ -268,7 +277,6 @@ func (q *querier) chargeCmd() *cobra.Command {
 					fmt.Fprintf(w, "charge %q: %s by MyKey ID %s at %s; granted %s in block %d\n",
 						out.ChargeRef, txbuild.Yen(out.AmountYen), out.MyKeyID, out.ChargedAt, txbuild.Yen(out.GrantedYen), out.Height)
 				}
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}

@@ -98,10 +98,9 @@ in the reader (--card; no PIN needed).`,
 			out := LinkageJSON{AnswerJSON: a, ProgramID: l.ProgramId, MyKeyID: l.MykeyId, ProviderID: l.ProviderId,
 				AccountCommitment: hex.EncodeToString(l.AccountCommitment), Status: linkStatus(l.Status),
 				Height: l.Height, Time: unixText(l.Time)}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				fmt.Fprintf(w, "MyKey ID %s in program %q: provider %q (%s since block %d, %s)\naccount commitment %s\n",
 					out.MyKeyID, out.ProgramID, out.ProviderID, out.Status, out.Height, out.Time, out.AccountCommitment)
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}

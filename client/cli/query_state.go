@@ -46,7 +46,7 @@ func (q *querier) personCmd() *cobra.Command {
 			}
 			out := PersonJSON{AnswerJSON: a, ProgramID: program, MyKeyID: id, GrantedYen: p.GrantedYen,
 				RecoveredYen: p.RecoveredYen, Attested: p.Attested}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				fmt.Fprintf(w, "MyKey ID %s in program %q: granted %s", id, program, txbuild.Yen(out.GrantedYen))
 				if out.RecoveredYen > 0 {
 					fmt.Fprintf(w, ", %s to recover (over-grant)", txbuild.Yen(out.RecoveredYen))
@@ -55,7 +55,6 @@ func (q *querier) personCmd() *cobra.Command {
 					fmt.Fprint(w, ", attested eligible")
 				}
 				fmt.Fprintln(w)
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}
@@ -97,11 +96,10 @@ func (q *querier) totalsCmd() *cobra.Command {
 			out := ProviderTotalsJSON{AnswerJSON: a, ProgramID: program, ProviderID: provider, GrantedYen: t.GrantedYen,
 				SettledYen: t.SettledYen, RecoveredYen: t.RecoveredYen, OutstandingYen: t.GrantedYen - t.SettledYen - t.RecoveredYen,
 				Grants: t.Grants, Linked: t.Linked}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				fmt.Fprintf(w, "provider %q in program %q: %d linked, %d grants\ngranted %s, settled %s, recovered %s, outstanding %s\n",
 					provider, program, out.Linked, out.Grants, txbuild.Yen(out.GrantedYen), txbuild.Yen(out.SettledYen),
 					txbuild.Yen(out.RecoveredYen), txbuild.Yen(out.OutstandingYen))
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}
@@ -189,22 +187,18 @@ endpoint refuses this query.`,
 			}
 			cj := certJSON(ref)
 			cj.Index = strings.TrimPrefix(a.Key, rpc.KeyCert(""))
-			ans := AnswerJSON{Found: a.Found, Key: a.Key, AnswerHeight: a.Height, Verified: a.Verified}
-			if !a.Found {
-				if q.c.Flags.JSON {
-					_ = q.c.output(ans, nil)
-				}
-				return notFound("the ledger has no record of certificate %s (as of block %d)", cj.Fingerprint, a.Height)
+			ans, err := q.answer(a, "record of certificate "+cj.Fingerprint)
+			if err != nil {
+				return err
 			}
 			out := CertRecordJSON{AnswerJSON: ans, CertJSON: cj, MyKeyID: cr.MykeyId, Revoked: cr.Revoked,
 				RevokedHeight: cr.RevokedHeight, RevokeReason: cr.RevokeReason}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				fmt.Fprintf(w, "certificate %s\nissuer: %s\nserial: %s\nledger index: %s\nMyKey ID: %s\n",
 					out.Fingerprint, out.Issuer, out.Serial, out.Index, orNone(out.MyKeyID))
 				if out.Revoked {
 					fmt.Fprintf(w, "REVOKED in block %d: %s\n", out.RevokedHeight, out.RevokeReason)
 				}
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}
@@ -238,13 +232,12 @@ func (q *querier) govCmd() *cobra.Command {
 			for _, k := range gs.Keys {
 				out.Keys = append(out.Keys, hex.EncodeToString(k))
 			}
-			return q.c.output(out, func(w io.Writer) {
+			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				fmt.Fprintf(w, "chain %s: government actions need %d of %d keys; next sequence %d; %d trust anchor(s)\n",
 					out.ChainID, out.Threshold, len(out.Keys), out.NextSequence, out.TrustAnchors)
 				for _, k := range out.Keys {
 					fmt.Fprintf(w, "  key %s\n", k)
 				}
-				q.verifiedNote(w, out.AnswerJSON)
 			})
 		},
 	}
