@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -48,15 +49,14 @@ the government's key ceremony), and with --genesis none is generated.`,
 			if res.PseudonymCommitment != nil {
 				out["pseudonym_commitment"] = hex.EncodeToString(res.PseudonymCommitment)
 			}
-			if asJSON {
-				if err := e.printJSON(out); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintf(e.stdout, "node_id       %s\nvalidator_key %s\n", out["node_id"], out["validator_key"])
+			err = e.print(asJSON, out, func(w io.Writer) {
+				fmt.Fprintf(w, "node_id       %s\nvalidator_key %s\n", out["node_id"], out["validator_key"])
 				if c, ok := out["pseudonym_commitment"]; ok {
-					fmt.Fprintf(e.stdout, "pseudonym_commitment %s\n", c)
+					fmt.Fprintf(w, "pseudonym_commitment %s\n", c)
 				}
+			})
+			if err != nil {
+				return err
 			}
 			if res.PseudonymCommitment == nil {
 				e.msg("no pseudonym key: get the network's key from the government's key ceremony and put it at %s", res.Config.PseudonymKeyPath())

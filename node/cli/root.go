@@ -24,6 +24,15 @@ func (e *env) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// print writes a result: v as JSON with asJSON, else text.
+func (e *env) print(asJSON bool, v any, text func(w io.Writer)) error {
+	if asJSON {
+		return e.printJSON(v)
+	}
+	text(e.stdout)
+	return nil
+}
+
 func (e *env) msg(format string, args ...any) {
 	fmt.Fprintf(e.stderr, format+"\n", args...)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/spf13/cobra"
@@ -51,15 +52,12 @@ func showValidatorCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return e.printJSON(map[string]string{
-					"type":          pub.Type(),
-					"validator_key": hex.EncodeToString(pub.Bytes()),
-					"address":       pub.Address().String(),
-				})
+			out := map[string]string{
+				"type":          pub.Type(),
+				"validator_key": hex.EncodeToString(pub.Bytes()),
+				"address":       pub.Address().String(),
 			}
-			fmt.Fprintln(e.stdout, hex.EncodeToString(pub.Bytes()))
-			return nil
+			return e.print(asJSON, out, func(w io.Writer) { fmt.Fprintln(w, out["validator_key"]) })
 		},
 	}
 	homeFlag(cmd, &home)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,15 +36,13 @@ mykeyd start --home DIR/nodeI (scripts/localnet.sh does all of it).`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return e.printJSON(lay)
-			}
-			fmt.Fprintf(e.stdout, "chain %s, genesis %s\n", lay.ChainID, lay.Genesis)
-			for _, n := range lay.Nodes {
-				fmt.Fprintf(e.stdout, "%-11s %-10s rpc %s  public %s  home %s\n", n.Name, n.Role, n.RPC, n.Public, n.Home)
-			}
-			e.msg("start a node with: mykeyd start --home %s", lay.Nodes[0].Home)
-			return nil
+			return e.print(asJSON, lay, func(w io.Writer) {
+				fmt.Fprintf(w, "chain %s, genesis %s\n", lay.ChainID, lay.Genesis)
+				for _, n := range lay.Nodes {
+					fmt.Fprintf(w, "%-11s %-10s rpc %s  public %s  home %s\n", n.Name, n.Role, n.RPC, n.Public, n.Home)
+				}
+				e.msg("start a node with: mykeyd start --home %s", lay.Nodes[0].Home)
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 
 	cmtversion "github.com/cometbft/cometbft/version"
@@ -23,11 +24,9 @@ func versionCmd(e *env) *cobra.Command {
 				CometBFT    string `json:"cometbft"`
 				Go          string `json:"go"`
 			}{app.Version, app.AppProtocolVersion, cmtversion.CMTSemVer, runtime.Version()}
-			if asJSON {
-				return e.printJSON(v)
-			}
-			fmt.Fprintf(e.stdout, "mykeyd %s (app protocol %d, CometBFT %s, %s)\n", v.Mykeyd, v.AppProtocol, v.CometBFT, v.Go)
-			return nil
+			return e.print(asJSON, v, func(w io.Writer) {
+				fmt.Fprintf(w, "mykeyd %s (app protocol %d, CometBFT %s, %s)\n", v.Mykeyd, v.AppProtocol, v.CometBFT, v.Go)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
