@@ -31,38 +31,38 @@ type SummaryJSON struct {
 
 // ProgramJSON is one program's figures.
 type ProgramJSON struct {
-	ID             string         `json:"id"`
-	Name           string         `json:"name"`
-	Kind           string         `json:"kind"`
-	RateBP         int64          `json:"rate_bp,omitempty"`
-	CapYen         int64          `json:"cap_yen"`
-	FixedYen       int64          `json:"fixed_yen,omitempty"`
-	BudgetYen      int64          `json:"budget_yen"`
-	Linked         int64          `json:"linked"`
-	Grants         int64          `json:"grants"`
-	GrantedYen     int64          `json:"granted_yen"`
-	SettledYen     int64          `json:"settled_yen"`
-	RecoveredYen   int64          `json:"recovered_yen"`
-	OutstandingYen int64          `json:"outstanding_yen"`
-	BudgetLeftYen  int64          `json:"budget_left_yen"`
-	Providers      []ProviderJSON `json:"providers"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	RateBP    int64  `json:"rate_bp,omitempty"`
+	CapYen    int64  `json:"cap_yen"`
+	FixedYen  int64  `json:"fixed_yen,omitempty"`
+	BudgetYen int64  `json:"budget_yen"`
+	FiguresJSON
+	BudgetLeftYen int64          `json:"budget_left_yen"`
+	Providers     []ProviderJSON `json:"providers"`
 }
 
 // ProviderJSON is one provider's figures in one program.
 type ProviderJSON struct {
-	ID             string `json:"id"`
-	Name           string `json:"name,omitempty"`
-	Linked         int64  `json:"linked"`
-	Grants         int64  `json:"grants"`
-	GrantedYen     int64  `json:"granted_yen"`
-	SettledYen     int64  `json:"settled_yen"`
-	RecoveredYen   int64  `json:"recovered_yen"`
-	OutstandingYen int64  `json:"outstanding_yen"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	FiguresJSON
+}
+
+// FiguresJSON are a program's or a provider's running figures.
+type FiguresJSON struct {
+	Linked         int64 `json:"linked"`
+	Grants         int64 `json:"grants"`
+	GrantedYen     int64 `json:"granted_yen"`
+	SettledYen     int64 `json:"settled_yen"`
+	RecoveredYen   int64 `json:"recovered_yen"`
+	OutstandingYen int64 `json:"outstanding_yen"`
 }
 
 func programJSON(p *report.ProgramView) ProgramJSON {
-	out := ProgramJSON{ID: p.ID, Linked: p.Totals.Linked, Grants: p.Totals.Grants, GrantedYen: p.Totals.GrantedYen,
-		SettledYen: p.Settled(), RecoveredYen: p.Recovered(), OutstandingYen: p.Outstanding(), BudgetLeftYen: p.BudgetLeft()}
+	out := ProgramJSON{ID: p.ID, FiguresJSON: FiguresJSON{Linked: p.Totals.Linked, Grants: p.Totals.Grants, GrantedYen: p.Totals.GrantedYen,
+		SettledYen: p.Settled(), RecoveredYen: p.Recovered(), OutstandingYen: p.Outstanding()}, BudgetLeftYen: p.BudgetLeft()}
 	if d := p.Program; d != nil {
 		out.Name, out.Kind, out.RateBP, out.CapYen, out.FixedYen, out.BudgetYen = d.Name, ProgramKind(d.Kind), d.RateBp, d.CapYen, d.FixedYen, d.BudgetYen
 	}
@@ -73,19 +73,8 @@ func programJSON(p *report.ProgramView) ProgramJSON {
 }
 
 func providerJSON(v *report.ProviderView) ProviderJSON {
-	return ProviderJSON{ID: v.Provider, Name: v.Name, Linked: v.Totals.Linked, Grants: v.Totals.Grants, GrantedYen: v.Totals.GrantedYen,
-		SettledYen: v.Totals.SettledYen, RecoveredYen: v.Totals.RecoveredYen, OutstandingYen: v.Outstanding()}
-}
-
-// figuresHeader heads the columns ProviderJSON.writeRow writes, after the
-// first.
-const figuresHeader = "LINKED\tGRANTS\tGRANTED ¥\tSETTLED ¥\tRECOVERED ¥\tOUTSTANDING ¥\t"
-
-// writeRow writes v's figures as a table row (to a right-aligned
-// tabwriter) named name.
-func (v ProviderJSON) writeRow(w io.Writer, name string) {
-	fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", name, v.Linked, v.Grants, report.Yen(v.GrantedYen),
-		report.Yen(v.SettledYen), report.Yen(v.RecoveredYen), report.Yen(v.OutstandingYen))
+	return ProviderJSON{ID: v.Provider, Name: v.Name, FiguresJSON: FiguresJSON{Linked: v.Totals.Linked, Grants: v.Totals.Grants,
+		GrantedYen: v.Totals.GrantedYen, SettledYen: v.Totals.SettledYen, RecoveredYen: v.Totals.RecoveredYen, OutstandingYen: v.Outstanding()}}
 }
 
 // ProgramKind names a program kind.
@@ -167,9 +156,7 @@ func writeSummary(w io.Writer, s *SummaryJSON) {
 		for _, v := range p.Providers {
 			v.writeRow(tw, v.ID)
 		}
-		total := ProviderJSON{Linked: p.Linked, Grants: p.Grants, GrantedYen: p.GrantedYen,
-			SettledYen: p.SettledYen, RecoveredYen: p.RecoveredYen, OutstandingYen: p.OutstandingYen}
-		total.writeRow(tw, "total")
+		p.writeRow(tw, "total")
 		tw.Flush()
 		fmt.Fprintf(w, "Budget left: ¥%s\n\n", report.Yen(p.BudgetLeftYen))
 	}
@@ -180,6 +167,16 @@ func writeSummary(w io.Writer, s *SummaryJSON) {
 	}
 	fmt.Fprintf(w, "Total granted, committed to by the state root: ¥%s — %s\n", report.Yen(int64(s.RootGrantedYen)), verdict)
 	writeMismatches(w, s.Mismatches)
+}
+
+// figuresHeader heads the columns FiguresJSON.writeRow writes, after the
+// first.
+const figuresHeader = "LINKED\tGRANTS\tGRANTED ¥\tSETTLED ¥\tRECOVERED ¥\tOUTSTANDING ¥\t"
+
+// writeRow writes the figures as a table row named name, to a tabwriter.
+func (v FiguresJSON) writeRow(w io.Writer, name string) {
+	fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", name, v.Linked, v.Grants, report.Yen(v.GrantedYen),
+		report.Yen(v.SettledYen), report.Yen(v.RecoveredYen), report.Yen(v.OutstandingYen))
 }
 
 // bp formats basis points as a percentage: 2500 → "25".
