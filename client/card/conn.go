@@ -142,6 +142,14 @@ func (c *Conn) selectEF(ef uint16) error {
 	return err
 }
 
+// selectAPEF selects the JPKI AP, then the elementary file ef in it.
+func (c *Conn) selectAPEF(ef uint16) error {
+	if err := c.selectAP(); err != nil {
+		return err
+	}
+	return c.selectEF(ef)
+}
+
 // Certificate reads the user-authentication certificate (no PIN).
 func (c *Conn) Certificate() ([]byte, error) {
 	c.mu.Lock()
@@ -152,10 +160,7 @@ func (c *Conn) Certificate() ([]byte, error) {
 	}
 	var cert []byte
 	err := c.run(false, func() error {
-		if err := c.selectAP(); err != nil {
-			return err
-		}
-		if err := c.selectEF(apdu.EFAuthCert); err != nil {
+		if err := c.selectAPEF(apdu.EFAuthCert); err != nil {
 			return err
 		}
 		der, err := c.readDER()
@@ -179,10 +184,7 @@ func (c *Conn) Certificate() ([]byte, error) {
 func (c *Conn) TriesLeft() (int, error) {
 	var n int
 	err := c.run(false, func() error {
-		if err := c.selectAP(); err != nil {
-			return err
-		}
-		if err := c.selectEF(apdu.EFAuthPIN); err != nil {
+		if err := c.selectAPEF(apdu.EFAuthPIN); err != nil {
 			return err
 		}
 		_, sw, err := c.cmd("VERIFY", apdu.Verify(nil))
@@ -213,10 +215,7 @@ func (c *Conn) Sign(signBytes []byte, pin string) ([]byte, error) {
 	}
 	var sig []byte
 	err := c.run(true, func() error {
-		if err := c.selectAP(); err != nil {
-			return err
-		}
-		if err := c.selectEF(apdu.EFAuthPIN); err != nil {
+		if err := c.selectAPEF(apdu.EFAuthPIN); err != nil {
 			return err
 		}
 		if err := c.verify(pin); err != nil {
