@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -126,7 +125,7 @@ func TestDeterminism(t *testing.T) {
 			codes[r.Code] = true
 		}
 	}
-	if !codes[0] || !codes[ErrAlreadyLinked.Code] || !codes[ErrMalformed.Code] {
+	if !codes[0] || !codes[types.ErrAlreadyLinked.Code] || !codes[types.ErrMalformed.Code] {
 		t.Fatalf("scripted history covered codes %v", codes)
 	}
 }
@@ -150,10 +149,10 @@ func TestCheckTx(t *testing.T) {
 		t.Fatalf("second claim: %d %s", r.Code, r.Log)
 	}
 	n.block(n.linkTx(c, "mynapoint", "paypay", "x"))
-	if r := check(n.linkTx(c, "mynapoint", "linepay", "y")); r.Code != ErrAlreadyLinked.Code {
+	if r := check(n.linkTx(c, "mynapoint", "linepay", "y")); r.Code != types.ErrAlreadyLinked.Code {
 		t.Fatalf("after commit: %d %s", r.Code, r.Log)
 	}
-	if r := check([]byte("junk")); r.Code != ErrMalformed.Code || r.Codespace != Codespace {
+	if r := check([]byte("junk")); r.Code != types.ErrMalformed.Code || r.Codespace != types.Codespace {
 		t.Fatalf("junk: %+v", r)
 	}
 	// CheckTx changes nothing.
@@ -274,34 +273,6 @@ func rootSum(t *testing.T, root []byte) uint64 {
 	return s
 }
 
-func TestCodesUnique(t *testing.T) {
-	codes, names := map[uint32]string{}, map[string]uint32{}
-	for _, e := range Codes() {
-		if e.Code == 0 {
-			t.Fatalf("%s uses code 0 (success)", e.Name)
-		}
-		if prev, ok := codes[e.Code]; ok {
-			t.Fatalf("code %d used by %s and %s", e.Code, prev, e.Name)
-		}
-		if prev, ok := names[e.Name]; ok {
-			t.Fatalf("name %s used by codes %d and %d", e.Name, prev, e.Code)
-		}
-		codes[e.Code], names[e.Name] = e.Name, e.Code
-		if e.Msg == "" {
-			t.Fatalf("code %d has no message", e.Code)
-		}
-	}
-	if len(codes) < 20 {
-		t.Fatalf("only %d codes registered", len(codes))
-	}
-	if c, l := ABCIInfo(fmt.Errorf("disk on fire")); c != ErrInternal.Code || l != ErrInternal.Msg {
-		t.Fatalf("unknown error became %d %q", c, l)
-	}
-	if c, _ := ABCIInfo(fmt.Errorf("wrapped: %w", ErrCapReached.Wrapf("x"))); c != ErrCapReached.Code {
-		t.Fatalf("wrapped rejection became %d", c)
-	}
-}
-
 func TestRecheckKeepsConflictingClaims(t *testing.T) {
 	n := newTestNet(t, netOptions{})
 	n.block()
@@ -313,12 +284,12 @@ func TestRecheckKeepsConflictingClaims(t *testing.T) {
 		t.Fatalf("recheck dropped a conflicting claim: %v %+v", err, r)
 	}
 	r, _ = n.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: loser, Type: abci.CHECK_TX_TYPE_CHECK})
-	if r.Code != ErrAlreadyLinked.Code {
+	if r.Code != types.ErrAlreadyLinked.Code {
 		t.Fatalf("a new check of the claim: %d, want already linked", r.Code)
 	}
 	r, _ = n.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: []byte("junk"), Type: abci.CHECK_TX_TYPE_RECHECK})
-	if r.Code != ErrMalformed.Code {
+	if r.Code != types.ErrMalformed.Code {
 		t.Fatalf("recheck kept junk: %d", r.Code)
 	}
-	wantCode(t, n.block(loser)[0], ErrAlreadyLinked)
+	wantCode(t, n.block(loser)[0], types.ErrAlreadyLinked)
 }

@@ -227,7 +227,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.verifier == nil {
-		return &abci.CheckTxResponse{Code: ErrInternal.Code, Codespace: Codespace, Log: "chain not initialised"}, nil
+		return &abci.CheckTxResponse{Code: types.ErrInternal.Code, Codespace: types.Codespace, Log: "chain not initialised"}, nil
 	}
 	if req.Type == abci.CHECK_TX_TYPE_RECHECK {
 		// After a block, a transaction already in the mempool is dropped
@@ -235,15 +235,15 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 		// claim that now conflicts with a committed one stays, so it is
 		// judged in FinalizeBlock and its rejection is on the ledger.
 		if _, err := a.staticCheck(req.Tx, a.chainID, a.lastTime); err != nil {
-			code, log := ABCIInfo(err)
-			return &abci.CheckTxResponse{Code: code, Codespace: Codespace, Log: log}, nil
+			code, log := types.ABCIInfo(err)
+			return &abci.CheckTxResponse{Code: code, Codespace: types.Codespace, Log: log}, nil
 		}
 		return &abci.CheckTxResponse{}, nil
 	}
 	if a.store.Height() == 0 {
 		// InitChain's state is staged, not committed, until the first
 		// block: there is no state to judge against yet.
-		return &abci.CheckTxResponse{Code: ErrNotReady.Code, Codespace: Codespace, Log: ErrNotReady.Msg}, nil
+		return &abci.CheckTxResponse{Code: types.ErrNotReady.Code, Codespace: types.Codespace, Log: types.ErrNotReady.Msg}, nil
 	}
 	x := &exec{app: a, c: newCache(a.store), height: a.store.Height() + 1, time: a.lastTime, chainID: a.chainID}
 	res, err := x.deliver(req.Tx)
@@ -426,7 +426,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 	}
 	for _, gp := range gen.Providers {
 		p := gp.Proto()
-		if err := ValidateProvider(p); err != nil {
+		if err := types.CheckProvider(p); err != nil {
 			return fmt.Errorf("app: genesis provider %q: %w", gp.ID, err)
 		}
 		if len(p.ValidatorKey) > 0 {
@@ -463,7 +463,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 		if err != nil {
 			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
 		}
-		if err := ValidateProgram(p); err != nil {
+		if err := types.CheckProgram(p); err != nil {
 			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
 		}
 		if err := save(c, keyProgram(p.Id), p, 0); err != nil {

@@ -61,7 +61,7 @@ func TestDailyTotalsAcrossJapaneseMidnight(t *testing.T) {
 	// The cap (5000) leaves 3500 of a 20000 charge's 5000.
 	n.now = time.Date(2025, 4, 2, 14, 59, 0, 0, time.UTC)
 	wantCode(t, n.block(n.grantTx("paypay", charge("mynapoint", id, "a4", 20000)))[0], nil)
-	wantCode(t, n.block(n.grantTx("paypay", charge("mynapoint", id, "a5", 20000)))[0], ErrCapReached)
+	wantCode(t, n.block(n.grantTx("paypay", charge("mynapoint", id, "a5", 20000)))[0], types.ErrCapReached)
 
 	wantDaily(t, n, "mynapoint", "paypay", "2025-04-01", 1500, 2)
 	wantDaily(t, n, "mynapoint", "linepay", "2025-04-01", 250, 1)

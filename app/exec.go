@@ -30,7 +30,7 @@ type exec struct {
 
 // isRejection tells a transaction's rejection from a broken invariant.
 func isRejection(err error) bool {
-	var e *Error
+	var e *types.Error
 	return errors.As(err, &e)
 }
 
@@ -82,8 +82,8 @@ func bodyKind(tx *types.Tx) string {
 }
 
 func rejected(err error, events ...abci.Event) *abci.ExecTxResult {
-	code, log := ABCIInfo(err)
-	return &abci.ExecTxResult{Code: code, Codespace: Codespace, Log: log, Events: events}
+	code, log := types.ABCIInfo(err)
+	return &abci.ExecTxResult{Code: code, Codespace: types.Codespace, Log: log, Events: events}
 }
 
 // summarize gives a transaction of several items its code: 0 when at least
@@ -103,11 +103,11 @@ func summarize(items []item) *abci.ExecTxResult {
 	}
 	switch {
 	case len(items) == 1 && first != nil:
-		res.Code, res.Log = ABCIInfo(first)
-		res.Codespace = Codespace
+		res.Code, res.Log = types.ABCIInfo(first)
+		res.Codespace = types.Codespace
 	case accepted == 0 && first != nil:
-		res.Code, _ = ABCIInfo(first)
-		res.Codespace = Codespace
+		res.Code, _ = types.ABCIInfo(first)
+		res.Codespace = types.Codespace
 		res.Log = fmt.Sprintf("all %d rejected; first: %v", len(items), first)
 	case len(items) == 1:
 		res.Log = "ok"
@@ -148,8 +148,8 @@ func outcome(err error) []string {
 	if err == nil {
 		return []string{"outcome", "accepted", "code", "0"}
 	}
-	code, log := ABCIInfo(err)
-	return []string{"outcome", "rejected", "code", strconv.FormatUint(uint64(code), 10), "reason", CodeName(code), "log", log}
+	code, log := types.ABCIInfo(err)
+	return []string{"outcome", "rejected", "code", strconv.FormatUint(uint64(code), 10), "reason", types.CodeName(code), "log", log}
 }
 
 func txEvent(kind string, err error) abci.Event {

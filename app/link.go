@@ -30,7 +30,7 @@ func (x *exec) linkBatch(s *types.SignedLinkBatch) ([]item, error) {
 		return nil, err
 	}
 	if !ed25519.Verify(prov.GrantKey, b.SignBytes(), s.Signature) {
-		return nil, ErrBadSignature.Wrapf("provider %q signature on link batch", b.ProviderId)
+		return nil, types.ErrBadSignature.Wrapf("provider %q signature on link batch", b.ProviderId)
 	}
 	items := make([]item, 0, len(b.Links))
 	for _, sl := range b.Links {
@@ -59,7 +59,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 	rej, fatal := x.attempt(func(c *cache) error {
 		var err error
 		if batchProvider != "" && sl != nil && sl.Request != nil && sl.Request.ProviderId != batchProvider {
-			return ErrWrongProvider.Wrapf("signed for %q, submitted by %q", sl.Request.ProviderId, batchProvider)
+			return types.ErrWrongProvider.Wrapf("signed for %q, submitted by %q", sl.Request.ProviderId, batchProvider)
 		}
 		vl, err = x.app.verifyLinkStatic(sl, x.chainID, x.time)
 		if err != nil {
@@ -113,7 +113,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 // or the request rejected the first time) is refused as replayed. Neither
 // changes anything.
 func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
-	replayed := ErrReplayed.Wrapf("this signed link request was judged before, at an earlier height; sign a new one")
+	replayed := types.ErrReplayed.Wrapf("this signed link request was judged before, at an earlier height; sign a new one")
 	var cr types.CertRecord
 	if found, err := load(c, keyCert(vl.idx), &cr); err != nil {
 		return err
@@ -128,7 +128,7 @@ func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
 		return replayed
 	}
 	*mykey = cr.MykeyId
-	return ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q by this request", cr.MykeyId, l.ProviderId, l.ProgramId)
+	return types.ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q by this request", cr.MykeyId, l.ProviderId, l.ProgramId)
 }
 
 // applyVerifiedLink applies the state rules to a link whose signature and
@@ -141,24 +141,24 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		return "", err
 	}
 	if t := x.time.Unix(); t < prog.LinkStart || t >= prog.LinkEnd {
-		return "", ErrWindowClosed.Wrapf("program %q takes links from %s to %s", prog.Id, unixText(prog.LinkStart), unixText(prog.LinkEnd))
+		return "", types.ErrWindowClosed.Wrapf("program %q takes links from %s to %s", prog.Id, unixText(prog.LinkStart), unixText(prog.LinkEnd))
 	}
 	prov, err := getProvider(c, req.ProviderId)
 	if err != nil {
 		return "", err
 	}
 	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
-		return "", ErrProviderSuspended.Wrapf("%q", prov.Id)
+		return "", types.ErrProviderSuspended.Wrapf("%q", prov.Id)
 	}
 	var cr types.CertRecord
 	if _, err := load(c, keyCert(vl.idx), &cr); err != nil {
 		return "", err
 	}
 	if len(cr.IssuerKey) > 0 && vl.issuerKey != nil && !bytes.Equal(cr.IssuerKey, vl.issuerKey) {
-		return "", ErrCertConflict.Wrapf("certificate %s: the ledger holds a certificate with this issuer name and serial number from another CA key", certText(vl.idx))
+		return "", types.ErrCertConflict.Wrapf("certificate %s: the ledger holds a certificate with this issuer name and serial number from another CA key", certText(vl.idx))
 	}
 	if cr.Revoked {
-		return cr.MykeyId, ErrCertRevoked.Wrapf("certificate %s revoked: %s", certText(vl.idx), cr.RevokeReason)
+		return cr.MykeyId, types.ErrCertRevoked.Wrapf("certificate %s revoked: %s", certText(vl.idx), cr.RevokeReason)
 	}
 	if len(cr.IssuerKey) == 0 && vl.issuerKey != nil {
 		// First presented: from now on this name and serial mean the
@@ -187,14 +187,14 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		return mk.Id, err
 	}
 	if existing != nil {
-		return mk.Id, ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q", mk.Id, existing.ProviderId, prog.Id)
+		return mk.Id, types.ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q", mk.Id, existing.ProviderId, prog.Id)
 	}
 	owner, err := c.Get(keyAccount(prog.Id, prov.Id, req.AccountCommitment))
 	if err != nil {
 		return mk.Id, err
 	}
 	if owner != nil {
-		return mk.Id, ErrAccountLinked.Wrapf("provider %q account is linked to MyKey ID %s in program %q", prov.Id, owner, prog.Id)
+		return mk.Id, types.ErrAccountLinked.Wrapf("provider %q account is linked to MyKey ID %s in program %q", prov.Id, owner, prog.Id)
 	}
 	l := &types.Linkage{
 		ProgramId: prog.Id, MykeyId: mk.Id, ProviderId: prov.Id,

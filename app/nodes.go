@@ -24,9 +24,6 @@ import (
 // node and a few sentries, with room to replace them one by one.
 const MaxNodesPerOwner = genesis.MaxNodesPerOwner
 
-// GovernmentOwner owns the government's nodes, as it owns its validator key.
-const GovernmentOwner = "government"
-
 // P2P filter query paths, as CometBFT asks them (node/setup.go).
 const (
 	filterIDPath   = "/p2p/filter/id/"
@@ -37,7 +34,7 @@ const (
 // validation applies too (genesis.ValidateNodeIDs).
 func ValidateNodeIDs(ids []string) error {
 	if err := genesis.ValidateNodeIDs(ids); err != nil {
-		return ErrMalformed.Wrapf("node IDs: %v", err)
+		return types.ErrMalformed.Wrapf("node IDs: %v", err)
 	}
 	return nil
 }
@@ -74,7 +71,7 @@ type nodeOwner struct {
 // genesisNodeOwners lists the owners genesis registers node IDs for: the
 // government, then each provider.
 func genesisNodeOwners(gen *genesis.AppState) []nodeOwner {
-	owners := []nodeOwner{{GovernmentOwner, gen.Government.NodeIDs}}
+	owners := []nodeOwner{{types.GovernmentOwner, gen.Government.NodeIDs}}
 	for _, p := range gen.Providers {
 		owners = append(owners, nodeOwner{p.ID, p.NodeIDs})
 	}
@@ -135,7 +132,7 @@ func (a *App) queryFilter(path string, res *abci.QueryResponse) *abci.QueryRespo
 	}
 	id, ok := strings.CutPrefix(path, filterIDPath)
 	if !ok {
-		res.Code, res.Log = ErrMalformed.Code, "p2p filter query path must be "+filterIDPath+"<id> or "+filterAddrPath+"<addr>"
+		res.Code, res.Log = types.ErrMalformed.Code, "p2p filter query path must be "+filterIDPath+"<id> or "+filterAddrPath+"<addr>"
 		return res
 	}
 	owner, listed, ok := a.peers.owner(id)
@@ -149,7 +146,7 @@ func (a *App) queryFilter(path string, res *abci.QueryResponse) *abci.QueryRespo
 		res.Log = "node " + id + " is registered to " + owner
 		return res
 	}
-	res.Code = ErrNodeNotRegistered.Code
+	res.Code = types.ErrNodeNotRegistered.Code
 	res.Log = fmt.Sprintf("node %s is not registered to a validator or sentry: the government registers it with mykey gov set-nodes", id)
 	return res
 }
@@ -159,7 +156,7 @@ func (x *exec) setNodes(c *cache, s *types.SetNodes) (string, error) {
 	if err := ValidateNodeIDs(s.NodeIds); err != nil {
 		return "", err
 	}
-	if s.Owner != GovernmentOwner {
+	if s.Owner != types.GovernmentOwner {
 		if _, err := getProvider(c, s.Owner); err != nil {
 			return "", err
 		}
@@ -175,7 +172,7 @@ func (x *exec) setNodes(c *cache, s *types.SetNodes) (string, error) {
 			return "", err
 		}
 		if ok && r.Owner != s.Owner {
-			return "", ErrInvalidAction.Wrapf("node %s is registered to %q", id, r.Owner)
+			return "", types.ErrInvalidAction.Wrapf("node %s is registered to %q", id, r.Owner)
 		}
 	}
 	if err := writeNodes(c, s.Owner, old.NodeIds, s.NodeIds); err != nil {

@@ -66,7 +66,7 @@ func (s *simStats) String() string {
 	}
 	slices.Sort(codes)
 	for _, c := range codes {
-		name := CodeName(uint32(c))
+		name := types.CodeName(uint32(c))
 		if c == 0 {
 			name = "ok"
 		}
@@ -217,7 +217,7 @@ func (s *sim) block(i int) error {
 		if err != nil {
 			return s.fail("CheckTx: Go error %v", err)
 		}
-		if res.Code != 0 && CodeName(res.Code) == "" {
+		if res.Code != 0 && types.CodeName(res.Code) == "" {
 			return s.fail("CheckTx: unregistered code %d", res.Code)
 		}
 		// CheckTx judges against the last committed state at the last
@@ -229,7 +229,7 @@ func (s *sim) block(i int) error {
 		s.st.modelComparisons++
 		if c.mismatch != "" || p.code != res.Code {
 			return s.fail("CheckTx (%s): app code %d (%s), model code %d (%s) %s; app log %q",
-				govActionNameOf(bz), res.Code, CodeName(res.Code), p.code, CodeName(p.code), c.mismatch, res.Log)
+				govActionNameOf(bz), res.Code, types.CodeName(res.Code), p.code, types.CodeName(p.code), c.mismatch, res.Log)
 		}
 		if res.Code == 0 {
 			mempool = append(mempool, bz)
@@ -321,7 +321,7 @@ func (s *sim) block(i int) error {
 		r := res.TxResults[j]
 		s.st.txs++
 		s.st.codes[r.Code]++
-		if r.Code != 0 && (CodeName(r.Code) == "" || r.Codespace != Codespace) {
+		if r.Code != 0 && (types.CodeName(r.Code) == "" || r.Codespace != types.Codespace) {
 			return s.fail("tx %d: unregistered code %d codespace %q", j, r.Code, r.Codespace)
 		}
 		s.m.learn = func(item int) string { return learnedID(r, item) }
@@ -396,7 +396,7 @@ func (s *sim) compare(j int, bz []byte, r *abci.ExecTxResult, p mResult) error {
 	s.st.grantedYen += appYen
 	diff := func(what string) error {
 		return s.fail("tx %d (%s): %s: app code %d (%s) yen %d, model code %d (%s) yen %d; app log %q",
-			j, kind, what, r.Code, CodeName(r.Code), appYen, p.code, CodeName(p.code), modelYen, r.Log)
+			j, kind, what, r.Code, types.CodeName(r.Code), appYen, p.code, types.CodeName(p.code), modelYen, r.Log)
 	}
 	if s.m.mismatch != "" {
 		return diff(s.m.mismatch)
@@ -414,7 +414,7 @@ func (s *sim) compare(j int, bz []byte, r *abci.ExecTxResult, p mResult) error {
 		code, yen, ok := itemOf(r, i)
 		if !ok || code != it.code || yen != it.granted {
 			return s.fail("tx %d (%s) item %d: app code %d (%s) yen %d, model code %d (%s) yen %d; events %v",
-				j, kind, i, code, CodeName(code), yen, it.code, CodeName(it.code), it.granted, r.Events[i].Attributes)
+				j, kind, i, code, types.CodeName(code), yen, it.code, types.CodeName(it.code), it.granted, r.Events[i].Attributes)
 		}
 	}
 	if appYen != modelYen {
@@ -829,7 +829,7 @@ func TestSimCatchesWrongCode(t *testing.T) {
 	hook := func(res *abci.FinalizeBlockResponse) {
 		for _, r := range res.TxResults {
 			if !done && r.Code == 0 {
-				r.Code, r.Codespace, done = ErrCapReached.Code, Codespace, true
+				r.Code, r.Codespace, done = types.ErrCapReached.Code, types.Codespace, true
 			}
 		}
 	}

@@ -28,7 +28,7 @@ var simNodeIDs = func() []string {
 func (g *simGen) setNodes() *types.SetNodes {
 	s := &types.SetNodes{Owner: g.provider()}
 	if g.chance(0.25) {
-		s.Owner = GovernmentOwner
+		s.Owner = types.GovernmentOwner
 	}
 	for i := g.r.IntN(4); i > 0; i-- {
 		s.NodeIds = append(s.NodeIds, pick(g.r, simNodeIDs))

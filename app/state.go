@@ -40,7 +40,7 @@ func save(c *cache, key []byte, m record, weight uint64) error {
 		return fmt.Errorf("app: encode %q: %w", key, err)
 	}
 	if len(bz) > store.MaxValueSize {
-		return ErrTooLarge.Wrapf("record %.40q would be %d bytes, more than the %d the ledger stores", key, len(bz), store.MaxValueSize)
+		return types.ErrTooLarge.Wrapf("record %.40q would be %d bytes, more than the %d the ledger stores", key, len(bz), store.MaxValueSize)
 	}
 	c.Set(key, bz, weight)
 	return nil
@@ -92,7 +92,7 @@ func getProvider(r reader, id string) (*types.Provider, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, ErrUnknownProvider.Wrapf("%q", id)
+		return nil, types.ErrUnknownProvider.Wrapf("%q", id)
 	}
 	return &p, nil
 }
@@ -104,7 +104,7 @@ func getProgram(r reader, id string) (*types.Program, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, ErrUnknownProgram.Wrapf("%q", id)
+		return nil, types.ErrUnknownProgram.Wrapf("%q", id)
 	}
 	return &p, nil
 }
@@ -118,7 +118,7 @@ func getMyKey(r reader, id string) (*types.MyKeyRecord, error) {
 			return nil, err
 		}
 		if !ok {
-			return nil, ErrUnknownMyKey.Wrapf("%q", id)
+			return nil, types.ErrUnknownMyKey.Wrapf("%q", id)
 		}
 		if m.MergedInto == "" {
 			return &m, nil

@@ -14,8 +14,8 @@ import (
 // linkage in each program is voided, and anything paid above the person's
 // cap is recorded as an over-grant to recover from that provider.
 func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
-	if !validText(s.Reason, MaxTextLen) {
-		return "", ErrMalformed.Wrapf("succession reason must be printable")
+	if !validText(s.Reason, types.MaxTextLen) {
+		return "", types.ErrMalformed.Wrapf("succession reason must be printable")
 	}
 	oldRef, oldIdx, err := x.normalizeCertRef(s.OldCert)
 	if err != nil {
@@ -26,7 +26,7 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 		return "", err
 	}
 	if bytes.Equal(oldIdx, newIdx) {
-		return "", ErrInvalidAction.Wrapf("a certificate cannot succeed itself")
+		return "", types.ErrInvalidAction.Wrapf("a certificate cannot succeed itself")
 	}
 	var oldRec, newRec types.CertRecord
 	if _, err := load(c, keyCert(oldIdx), &oldRec); err != nil {
@@ -72,7 +72,7 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 		}
 		oldRec.MykeyId = newID
 	case oldID == newID:
-		return "", ErrInvalidAction.Wrapf("both certificates already belong to MyKey ID %s", oldID)
+		return "", types.ErrInvalidAction.Wrapf("both certificates already belong to MyKey ID %s", oldID)
 	default:
 		// merge maps every certificate of the losing ID to the winner;
 		// oldRec, read before it, must not be written back over that.
@@ -204,7 +204,7 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 	if over > 0 {
 		if recoverFrom == "" {
 			// Grants need a linkage, so a person paid has a linkage record.
-			return ErrInvalidAction.Wrapf("over-grant of %d yen for %s in %q has no linkage to recover it from", over, winner.Id, program)
+			return types.ErrInvalidAction.Wrapf("over-grant of %d yen for %s in %q has no linkage to recover it from", over, winner.Id, program)
 		}
 		seq, err := nextSeq(c, keyEventSeq())
 		if err != nil {

@@ -142,12 +142,12 @@ func applyUpdates(s *types.ValidatorSet, ups []abci.ValidatorUpdate) (*types.Val
 	changes := make([]*cmttypes.Validator, 0, len(ups))
 	for _, u := range ups {
 		if u.Power < 0 {
-			return nil, ErrInvalidAction.Wrapf("validator power %d is negative", u.Power)
+			return nil, types.ErrInvalidAction.Wrapf("validator power %d is negative", u.Power)
 		}
 		changes = append(changes, cmttypes.NewValidator(cmted25519.PubKey(u.PubKeyBytes), u.Power))
 	}
 	if err := set.UpdateWithChangeSet(changes); err != nil {
-		return nil, ErrInvalidAction.Wrapf("CometBFT would refuse the validator updates: %v", err)
+		return nil, types.ErrInvalidAction.Wrapf("CometBFT would refuse the validator updates: %v", err)
 	}
 	out := &types.ValidatorSet{}
 	for _, val := range set.Validators {

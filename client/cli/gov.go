@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
@@ -195,7 +194,7 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 	}
 	if a.Sequence != gs.NextSequence {
 		return &exitError{code: ExitRejected, err: fmt.Errorf("%s: nothing was sent",
-			RejectionText("the proposal (checked before sending)", app.ErrBadSequence.Code,
+			RejectionText("the proposal (checked before sending)", types.ErrBadSequence.Code,
 				fmt.Sprintf("it has sequence %d, the ledger's next is %d", a.Sequence, gs.NextSequence)))}
 	}
 	signed, err := txbuild.Combine(a, sigs, names)
@@ -204,7 +203,7 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 	}
 	if err := txbuild.CheckAuthority(gs, signed); err != nil {
 		return &exitError{code: ExitRejected, err: fmt.Errorf("%s: nothing was sent",
-			RejectionText("the proposal (checked before sending)", app.ErrUnauthorized.Code, err.Error()))}
+			RejectionText("the proposal (checked before sending)", types.ErrUnauthorized.Code, err.Error()))}
 	}
 	tx, err := txbuild.GovTx(signed)
 	if err != nil {
@@ -224,7 +223,7 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 		}
 	}
 	if res.Code != 0 {
-		out.Outcome, out.Reason = "rejected", app.CodeName(res.Code)
+		out.Outcome, out.Reason = "rejected", types.CodeName(res.Code)
 	}
 	err = c.output(out, func(w io.Writer) {
 		if out.Code == 0 {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
@@ -147,7 +146,7 @@ func (c *cmdCtx) runLinkBatch(ctx context.Context, keyPath string, args []string
 				r.Height = res.Height
 			}
 			if r.Code != 0 {
-				r.Outcome, r.Reason = "rejected", app.CodeName(r.Code)
+				r.Outcome, r.Reason = "rejected", types.CodeName(r.Code)
 				// The event may name a MyKey ID issued only in the
 				// rejected attempt: report the ledger's.
 				r.MyKeyID, _ = c.mykeyOf(ctx, li.sl.GetRequest().GetCertificate())
@@ -199,10 +198,10 @@ func itemsOf(res *rpc.Result, typ string, n int) []rpc.Item {
 		return got
 	}
 	whole := rpc.Item{Type: typ, Attrs: map[string]string{
-		"outcome": "rejected", "code": fmt.Sprint(res.Code), "reason": app.CodeName(res.Code), "log": res.Log}}
+		"outcome": "rejected", "code": fmt.Sprint(res.Code), "reason": types.CodeName(res.Code), "log": res.Log}}
 	if res.Code == 0 {
 		// Accepted without per-item events: should not happen; say so.
-		whole.Attrs["outcome"], whole.Attrs["code"] = "unknown", fmt.Sprint(app.ErrInternal.Code)
+		whole.Attrs["outcome"], whole.Attrs["code"] = "unknown", fmt.Sprint(types.ErrInternal.Code)
 		whole.Attrs["log"] = "the node reported no per-item outcome: look the transaction up with mykey query tx"
 	}
 	out := make([]rpc.Item, n)

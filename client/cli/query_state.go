@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
@@ -126,14 +125,14 @@ type CertRecordJSON struct {
 const needsFullRPC = "a certificate's record can only be found through a validator's full RPC (--node): the ledger keeps it under a keyed hash only the validators can compute, and the public endpoint does not serve it"
 
 // certRecord asks the node for the record of the certificate ref names.
-// The node computes the certificate's index (app.CertIndexPath); the
+// The node computes the certificate's index (types.CertIndexPath); the
 // answer, proved when prove is set, is the record under that index.
 func certRecord(ctx context.Context, n rpc.Node, ref *types.CertRef, cr *types.CertRecord, prove bool) (*rpc.Answer, error) {
 	bz, err := ref.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	res, err := n.Query(ctx, app.CertIndexPath+"/"+hex.EncodeToString(bz), prove)
+	res, err := n.Query(ctx, types.CertIndexPath+"/"+hex.EncodeToString(bz), prove)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, needsFullRPC)
 	}
@@ -289,7 +288,7 @@ func (q *querier) txCmd() *cobra.Command {
 			}
 			out := TxJSON{TxHash: strings.ToUpper(args[0]), Height: t.Height, Code: t.Result.Code, Log: t.Result.Log, Items: []ItemJSON{}}
 			if out.Code != 0 {
-				out.Reason = app.CodeName(out.Code)
+				out.Reason = types.CodeName(out.Code)
 			}
 			for _, it := range rpc.Items(t.Result.Events) {
 				out.Items = append(out.Items, ItemJSON{Type: it.Type, Attrs: it.Attrs})

@@ -13,7 +13,7 @@ import (
 	"github.com/mykeyledger/mykey/app/types"
 )
 
-// MaxPage is the most records one "/range" answer holds (app.MaxRangeLimit).
+// MaxPage is the most records one "/range" answer holds (types.MaxRangeLimit).
 const MaxPage = 1000
 
 // Record is one verified record.

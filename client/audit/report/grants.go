@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 )
@@ -28,7 +27,7 @@ func (g *Grant) Reason() string {
 	if g.Code == 0 {
 		return ""
 	}
-	if n := app.CodeName(g.Code); n != "" {
+	if n := types.CodeName(g.Code); n != "" {
 		return n
 	}
 	return fmt.Sprintf("code %d", g.Code)
