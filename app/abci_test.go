@@ -9,7 +9,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -231,18 +231,18 @@ func TestProofs(t *testing.T) {
 		if r.Value == nil || r.ProofOps == nil {
 			t.Fatalf("%s: no value or proof", key)
 		}
-		if err := store.VerifyValue(hash, key, r.Value, r.ProofOps); err != nil {
+		if err := proof.VerifyValue(hash, key, r.Value, r.ProofOps); err != nil {
 			t.Fatalf("%s: proof does not verify: %v", key, err)
 		}
 		tampered := append([]byte(nil), r.Value...)
 		tampered[len(tampered)-1] ^= 1
-		if store.VerifyValue(hash, key, tampered, r.ProofOps) == nil {
+		if proof.VerifyValue(hash, key, tampered, r.ProofOps) == nil {
 			t.Fatalf("%s: tampered value verified", key)
 		}
-		if store.VerifyValue(hash, []byte(string(key)+"x"), r.Value, r.ProofOps) == nil {
+		if proof.VerifyValue(hash, []byte(string(key)+"x"), r.Value, r.ProofOps) == nil {
 			t.Fatalf("%s: wrong key verified", key)
 		}
-		if store.VerifyValue(oldHash, key, r.Value, r.ProofOps) == nil {
+		if proof.VerifyValue(oldHash, key, r.Value, r.ProofOps) == nil {
 			t.Fatalf("%s: verified against another height's app hash", key)
 		}
 	}
@@ -251,7 +251,7 @@ func TestProofs(t *testing.T) {
 	if r.Value != nil {
 		t.Fatal("value for a missing charge")
 	}
-	if err := store.VerifyAbsence(hash, keyCharge("mynapoint", "paypay", "never"), r.ProofOps); err != nil {
+	if err := proof.VerifyAbsence(hash, keyCharge("mynapoint", "paypay", "never"), r.ProofOps); err != nil {
 		t.Fatalf("absence proof: %v", err)
 	}
 	// The app hash commits to the total yen granted: 2500 + 1000.

@@ -16,6 +16,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/mykeyledger/mykey/app/jpki"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
@@ -256,7 +257,7 @@ func TestCertIndexQuery(t *testing.T) {
 		if err := cr.Unmarshal(res.Value); err != nil || cr.MykeyId != n.mykeyOf(card) || cr.MykeyId == "" {
 			t.Fatalf("%s: record %+v %v", name, &cr, err)
 		}
-		if err := store.VerifyValue(n.appHash(), res.Key, res.Value, res.ProofOps); err != nil {
+		if err := proof.VerifyValue(n.appHash(), res.Key, res.Value, res.ProofOps); err != nil {
 			t.Fatalf("%s: proof: %v", name, err)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
 )
@@ -586,7 +586,7 @@ func (s *sim) invariants(appHash []byte) error {
 	}); err != nil {
 		return inv("%v", err)
 	}
-	if sum, err := store.RootSum(appHash); err != nil || sum != total {
+	if sum, err := proof.RootSum(appHash); err != nil || sum != total {
 		return inv("the app hash's sum is %d (%v), the grant records add up to %d", sum, err, total)
 	}
 	seenProg := map[string]bool{}

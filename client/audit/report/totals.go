@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 )
@@ -181,10 +181,10 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 	if t.AppHash, err = src.AppHash(ctx, height); err != nil {
 		return nil, err
 	}
-	if t.RootSum, err = store.RootSum(t.AppHash); err != nil {
+	if t.RootSum, err = proof.RootSum(t.AppHash); err != nil {
 		return nil, fmt.Errorf("report: app hash of height %d from node %s: %w", height, src.Node(), err)
 	}
-	if t.RootCount, err = store.RootCount(t.AppHash); err != nil {
+	if t.RootCount, err = proof.RootCount(t.AppHash); err != nil {
 		return nil, fmt.Errorf("report: app hash of height %d from node %s: %w", height, src.Node(), err)
 	}
 	progs := map[string]*ProgramView{}
