@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 // writeCSV writes a charges file: n charges spread over the people, of

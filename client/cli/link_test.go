@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
 	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 func TestLinkGrantQuery(t *testing.T) {

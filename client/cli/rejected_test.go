@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 // A charge the ledger rejected is recorded under its reference with its

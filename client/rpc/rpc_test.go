@@ -12,8 +12,8 @@ import (
 
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
 	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 // govTx is a signed government action registering a provider.
