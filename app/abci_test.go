@@ -34,7 +34,7 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 		t.Fatalf("after crash Info says height %d hash %X, want %d %X", info.LastBlockHeight, info.LastBlockAppHash, committedHeight, committedHash)
 	}
 	var p types.PersonTotals
-	if n.query(keyPerson("mynapoint", id), &p) {
+	if n.query(types.KeyPerson("mynapoint", id), &p) {
 		t.Fatal("an uncommitted grant is in the state")
 	}
 	// CometBFT replays the block: same time, same transactions.
@@ -52,7 +52,7 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 	if !bytes.Equal(n.appHash(), res.AppHash) {
 		t.Fatal("committed app hash not recovered after reopen")
 	}
-	if !n.query(keyPerson("mynapoint", id), &p) || p.GrantedYen != 2500 {
+	if !n.query(types.KeyPerson("mynapoint", id), &p) || p.GrantedYen != 2500 {
 		t.Fatalf("grant after replay: %+v", p)
 	}
 }
@@ -226,7 +226,7 @@ func TestProofs(t *testing.T) {
 		}
 		return r
 	}
-	for _, key := range [][]byte{keyLink("mynapoint", id), keyCharge("mynapoint", "paypay", "g1"), keyProviderTotals("mynapoint", "paypay")} {
+	for _, key := range [][]byte{types.KeyLink("mynapoint", id), types.KeyCharge("mynapoint", "paypay", "g1"), types.KeyProviderTotals("mynapoint", "paypay")} {
 		r := prove(key)
 		if r.Value == nil || r.ProofOps == nil {
 			t.Fatalf("%s: no value or proof", key)
@@ -247,16 +247,16 @@ func TestProofs(t *testing.T) {
 		}
 	}
 	// Absence is proved too.
-	r := prove(keyCharge("mynapoint", "paypay", "never"))
+	r := prove(types.KeyCharge("mynapoint", "paypay", "never"))
 	if r.Value != nil {
 		t.Fatal("value for a missing charge")
 	}
-	if err := proof.VerifyAbsence(hash, keyCharge("mynapoint", "paypay", "never"), r.ProofOps); err != nil {
+	if err := proof.VerifyAbsence(hash, types.KeyCharge("mynapoint", "paypay", "never"), r.ProofOps); err != nil {
 		t.Fatalf("absence proof: %v", err)
 	}
 	// The app hash commits to the total yen granted: 2500 + 1000.
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("mynapoint"), &pt)
+	n.query(types.KeyProgramTotals("mynapoint"), &pt)
 	if got := rootSum(t, hash); got != uint64(pt.GrantedYen) || got != 3500 {
 		t.Fatalf("root sum %d, program granted %d, want 3500", got, pt.GrantedYen)
 	}

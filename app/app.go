@@ -153,7 +153,7 @@ func (a *App) loadChain(r reader) error {
 	if err := a.checkPseudonymKey(gs.PseudonymCommitment); err != nil {
 		return err
 	}
-	t, err := loadUint(r, []byte(prefixBlockTime))
+	t, err := loadUint(r, []byte(types.PrefixBlockTime))
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	}
 	var bt [8]byte
 	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
-	c.Set([]byte(prefixBlockTime), bt[:], 0)
+	c.Set([]byte(types.PrefixBlockTime), bt[:], 0)
 	if err := c.flush(a.stage); err != nil {
 		return nil, err
 	}
@@ -327,7 +327,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}
 	var bt [8]byte
 	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
-	c.Set([]byte(prefixBlockTime), bt[:], 0)
+	c.Set([]byte(types.PrefixBlockTime), bt[:], 0)
 	if err := c.flush(a.stage); err != nil {
 		return nil, err
 	}
@@ -414,7 +414,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 	for _, cert := range anchors {
 		gs.TrustAnchors = append(gs.TrustAnchors, cert.Raw)
 	}
-	if err := save(c, keyGov(), gs, 0); err != nil {
+	if err := save(c, types.KeyGov(), gs, 0); err != nil {
 		return err
 	}
 	x := &exec{c: c}
@@ -434,7 +434,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 				return fmt.Errorf("app: genesis: %w", err)
 			}
 		}
-		if err := save(c, keyProvider(p.Id), p, 0); err != nil {
+		if err := save(c, types.KeyProvider(p.Id), p, 0); err != nil {
 			return err
 		}
 		providers = append(providers, p)
@@ -452,7 +452,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 			return fmt.Errorf("app: genesis.json validators differ from those the app state names (government and providers with validator_key and power)")
 		}
 	}
-	if err := save(c, keyValidators(), vals, 0); err != nil {
+	if err := save(c, types.KeyValidators(), vals, 0); err != nil {
 		return err
 	}
 	if err := initNodes(c, gen); err != nil {
@@ -466,10 +466,10 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 		if err := types.CheckProgram(p); err != nil {
 			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
 		}
-		if err := save(c, keyProgram(p.Id), p, 0); err != nil {
+		if err := save(c, types.KeyProgram(p.Id), p, 0); err != nil {
 			return err
 		}
-		if err := save(c, keyProgramTotals(p.Id), &types.ProgramTotals{}, 0); err != nil {
+		if err := save(c, types.KeyProgramTotals(p.Id), &types.ProgramTotals{}, 0); err != nil {
 			return err
 		}
 	}

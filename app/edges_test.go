@@ -226,7 +226,7 @@ func TestFixedProgramPaysOncePerPerson(t *testing.T) {
 	res = n.block(n.grantTx("paypay", charge("flat", idb, "3", 1000)))
 	wantCode(t, res[0], types.ErrBudgetExhausted)
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("flat"), &pt)
+	n.query(types.KeyProgramTotals("flat"), &pt)
 	if pt.GrantedYen != 7500 {
 		t.Fatalf("program granted %d, want 7500", pt.GrantedYen)
 	}
@@ -247,7 +247,7 @@ func TestMergeOverGrantChargedToTheLaterVoidedLinkage(t *testing.T) {
 		t.Fatalf("over-grant %d against linepay, whose later linkage was voided, %d against paypay; want 5000 and 0", got, overGranted(t, n, "paypay"))
 	}
 	var vt types.ProviderTotals
-	n.query(keyProviderTotals("mynapoint", "paypay"), &vt)
+	n.query(types.KeyProviderTotals("mynapoint", "paypay"), &vt)
 	if vt.RecoveredYen != 0 {
 		t.Fatalf("paypay, which paid legitimately, has %d yen to recover", vt.RecoveredYen)
 	}
@@ -476,7 +476,7 @@ func TestRejectedGovActionUsesItsSequence(t *testing.T) {
 		ProgramId: "mynapoint", ProviderId: "paypay", AmountYen: 100, Reference: "S-1"}}})
 	wantCode(t, n.block(tx)[0], types.ErrSettlementTooLarge)
 	var hist types.HistoryEntry
-	if !n.query(keyHistory(1), &hist) || hist.Code != types.ErrSettlementTooLarge.Code {
+	if !n.query(types.KeyHistory(1), &hist) || hist.Code != types.ErrSettlementTooLarge.Code {
 		t.Fatalf("history entry of the rejected action: %+v", hist)
 	}
 	// Once the state would let it through, the replay is still refused.
@@ -508,7 +508,7 @@ func TestRejectedChargeCannotTakeEffectLater(t *testing.T) {
 	tx := n.grantTx("paypay", charge("tight", id, "r2", 4000))
 	wantCode(t, n.block(tx)[0], types.ErrBudgetExhausted)
 	var rec types.GrantRecord
-	if !n.query(keyCharge("tight", "paypay", "r2"), &rec) || rec.Code != types.ErrBudgetExhausted.Code || rec.GrantedYen != 0 {
+	if !n.query(types.KeyCharge("tight", "paypay", "r2"), &rec) || rec.Code != types.ErrBudgetExhausted.Code || rec.GrantedYen != 0 {
 		t.Fatalf("rejected charge record %+v", rec)
 	}
 	p := &types.Program{Id: "tight", Name: "tight", Kind: types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE, RateBp: 2500, CapYen: 5000,
@@ -516,7 +516,7 @@ func TestRejectedChargeCannotTakeEffectLater(t *testing.T) {
 	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: p}}}))[0], nil)
 	wantCode(t, n.block(tx)[0], types.ErrDuplicateCharge)
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("tight"), &pt)
+	n.query(types.KeyProgramTotals("tight"), &pt)
 	if pt.GrantedYen != 1000 || pt.Grants != 1 {
 		t.Fatalf("program totals %+v", pt)
 	}
@@ -582,7 +582,7 @@ func TestAliasCertificatesOfOnePerson(t *testing.T) {
 // mynapoint.
 func overGranted(t *testing.T, n *testNet, provider string) int64 {
 	var sum int64
-	err := n.app.store.Iterate([]byte(prefixOverGrant+"mynapoint/"+provider+"/"), func(k, v []byte) bool {
+	err := n.app.store.Iterate([]byte(types.PrefixOverGrant+"mynapoint/"+provider+"/"), func(k, v []byte) bool {
 		var og types.OverGrant
 		if err := og.Unmarshal(v); err != nil {
 			t.Fatal(err)

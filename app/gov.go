@@ -2,7 +2,6 @@ package app
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"fmt"
 	"math/big"
 	"slices"
@@ -55,10 +54,10 @@ func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 		attrs = append(attrs, "summary", summary)
 	}
 	gs.NextSequence++
-	if err := save(x.c, keyGov(), gs, 0); err != nil {
+	if err := save(x.c, types.KeyGov(), gs, 0); err != nil {
 		return nil, err
 	}
-	if err := save(x.c, keyHistory(a.Sequence), h, 0); err != nil {
+	if err := save(x.c, types.KeyHistory(a.Sequence), h, 0); err != nil {
 		return nil, err
 	}
 	return []item{{err: rej, event: event("gov", append(attrs, outcome(rej)...)...)}}, nil
@@ -143,7 +142,7 @@ func (x *exec) registerProvider(c *cache, r *types.RegisterProvider) (string, er
 	if err := types.CheckProvider(p); err != nil {
 		return "", err
 	}
-	if old, err := c.Get(keyProvider(p.Id)); err != nil || old != nil {
+	if old, err := c.Get(types.KeyProvider(p.Id)); err != nil || old != nil {
 		if err != nil {
 			return "", err
 		}
@@ -156,7 +155,7 @@ func (x *exec) registerProvider(c *cache, r *types.RegisterProvider) (string, er
 		}
 		x.vals.setPower(p.ValidatorKey, p.Power)
 	}
-	return fmt.Sprintf("registered provider %q", p.Id), save(c, keyProvider(p.Id), p, 0)
+	return fmt.Sprintf("registered provider %q", p.Id), save(c, types.KeyProvider(p.Id), p, 0)
 }
 
 func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error) {
@@ -209,13 +208,13 @@ func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error)
 		}
 		summary += fmt.Sprintf(" power %d", u.Power)
 	}
-	return summary, save(c, keyProvider(p.Id), p, 0)
+	return summary, save(c, types.KeyProvider(p.Id), p, 0)
 }
 
 // claimValidatorKey records which provider owns a validator key; a key
 // serves one provider only.
 func (x *exec) claimValidatorKey(c *cache, key []byte, owner string) error {
-	k := []byte(prefixValidator + hex.EncodeToString(key))
+	k := types.KeyValidator(key)
 	cur, err := c.Get(k)
 	if err != nil {
 		return err
@@ -240,7 +239,7 @@ func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
 		return "", types.ErrInvalidAction.Wrapf("budget %d yen is below the %d yen already granted", p.BudgetYen, totals.GrantedYen)
 	}
 	verb := "added"
-	if old, err := c.Get(keyProgram(p.Id)); err != nil {
+	if old, err := c.Get(types.KeyProgram(p.Id)); err != nil {
 		return "", err
 	} else if old != nil {
 		var prev types.Program
@@ -252,10 +251,10 @@ func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
 		}
 		verb = "updated"
 	}
-	if err := save(c, keyProgramTotals(p.Id), totals, 0); err != nil {
+	if err := save(c, types.KeyProgramTotals(p.Id), totals, 0); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s program %q", verb, p.Id), save(c, keyProgram(p.Id), p, 0)
+	return fmt.Sprintf("%s program %q", verb, p.Id), save(c, types.KeyProgram(p.Id), p, 0)
 }
 
 // normalizeCertRef checks a certificate reference and gives its serial the
@@ -282,14 +281,14 @@ func (x *exec) revoke(c *cache, r *types.RevokeCertificates) (string, error) {
 			return "", err
 		}
 		var cr types.CertRecord
-		if _, err := load(c, keyCert(idx), &cr); err != nil {
+		if _, err := load(c, types.KeyCert(idx), &cr); err != nil {
 			return "", err
 		}
 		if cr.Revoked {
 			continue
 		}
 		cr.Revoked, cr.RevokedHeight, cr.RevokeReason = true, x.height, r.Reason
-		if err := save(c, keyCert(idx), &cr, 0); err != nil {
+		if err := save(c, types.KeyCert(idx), &cr, 0); err != nil {
 			return "", err
 		}
 	}
@@ -320,14 +319,14 @@ func (x *exec) attest(c *cache, a *types.AttestEligibility) (string, error) {
 			return "", err
 		}
 		p.Attested = true
-		if err := save(c, keyPerson(prog.Id, mk.Id), p, 0); err != nil {
+		if err := save(c, types.KeyPerson(prog.Id, mk.Id), p, 0); err != nil {
 			return "", err
 		}
 		// The person takes part in the program from now on, linked or
 		// not, so a merge carries the attestation over.
 		if !slices.Contains(mk.Programs, prog.Id) {
 			mk.Programs = append(mk.Programs, prog.Id)
-			if err := save(c, keyMyKey(mk.Id), mk, 0); err != nil {
+			if err := save(c, types.KeyMyKey(mk.Id), mk, 0); err != nil {
 				return "", err
 			}
 		}
@@ -355,7 +354,7 @@ func (x *exec) settle(c *cache, s *types.Settle) (string, error) {
 	}
 	vt.SettledYen += s.AmountYen
 	return fmt.Sprintf("settled %d yen with provider %q in program %q (%s)", s.AmountYen, s.ProviderId, s.ProgramId, s.Reference),
-		save(c, keyProviderTotals(s.ProgramId, s.ProviderId), vt, 0)
+		save(c, types.KeyProviderTotals(s.ProgramId, s.ProviderId), vt, 0)
 }
 
 func (x *exec) correct(c *cache, k *types.CorrectLinkage) (string, error) {
@@ -391,7 +390,7 @@ func (x *exec) correct(c *cache, k *types.CorrectLinkage) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		owner, err := c.Get(keyAccount(k.ProgramId, to.Id, k.ToAccountCommitment))
+		owner, err := c.Get(types.KeyAccount(k.ProgramId, to.Id, k.ToAccountCommitment))
 		if err != nil {
 			return "", err
 		}

@@ -50,7 +50,7 @@ func (x *exec) charge(provider string, ch *types.Charge) (item, error) {
 		granted int64
 		mykey   string
 	)
-	ckey := keyCharge(ch.ProgramId, provider, ch.ChargeRef)
+	ckey := types.KeyCharge(ch.ProgramId, provider, ch.ChargeRef)
 	dup, err := x.c.Get(ckey)
 	if err != nil {
 		return item{}, err
@@ -178,12 +178,12 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 		return mk.Id, 0, err
 	}
 	person.GrantedYen += granted
-	if err := save(c, keyPerson(prog.Id, mk.Id), person, 0); err != nil {
+	if err := save(c, types.KeyPerson(prog.Id, mk.Id), person, 0); err != nil {
 		return mk.Id, 0, err
 	}
 	totals.GrantedYen += granted
 	totals.Grants++
-	if err := save(c, keyProgramTotals(prog.Id), totals, 0); err != nil {
+	if err := save(c, types.KeyProgramTotals(prog.Id), totals, 0); err != nil {
 		return mk.Id, 0, err
 	}
 	vt, err := getProviderTotals(c, prog.Id, provider)
@@ -192,12 +192,12 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 	}
 	vt.GrantedYen += granted
 	vt.Grants++
-	if err := save(c, keyProviderTotals(prog.Id, provider), vt, 0); err != nil {
+	if err := save(c, types.KeyProviderTotals(prog.Id, provider), vt, 0); err != nil {
 		return mk.Id, 0, err
 	}
 	// The public grant ledger: the day's aggregate, with no weight (the
 	// yen weigh once, on the charge record).
-	dkey := keyDaily(prog.Id, provider, GrantDay(now))
+	dkey := types.KeyDaily(prog.Id, provider, GrantDay(now))
 	var day types.DailyTotals
 	if _, err := load(c, dkey, &day); err != nil {
 		return mk.Id, 0, err

@@ -258,7 +258,7 @@ func (n *testNet) appHash() []byte {
 // mykeyOf returns the MyKey ID the ledger issued to a card ("" if none).
 func (n *testNet) mykeyOf(card *testca.Card) string {
 	var cr types.CertRecord
-	if !n.query(keyCert(n.certIndex(card)), &cr) {
+	if !n.query(types.KeyCert(n.certIndex(card)), &cr) {
 		return ""
 	}
 	return cr.MykeyId

@@ -65,7 +65,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		if err != nil {
 			return err
 		}
-		used = keyLinkRequest(x.app.pk, vl.req.SignBytes())
+		used = types.KeyLinkRequest(x.app.pk.LinkRequest(vl.req.SignBytes()))
 		if seen, err := c.Get(used); err != nil || seen != nil {
 			if err != nil {
 				return err
@@ -94,7 +94,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 	if mykey != "" && rej != nil {
 		// A rejected attempt's own issuance was discarded with it: name
 		// the person only if the ledger knows the ID.
-		if known, err := x.c.Get(keyMyKey(mykey)); err != nil {
+		if known, err := x.c.Get(types.KeyMyKey(mykey)); err != nil {
 			return item{}, err
 		} else if known == nil {
 			mykey = ""
@@ -115,7 +115,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
 	replayed := types.ErrReplayed.Wrapf("this signed link request was judged before, at an earlier height; sign a new one")
 	var cr types.CertRecord
-	if found, err := load(c, keyCert(vl.idx), &cr); err != nil {
+	if found, err := load(c, types.KeyCert(vl.idx), &cr); err != nil {
 		return err
 	} else if !found || cr.MykeyId == "" {
 		return replayed
@@ -151,7 +151,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		return "", types.ErrProviderSuspended.Wrapf("%q", prov.Id)
 	}
 	var cr types.CertRecord
-	if _, err := load(c, keyCert(vl.idx), &cr); err != nil {
+	if _, err := load(c, types.KeyCert(vl.idx), &cr); err != nil {
 		return "", err
 	}
 	if len(cr.IssuerKey) > 0 && vl.issuerKey != nil && !bytes.Equal(cr.IssuerKey, vl.issuerKey) {
@@ -165,7 +165,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		// certificate of this CA key.
 		cr.IssuerKey = vl.issuerKey
 		if cr.MykeyId != "" {
-			if err := save(c, keyCert(vl.idx), &cr, 0); err != nil {
+			if err := save(c, types.KeyCert(vl.idx), &cr, 0); err != nil {
 				return "", err
 			}
 		}
@@ -176,7 +176,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 			return "", err
 		}
 		cr.MykeyId = mk.Id
-		if err := save(c, keyCert(vl.idx), &cr, 0); err != nil {
+		if err := save(c, types.KeyCert(vl.idx), &cr, 0); err != nil {
 			return "", err
 		}
 	} else if mk, err = getMyKey(c, cr.MykeyId); err != nil {
@@ -189,7 +189,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 	if existing != nil {
 		return mk.Id, types.ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q", mk.Id, existing.ProviderId, prog.Id)
 	}
-	owner, err := c.Get(keyAccount(prog.Id, prov.Id, req.AccountCommitment))
+	owner, err := c.Get(types.KeyAccount(prog.Id, prov.Id, req.AccountCommitment))
 	if err != nil {
 		return mk.Id, err
 	}
@@ -207,7 +207,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 	}
 	if !slices.Contains(mk.Programs, prog.Id) {
 		mk.Programs = append(mk.Programs, prog.Id)
-		if err := save(c, keyMyKey(mk.Id), mk, 0); err != nil {
+		if err := save(c, types.KeyMyKey(mk.Id), mk, 0); err != nil {
 			return mk.Id, err
 		}
 	}
@@ -217,20 +217,20 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 // putLink stores an active linkage with its account index and a history
 // event of the given kind.
 func (x *exec) putLink(c *cache, l *types.Linkage, kind, ref string) error {
-	if err := save(c, keyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
+	if err := save(c, types.KeyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
 		return err
 	}
-	c.Set(keyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment), []byte(l.MykeyId), 0)
+	c.Set(types.KeyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment), []byte(l.MykeyId), 0)
 	return x.linkEvent(c, l, kind, ref)
 }
 
 // voidLink voids an active linkage, frees its account and records why.
 func (x *exec) voidLink(c *cache, l *types.Linkage, kind, ref string) error {
 	l.Status = types.LinkStatus_LINK_STATUS_VOIDED
-	if err := save(c, keyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
+	if err := save(c, types.KeyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
 		return err
 	}
-	c.Delete(keyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment))
+	c.Delete(types.KeyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment))
 	if err := x.linkEvent(c, l, kind, ref); err != nil {
 		return err
 	}
@@ -238,7 +238,7 @@ func (x *exec) voidLink(c *cache, l *types.Linkage, kind, ref string) error {
 }
 
 func (x *exec) linkEvent(c *cache, l *types.Linkage, kind, ref string) error {
-	seq, err := nextSeq(c, keyEventSeq())
+	seq, err := nextSeq(c, types.KeyEventSeq())
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (x *exec) linkEvent(c *cache, l *types.Linkage, kind, ref string) error {
 		ProviderId: l.ProviderId, AccountCommitment: l.AccountCommitment,
 		Height: x.height, Time: x.time.Unix(), Reference: ref,
 	}
-	return save(c, keyLinkHistory(l.ProgramId, l.MykeyId, seq), ev, 0)
+	return save(c, types.KeyLinkHistory(l.ProgramId, l.MykeyId, seq), ev, 0)
 }
 
 func (x *exec) addLinked(c *cache, program, provider string, n int64) error {
@@ -256,7 +256,7 @@ func (x *exec) addLinked(c *cache, program, provider string, n int64) error {
 		return err
 	}
 	pt.Linked += n
-	if err := save(c, keyProgramTotals(program), pt, 0); err != nil {
+	if err := save(c, types.KeyProgramTotals(program), pt, 0); err != nil {
 		return err
 	}
 	vt, err := getProviderTotals(c, program, provider)
@@ -264,7 +264,7 @@ func (x *exec) addLinked(c *cache, program, provider string, n int64) error {
 		return err
 	}
 	vt.Linked += n
-	return save(c, keyProviderTotals(program, provider), vt, 0)
+	return save(c, types.KeyProviderTotals(program, provider), vt, 0)
 }
 
 func unixText(t int64) string {

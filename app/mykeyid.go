@@ -26,18 +26,18 @@ func candidateID(pk *pseudonym.Key, issuer, serial []byte, n uint32) string {
 func issueMyKey(c *cache, pk *pseudonym.Key, ref *types.CertRef, idx []byte, height int64) (*types.MyKeyRecord, error) {
 	for n := uint32(0); ; n++ {
 		id := candidateID(pk, ref.Issuer, ref.Serial, n)
-		taken, err := c.Get(keyMyKey(id))
+		taken, err := c.Get(types.KeyMyKey(id))
 		if err != nil {
 			return nil, err
 		}
 		if taken != nil {
 			continue
 		}
-		seq, err := nextSeq(c, keyMyKeySeq())
+		seq, err := nextSeq(c, types.KeyMyKeySeq())
 		if err != nil {
 			return nil, err
 		}
 		rec := &types.MyKeyRecord{Id: id, IssuedHeight: height, IssuedSeq: seq, Certs: [][]byte{idx}}
-		return rec, save(c, keyMyKey(id), rec, 0)
+		return rec, save(c, types.KeyMyKey(id), rec, 0)
 	}
 }

@@ -93,13 +93,13 @@ func genesisPeers(gen *genesis.AppState) peerSet {
 func loadPeers(v *store.View) (peerSet, error) {
 	s := peerSet{}
 	var derr error
-	err := v.Iterate([]byte(prefixNode), func(k, val []byte) bool {
+	err := v.Iterate([]byte(types.PrefixNode), func(k, val []byte) bool {
 		var r types.NodeRecord
 		if err := r.Unmarshal(val); err != nil {
 			derr = fmt.Errorf("app: decode %q: %w", k, err)
 			return true
 		}
-		s[strings.TrimPrefix(string(k), prefixNode)] = r.Owner
+		s[strings.TrimPrefix(string(k), types.PrefixNode)] = r.Owner
 		return false
 	})
 	if err == nil {
@@ -162,12 +162,12 @@ func (x *exec) setNodes(c *cache, s *types.SetNodes) (string, error) {
 		}
 	}
 	var old types.NodeList
-	if _, err := load(c, keyNodeOwner(s.Owner), &old); err != nil {
+	if _, err := load(c, types.KeyNodeOwner(s.Owner), &old); err != nil {
 		return "", err
 	}
 	for _, id := range s.NodeIds {
 		var r types.NodeRecord
-		ok, err := load(c, keyNode(id), &r)
+		ok, err := load(c, types.KeyNode(id), &r)
 		if err != nil {
 			return "", err
 		}
@@ -186,21 +186,21 @@ func (x *exec) setNodes(c *cache, s *types.SetNodes) (string, error) {
 func writeNodes(c *cache, owner string, old, ids []string) error {
 	for _, id := range old {
 		if !slices.Contains(ids, id) {
-			c.Delete(keyNode(id))
+			c.Delete(types.KeyNode(id))
 		}
 	}
 	for _, id := range ids {
-		if err := save(c, keyNode(id), &types.NodeRecord{Owner: owner}, 0); err != nil {
+		if err := save(c, types.KeyNode(id), &types.NodeRecord{Owner: owner}, 0); err != nil {
 			return err
 		}
 	}
 	if len(ids) == 0 {
 		if len(old) > 0 {
-			c.Delete(keyNodeOwner(owner))
+			c.Delete(types.KeyNodeOwner(owner))
 		}
 		return nil
 	}
-	return save(c, keyNodeOwner(owner), &types.NodeList{NodeIds: slices.Clone(ids)}, 0)
+	return save(c, types.KeyNodeOwner(owner), &types.NodeList{NodeIds: slices.Clone(ids)}, 0)
 }
 
 // initNodes writes the node IDs the genesis app state registers.

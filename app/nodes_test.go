@@ -71,7 +71,7 @@ func TestNodeFilterFromGenesis(t *testing.T) {
 	n.block()
 	check()
 	var r types.NodeRecord
-	if !n.query(keyNode(sentry), &r) || r.Owner != "paypay" {
+	if !n.query(types.KeyNode(sentry), &r) || r.Owner != "paypay" {
 		t.Fatalf("node record of the sentry: %+v", &r)
 	}
 	n.app.Close()
@@ -126,13 +126,13 @@ func TestSetNodes(t *testing.T) {
 	n.wantPeer(b, true)
 	n.wantPeer(pay, false)
 	var r types.NodeRecord
-	if n.query(keyNode(pay), &r) {
+	if n.query(types.KeyNode(pay), &r) {
 		t.Fatalf("node record of a replaced node remains: %+v", &r)
 	}
 	// A node released by one owner can be registered to another.
 	wantCode(t, n.block(n.govTx(1, setNodes("linepay", pay)))[0], nil)
 	n.wantPeer(pay, true)
-	if !n.query(keyNode(pay), &r) || r.Owner != "linepay" {
+	if !n.query(types.KeyNode(pay), &r) || r.Owner != "linepay" {
 		t.Fatalf("node record: %+v, want owner linepay", &r)
 	}
 	// Setting the same list again is accepted and changes nothing.
@@ -143,7 +143,7 @@ func TestSetNodes(t *testing.T) {
 	n.wantPeer(a, false)
 	n.wantPeer(b, false)
 	var l types.NodeList
-	if n.query(keyNodeOwner("paypay"), &l) {
+	if n.query(types.KeyNodeOwner("paypay"), &l) {
 		t.Fatalf("node list of an owner with no nodes remains: %v", l.NodeIds)
 	}
 	wantCode(t, n.block(n.govTx(1, setNodes(types.GovernmentOwner, gov, a)))[0], nil)

@@ -195,7 +195,7 @@ func TestStateNamesNoCertificate(t *testing.T) {
 	// The history still says what was done: the revocation's two
 	// certificates by index, and why.
 	var h types.HistoryEntry
-	if !n.query(keyHistory(1), &h) {
+	if !n.query(types.KeyHistory(1), &h) {
 		t.Fatal("no history entry 1")
 	}
 	rc := h.Action.GetRevokeCertificates()
@@ -203,7 +203,7 @@ func TestStateNamesNoCertificate(t *testing.T) {
 		!bytes.Equal(rc.Certificates[0].Index, n.certIndex(lost)) || len(rc.Certificates[0].Issuer)+len(rc.Certificates[0].Serial) != 0 {
 		t.Fatalf("revocation history: %+v", h.Action)
 	}
-	if !n.query(keyHistory(2), &h) {
+	if !n.query(types.KeyHistory(2), &h) {
 		t.Fatal("no history entry 2")
 	}
 	s := h.Action.GetSuccession()
@@ -250,7 +250,7 @@ func TestCertIndexQuery(t *testing.T) {
 		if err != nil || res.Code != 0 {
 			t.Fatalf("%s: %v %d %s", name, err, res.Code, res.Log)
 		}
-		if string(res.Key) != string(keyCert(n.certIndex(card))) {
+		if string(res.Key) != string(types.KeyCert(n.certIndex(card))) {
 			t.Fatalf("%s: key %q", name, res.Key)
 		}
 		var cr types.CertRecord
@@ -265,7 +265,7 @@ func TestCertIndexQuery(t *testing.T) {
 	if err != nil || res.Code != types.ErrMalformed.Code {
 		t.Fatalf("junk: %v %+v", err, res)
 	}
-	if types.PublicKey(strings.TrimPrefix(types.CertIndexPath, "/")) || types.PublicKey(string(keyCert(n.certIndex(card)))) {
+	if types.PublicKey(strings.TrimPrefix(types.CertIndexPath, "/")) || types.PublicKey(string(types.KeyCert(n.certIndex(card)))) {
 		t.Fatal("the certificate index is public")
 	}
 }

@@ -60,7 +60,7 @@ func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse,
 			res.Code, res.Log = types.ErrMalformed.Code, err.Error()
 			return res, nil
 		}
-		key = keyCert(idx)
+		key = types.KeyCert(idx)
 	case strings.HasPrefix(req.Path, "/") && len(req.Path) > 1:
 		key = []byte(req.Path[1:])
 	default:

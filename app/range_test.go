@@ -78,12 +78,12 @@ func checkCounts(t *testing.T, a *App) map[string]uint64 {
 	var dirs []string
 	err := a.store.Iterate(nil, func(k, v []byte) bool {
 		key := string(k)
-		if strings.HasPrefix(key, prefixCount) {
+		if strings.HasPrefix(key, types.PrefixCount) {
 			n, err := types.DecodeCount(v)
 			if err != nil || n == 0 {
 				t.Errorf("%s: %d %v", key, n, err)
 			}
-			got[strings.TrimPrefix(key, prefixCount)] = n
+			got[strings.TrimPrefix(key, types.PrefixCount)] = n
 			return false
 		}
 		dirs = types.CountDirs(dirs[:0], key)

@@ -244,7 +244,7 @@ func TestCap(t *testing.T) {
 		t.Fatalf("¥30,000 granted %s, want 5000", attr(rs[0], 0, "granted_yen"))
 	}
 	var p types.PersonTotals
-	m.query(keyPerson("mynapoint", id2), &p)
+	m.query(types.KeyPerson("mynapoint", id2), &p)
 	if p.GrantedYen != 5000 {
 		t.Fatalf("person total %d", p.GrantedYen)
 	}
@@ -269,7 +269,7 @@ func TestBudgetExhaustedMidBlock(t *testing.T) {
 	}
 	wantCode(t, rs[2], types.ErrBudgetExhausted)
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("mynapoint"), &pt)
+	n.query(types.KeyProgramTotals("mynapoint"), &pt)
 	if pt.GrantedYen != 6000 || pt.Grants != 2 {
 		t.Fatalf("program totals %+v", pt)
 	}
@@ -286,7 +286,7 @@ func TestDuplicateCharge(t *testing.T) {
 		t.Fatalf("same reference twice in one grant: %+v", r)
 	}
 	var p types.PersonTotals
-	n.query(keyPerson("mynapoint", id), &p)
+	n.query(types.KeyPerson("mynapoint", id), &p)
 	if p.GrantedYen != 2000 {
 		t.Fatalf("granted %d yen, want 2000 (1000 per distinct reference)", p.GrantedYen)
 	}

@@ -20,7 +20,7 @@ func TestDoubleClaimSameBlock(t *testing.T) {
 		t.Fatal("the rejected claim does not name the same MyKey ID")
 	}
 	var l types.Linkage
-	if !n.query(keyLink("mynapoint", n.mykeyOf(c)), &l) || l.ProviderId != "paypay" {
+	if !n.query(types.KeyLink("mynapoint", n.mykeyOf(c)), &l) || l.ProviderId != "paypay" {
 		t.Fatalf("linkage %+v, want paypay", l)
 	}
 }
@@ -31,7 +31,7 @@ func TestDoubleClaimConsecutiveBlocks(t *testing.T) {
 	wantCode(t, n.block(n.linkTx(c, "mynapoint", "linepay", "lp-1"))[0], nil)
 	wantCode(t, n.block(n.linkTx(c, "mynapoint", "paypay", "pp-1"))[0], types.ErrAlreadyLinked)
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("mynapoint"), &pt)
+	n.query(types.KeyProgramTotals("mynapoint"), &pt)
 	if pt.Linked != 1 {
 		t.Fatalf("program counts %d linkages, want 1", pt.Linked)
 	}
@@ -63,7 +63,7 @@ func TestMyKeyIDIssuance(t *testing.T) {
 	// A collision takes the next candidate deterministically.
 	x := &exec{c: newCache(n.app.store)}
 	other := &types.CertRef{Issuer: []byte("issuer"), Serial: []byte{1}}
-	x.c.Set(keyMyKey(candidateID(&n.pk, other.Issuer, other.Serial, 0)), []byte{}, 0)
+	x.c.Set(types.KeyMyKey(candidateID(&n.pk, other.Issuer, other.Serial, 0)), []byte{}, 0)
 	rec, err := issueMyKey(x.c, &n.pk, other, n.pk.CertIndex(other.Issuer, other.Serial), 9)
 	if err != nil || rec.Id != candidateID(&n.pk, other.Issuer, other.Serial, 1) {
 		t.Fatalf("collision gave %v %v", rec, err)
@@ -107,20 +107,20 @@ func TestRenewalSuccessionAfterUse(t *testing.T) {
 		t.Fatalf("after merge the cards map to %s and %s, want %s", n.mykeyOf(oldCard), n.mykeyOf(newCard), oldID)
 	}
 	var l types.Linkage
-	if !n.query(keyLink("mynapoint", oldID), &l) || l.ProviderId != "paypay" || l.Status != types.LinkStatus_LINK_STATUS_ACTIVE {
+	if !n.query(types.KeyLink("mynapoint", oldID), &l) || l.ProviderId != "paypay" || l.Status != types.LinkStatus_LINK_STATUS_ACTIVE {
 		t.Fatalf("surviving linkage %+v, want the older one to paypay", l)
 	}
 	var voided types.Linkage
-	if !n.query(keyLink("mynapoint", newID), &voided) || voided.Status != types.LinkStatus_LINK_STATUS_VOIDED {
+	if !n.query(types.KeyLink("mynapoint", newID), &voided) || voided.Status != types.LinkStatus_LINK_STATUS_VOIDED {
 		t.Fatalf("later linkage %+v, want voided and still visible", voided)
 	}
 	var p types.PersonTotals
-	n.query(keyPerson("mynapoint", oldID), &p)
+	n.query(types.KeyPerson("mynapoint", oldID), &p)
 	if p.GrantedYen != 7000 || p.RecoveredYen != 2000 || p.GrantedYen-p.RecoveredYen > 5000 {
 		t.Fatalf("person totals %+v, want 7000 granted with 2000 over-grant", p)
 	}
 	var vt types.ProviderTotals
-	n.query(keyProviderTotals("mynapoint", "linepay"), &vt)
+	n.query(types.KeyProviderTotals("mynapoint", "linepay"), &vt)
 	if vt.RecoveredYen != 2000 {
 		t.Fatalf("linepay recovered %d, want the 2000 over-grant", vt.RecoveredYen)
 	}
@@ -134,7 +134,7 @@ func TestRenewalSuccessionAfterUse(t *testing.T) {
 
 func findOverGrant(t *testing.T, n *testNet, provider string) bool {
 	found := false
-	err := n.app.store.Iterate([]byte(prefixOverGrant+"mynapoint/"+provider+"/"), func(k, v []byte) bool {
+	err := n.app.store.Iterate([]byte(types.PrefixOverGrant+"mynapoint/"+provider+"/"), func(k, v []byte) bool {
 		var og types.OverGrant
 		if og.Unmarshal(v) == nil && og.AmountYen == 2000 {
 			found = true
@@ -161,7 +161,7 @@ func TestCorrections(t *testing.T) {
 		ProgramId: "mynapoint", MykeyId: id, Kind: types.CorrectionKind_CORRECTION_KIND_VOID, IncidentRef: "INC-2"}}}))[0], nil)
 	wantCode(t, n.block(n.grantTx("linepay", charge("mynapoint", id, "l2", 1000)))[0], types.ErrNotLinked)
 	var kinds []string
-	n.app.store.Iterate([]byte(prefixLinkHistory+"mynapoint/"+id+"/"), func(k, v []byte) bool {
+	n.app.store.Iterate([]byte(types.PrefixLinkHistory+"mynapoint/"+id+"/"), func(k, v []byte) bool {
 		var ev types.LinkEvent
 		ev.Unmarshal(v)
 		kinds = append(kinds, ev.Kind+":"+ev.Reference)
@@ -226,7 +226,7 @@ func TestGovernance(t *testing.T) {
 	wantCode(t, n.block(n.govTx(2, &types.GovAction{Action: &types.GovAction_RegisterProvider{RegisterProvider: &types.RegisterProvider{Provider: &types.Provider{
 		Id: "aupay", Name: "again", GrantKey: pub(testKey("x"))}}}}))[0], types.ErrInvalidAction)
 	var hist types.HistoryEntry
-	if !n.query(keyHistory(1), &hist) || hist.Action.GetUpdateProvider() == nil {
+	if !n.query(types.KeyHistory(1), &hist) || hist.Action.GetUpdateProvider() == nil {
 		t.Fatalf("history entry 1 %+v", hist)
 	}
 }
@@ -242,7 +242,7 @@ func TestSettlement(t *testing.T) {
 	wantCode(t, n.block(settle(2000))[0], nil)
 	wantCode(t, n.block(settle(501))[0], types.ErrSettlementTooLarge)
 	var vt types.ProviderTotals
-	n.query(keyProviderTotals("mynapoint", "paypay"), &vt)
+	n.query(types.KeyProviderTotals("mynapoint", "paypay"), &vt)
 	if vt.GrantedYen != 2500 || vt.SettledYen != 2000 || vt.GrantedYen-vt.SettledYen-vt.RecoveredYen != 500 {
 		t.Fatalf("provider totals %+v", vt)
 	}

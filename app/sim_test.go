@@ -479,7 +479,7 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("%v", err)
 	}
 	programs := map[string]*types.Program{}
-	if err := s.each(prefixProgram, func(k string, v []byte) error {
+	if err := s.each(types.PrefixProgram, func(k string, v []byte) error {
 		var p types.Program
 		if err := decodeInto(v, &p); err != nil {
 			return err
@@ -497,7 +497,7 @@ func (s *sim) invariants(appHash []byte) error {
 	active := map[acct]string{}
 	linked := map[[2]string]int64{}
 	progLinked := map[string]int64{}
-	if err := s.each(prefixLink, func(k string, v []byte) error {
+	if err := s.each(types.PrefixLink, func(k string, v []byte) error {
 		var l types.Linkage
 		if err := decodeInto(v, &l); err != nil {
 			return err
@@ -513,7 +513,7 @@ func (s *sim) invariants(appHash []byte) error {
 		linked[[2]string{l.ProgramId, l.ProviderId}]++
 		progLinked[l.ProgramId]++
 		var mk types.MyKeyRecord
-		if ok, err := load(s.n.app.store, keyMyKey(l.MykeyId), &mk); err != nil || !ok || mk.MergedInto != "" {
+		if ok, err := load(s.n.app.store, types.KeyMyKey(l.MykeyId), &mk); err != nil || !ok || mk.MergedInto != "" {
 			return fmt.Errorf("active linkage %s of MyKey ID %s, which is unknown or merged away (%v)", k, l.MykeyId, err)
 		}
 		return nil
@@ -521,8 +521,8 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("%v", err)
 	}
 	accounts := 0
-	if err := s.each(prefixAccount, func(k string, v []byte) error {
-		parts := strings.Split(strings.TrimPrefix(k, prefixAccount), "/")
+	if err := s.each(types.PrefixAccount, func(k string, v []byte) error {
+		parts := strings.Split(strings.TrimPrefix(k, types.PrefixAccount), "/")
 		if len(parts) != 3 || active[acct{parts[0], parts[1], parts[2]}] != string(v) {
 			return fmt.Errorf("account index %s → %s has no active linkage", k, v)
 		}
@@ -535,12 +535,12 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("%d account index entries for %d active linkages", accounts, len(active))
 	}
 	// Nobody keeps more than the cap.
-	if err := s.each(prefixPerson, func(k string, v []byte) error {
+	if err := s.each(types.PrefixPerson, func(k string, v []byte) error {
 		var p types.PersonTotals
 		if err := decodeInto(v, &p); err != nil {
 			return err
 		}
-		prog := programs[strings.Split(strings.TrimPrefix(k, prefixPerson), "/")[0]]
+		prog := programs[strings.Split(strings.TrimPrefix(k, types.PrefixPerson), "/")[0]]
 		if prog == nil {
 			return fmt.Errorf("person record %s of an unknown program", k)
 		}
@@ -559,7 +559,7 @@ func (s *sim) invariants(appHash []byte) error {
 	type sums struct{ granted, grants int64 }
 	byProg, byProv := map[string]*sums{}, map[[2]string]*sums{}
 	var total uint64
-	if err := s.each(prefixCharge, func(k string, v []byte) error {
+	if err := s.each(types.PrefixCharge, func(k string, v []byte) error {
 		var g types.GrantRecord
 		if err := decodeInto(v, &g); err != nil {
 			return err
@@ -590,12 +590,12 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("the app hash's sum is %d (%v), the grant records add up to %d", sum, err, total)
 	}
 	seenProg := map[string]bool{}
-	if err := s.each(prefixProgramTotals, func(k string, v []byte) error {
+	if err := s.each(types.PrefixProgramTotals, func(k string, v []byte) error {
 		var t types.ProgramTotals
 		if err := decodeInto(v, &t); err != nil {
 			return err
 		}
-		id := strings.TrimPrefix(k, prefixProgramTotals)
+		id := strings.TrimPrefix(k, types.PrefixProgramTotals)
 		seenProg[id] = true
 		got := byProg[id]
 		if got == nil {
@@ -624,7 +624,7 @@ func (s *sim) invariants(appHash []byte) error {
 		}
 	}
 	overs := map[[2]string]int64{}
-	if err := s.each(prefixOverGrant, func(k string, v []byte) error {
+	if err := s.each(types.PrefixOverGrant, func(k string, v []byte) error {
 		var og types.OverGrant
 		if err := decodeInto(v, &og); err != nil {
 			return err
@@ -635,12 +635,12 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("%v", err)
 	}
 	provSeen := 0
-	if err := s.each(prefixProviderTotals, func(k string, v []byte) error {
+	if err := s.each(types.PrefixProviderTotals, func(k string, v []byte) error {
 		var t types.ProviderTotals
 		if err := decodeInto(v, &t); err != nil {
 			return err
 		}
-		parts := strings.SplitN(strings.TrimPrefix(k, prefixProviderTotals), "/", 2)
+		parts := strings.SplitN(strings.TrimPrefix(k, types.PrefixProviderTotals), "/", 2)
 		pk := [2]string{parts[0], parts[1]}
 		got := byProv[pk]
 		if got == nil {
@@ -688,12 +688,12 @@ func (s *sim) invariants(appHash []byte) error {
 	// day.
 	dailyProg := map[string]*sums{}
 	days := 0
-	if err := s.each(prefixDaily, func(k string, v []byte) error {
+	if err := s.each(types.PrefixDaily, func(k string, v []byte) error {
 		var d types.DailyTotals
 		if err := decodeInto(v, &d); err != nil {
 			return err
 		}
-		parts := strings.Split(strings.TrimPrefix(k, prefixDaily), "/")
+		parts := strings.Split(strings.TrimPrefix(k, types.PrefixDaily), "/")
 		if len(parts) != 3 {
 			return fmt.Errorf("daily record %s: want program/provider/day", k)
 		}
@@ -783,7 +783,7 @@ func TestSim(t *testing.T) {
 // invariant check, not the model, to report it.
 func TestSimCatchesCorruptedTotal(t *testing.T) {
 	hook := func(k, v []byte) []byte {
-		if string(k) != prefixProgramTotals+"tight" {
+		if string(k) != types.PrefixProgramTotals+"tight" {
 			return v
 		}
 		var pt types.ProgramTotals
@@ -804,7 +804,7 @@ func TestSimCatchesCorruptedTotal(t *testing.T) {
 // the grants: the invariant check names it.
 func TestSimCatchesCorruptedDaily(t *testing.T) {
 	hook := func(k, v []byte) []byte {
-		if !strings.HasPrefix(string(k), prefixDaily) {
+		if !strings.HasPrefix(string(k), types.PrefixDaily) {
 			return v
 		}
 		var d types.DailyTotals

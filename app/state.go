@@ -75,7 +75,7 @@ func nextSeq(c *cache, key []byte) (uint64, error) {
 
 func getGov(r reader) (*types.GovState, error) {
 	var g types.GovState
-	ok, err := load(r, keyGov(), &g)
+	ok, err := load(r, types.KeyGov(), &g)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func getGov(r reader) (*types.GovState, error) {
 
 func getProvider(r reader, id string) (*types.Provider, error) {
 	var p types.Provider
-	ok, err := load(r, keyProvider(id), &p)
+	ok, err := load(r, types.KeyProvider(id), &p)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func getProvider(r reader, id string) (*types.Provider, error) {
 
 func getProgram(r reader, id string) (*types.Program, error) {
 	var p types.Program
-	ok, err := load(r, keyProgram(id), &p)
+	ok, err := load(r, types.KeyProgram(id), &p)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func getProgram(r reader, id string) (*types.Program, error) {
 func getMyKey(r reader, id string) (*types.MyKeyRecord, error) {
 	for hops := 0; hops < 64; hops++ {
 		var m types.MyKeyRecord
-		ok, err := load(r, keyMyKey(id), &m)
+		ok, err := load(r, types.KeyMyKey(id), &m)
 		if err != nil {
 			return nil, err
 		}
@@ -130,19 +130,19 @@ func getMyKey(r reader, id string) (*types.MyKeyRecord, error) {
 
 func getProgramTotals(r reader, program string) (*types.ProgramTotals, error) {
 	var t types.ProgramTotals
-	_, err := load(r, keyProgramTotals(program), &t)
+	_, err := load(r, types.KeyProgramTotals(program), &t)
 	return &t, err
 }
 
 func getProviderTotals(r reader, program, provider string) (*types.ProviderTotals, error) {
 	var t types.ProviderTotals
-	_, err := load(r, keyProviderTotals(program, provider), &t)
+	_, err := load(r, types.KeyProviderTotals(program, provider), &t)
 	return &t, err
 }
 
 func getPerson(r reader, program, mykey string) (*types.PersonTotals, error) {
 	var t types.PersonTotals
-	_, err := load(r, keyPerson(program, mykey), &t)
+	_, err := load(r, types.KeyPerson(program, mykey), &t)
 	return &t, err
 }
 
@@ -156,7 +156,7 @@ func getLink(r reader, program, mykey string) (*types.Linkage, error) {
 // voided, or nil.
 func getLinkRecord(r reader, program, mykey string) (*types.Linkage, error) {
 	var l types.Linkage
-	ok, err := load(r, keyLink(program, mykey), &l)
+	ok, err := load(r, types.KeyLink(program, mykey), &l)
 	if err != nil || !ok {
 		return nil, err
 	}

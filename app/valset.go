@@ -85,7 +85,7 @@ func (v *valChanges) loadStart(r reader) error {
 		return nil
 	}
 	var s types.ValidatorSet
-	ok, err := load(r, keyValidators(), &s)
+	ok, err := load(r, types.KeyValidators(), &s)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func (v *valChanges) finish(c *cache) ([]abci.ValidatorUpdate, error) {
 		// Every action's changes were checked when it was accepted.
 		return nil, fmt.Errorf("app: block's validator updates: %w", err)
 	}
-	return ups, save(c, keyValidators(), next, 0)
+	return ups, save(c, types.KeyValidators(), next, 0)
 }
 
 // genesisValidators is the set CometBFT starts with: the government's and

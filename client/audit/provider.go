@@ -120,7 +120,7 @@ naming it. --no-daily leaves the days out of the output.`,
 			// the provider's figures are not to be relied on.
 			for _, m := range report.Reconcile(t, nil) {
 				for _, k := range m.Records {
-					if strings.HasPrefix(k, report.PrefixDaily) || strings.HasPrefix(k, report.PrefixProviderTotals) {
+					if strings.HasPrefix(k, types.PrefixDaily) || strings.HasPrefix(k, types.PrefixProviderTotals) {
 						if strings.Contains(k, "/"+id+"/") || strings.HasSuffix(k, "/"+id) {
 							out.Mismatches = append(out.Mismatches, m)
 							break

@@ -43,11 +43,11 @@ type Scope struct {
 func (s Scope) Prefix() string {
 	switch {
 	case s.Program == "":
-		return PrefixCharge
+		return types.PrefixCharge
 	case s.Provider == "":
-		return PrefixCharge + s.Program + "/"
+		return types.PrefixCharge + s.Program + "/"
 	}
-	return PrefixCharge + s.Program + "/" + s.Provider + "/"
+	return types.PrefixCharge + s.Program + "/" + s.Provider + "/"
 }
 
 // All reports whether the scope is every grant.
@@ -192,7 +192,7 @@ func (s *Scan) record(src Source, r *lightverify.Record, filter Filter, emit fun
 	if err := decode(*r, &g.GrantRecord); err != nil {
 		return err
 	}
-	if want := PrefixCharge + g.ProgramId + "/" + g.ProviderId + "/" + g.ChargeRef; want != r.Key {
+	if want := types.PrefixCharge + g.ProgramId + "/" + g.ProviderId + "/" + g.ChargeRef; want != r.Key {
 		s.problem(r.Key, "the record names program %q, provider %q, charge %q", g.ProgramId, g.ProviderId, g.ChargeRef)
 	}
 	if src.Verified() && (g.GrantedYen < 0 || r.Weight != uint64(g.GrantedYen)) {

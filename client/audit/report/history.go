@@ -59,13 +59,13 @@ func ReadHistory(ctx context.Context, src Source, t *Totals) (*History, error) {
 	h := &History{Height: t.Height}
 	next := t.Gov.NextSequence
 	want := uint64(1)
-	err := readPages(ctx, src, PrefixHistory, func(page *lightverify.Page) error {
+	err := readPages(ctx, src, types.PrefixHistory, func(page *lightverify.Page) error {
 		for _, r := range page.Records {
 			var e types.HistoryEntry
 			if err := decode(r, &e); err != nil {
 				return err
 			}
-			if r.Key != fmt.Sprintf("%s%016x", PrefixHistory, e.Sequence) {
+			if r.Key != fmt.Sprintf("%s%016x", types.PrefixHistory, e.Sequence) {
 				h.Missing = append(h.Missing, Mismatch{Check: "history record", Records: []string{r.Key},
 					Detail: fmt.Sprintf("the entry under %s has sequence %d", r.Key, e.Sequence)})
 				continue
@@ -92,7 +92,7 @@ func ReadHistory(ctx context.Context, src Source, t *Totals) (*History, error) {
 }
 
 func missing(seq uint64, height int64) Mismatch {
-	return Mismatch{Check: "history complete", Records: []string{fmt.Sprintf("%s%016x", PrefixHistory, seq), PrefixGov},
+	return Mismatch{Check: "history complete", Records: []string{fmt.Sprintf("%s%016x", types.PrefixHistory, seq), types.PrefixGov},
 		Detail: fmt.Sprintf("government action %d was applied by height %d (gov.next_sequence) but the node gave no history entry for it", seq, height)}
 }
 

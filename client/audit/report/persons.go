@@ -44,8 +44,8 @@ func ScanPersons(ctx context.Context, src Source, t *Totals, program string, emi
 	if program != "" {
 		dir = program + "/"
 	}
-	persons := newRangeIter(ctx, src, PrefixPerson+dir)
-	links := newRangeIter(ctx, src, PrefixLink+dir)
+	persons := newRangeIter(ctx, src, types.PrefixPerson+dir)
+	links := newRangeIter(ctx, src, types.PrefixLink+dir)
 	s := &PersonScan{}
 	p, err := persons.next()
 	if err != nil {
@@ -58,10 +58,10 @@ func ScanPersons(ctx context.Context, src Source, t *Totals, program string, emi
 	for p != nil || l != nil {
 		var pk, lk string
 		if p != nil {
-			pk = strings.TrimPrefix(p.Key, PrefixPerson)
+			pk = strings.TrimPrefix(p.Key, types.PrefixPerson)
 		}
 		if l != nil {
-			lk = strings.TrimPrefix(l.Key, PrefixLink)
+			lk = strings.TrimPrefix(l.Key, types.PrefixLink)
 		}
 		row := &PersonRow{LinkStatus: "none"}
 		var key string
