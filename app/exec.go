@@ -70,15 +70,15 @@ func (x *exec) deliver(bz []byte) (*abci.ExecTxResult, error) {
 func bodyKind(tx *types.Tx) string {
 	switch tx.Body.(type) {
 	case *types.Tx_Link:
-		return "link"
+		return types.TxKindLink
 	case *types.Tx_LinkBatch:
-		return "link_batch"
+		return types.TxKindLinkBatch
 	case *types.Tx_Grant:
-		return "grant"
+		return types.TxKindGrant
 	case *types.Tx_Gov:
-		return "gov"
+		return types.TxKindGov
 	}
-	return "unknown"
+	return types.TxKindUnknown
 }
 
 func rejected(err error, events ...abci.Event) *abci.ExecTxResult {
@@ -133,8 +133,8 @@ func (x *exec) attempt(f func(c *cache) error) (rejection, fatal error) {
 	return nil, err
 }
 
-// Event attributes are indexed so tx_search can find them, e.g.
-// tx_search "grant.provider='paypay' AND grant.outcome='accepted'".
+// event is an event of type typ (types.Event*) with the attributes
+// kv (key, value, ...), indexed (app/types/events.go).
 func event(typ string, kv ...string) abci.Event {
 	ev := abci.Event{Type: typ}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -146,12 +146,13 @@ func event(typ string, kv ...string) abci.Event {
 // outcome returns the outcome attributes of an item.
 func outcome(err error) []string {
 	if err == nil {
-		return []string{"outcome", "accepted", "code", "0"}
+		return []string{types.AttrOutcome, types.OutcomeAccepted, types.AttrCode, "0"}
 	}
 	code, log := types.ABCIInfo(err)
-	return []string{"outcome", "rejected", "code", strconv.FormatUint(uint64(code), 10), "reason", types.CodeName(code), "log", log}
+	return []string{types.AttrOutcome, types.OutcomeRejected, types.AttrCode, strconv.FormatUint(uint64(code), 10),
+		types.AttrReason, types.CodeName(code), types.AttrLog, log}
 }
 
 func txEvent(kind string, err error) abci.Event {
-	return event("rejected", append([]string{"kind", kind}, outcome(err)...)...)
+	return event(types.EventRejected, append([]string{types.AttrKind, kind}, outcome(err)...)...)
 }

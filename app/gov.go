@@ -22,17 +22,17 @@ import (
 // and sends no validator update.
 func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 	a := s.Action
-	attrs := []string{"action", govActionName(a), "sequence", strconv.FormatUint(a.Sequence, 10)}
+	attrs := []string{types.AttrAction, govActionName(a), types.AttrSequence, strconv.FormatUint(a.Sequence, 10)}
 	gs, err := getGov(x.c)
 	if err != nil {
 		return nil, err
 	}
 	if err := authorize(gs, s); err != nil {
-		return []item{{err: err, event: event("gov", append(attrs, outcome(err)...)...)}}, nil
+		return []item{{err: err, event: event(types.EventGov, append(attrs, outcome(err)...)...)}}, nil
 	}
 	if a.Sequence != gs.NextSequence {
 		err := types.ErrBadSequence.Wrapf("got %d, next is %d", a.Sequence, gs.NextSequence)
-		return []item{{err: err, event: event("gov", append(attrs, outcome(err)...)...)}}, nil
+		return []item{{err: err, event: event(types.EventGov, append(attrs, outcome(err)...)...)}}, nil
 	}
 	var summary string
 	before := x.vals.save()
@@ -51,7 +51,7 @@ func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 		x.vals = before
 		h.Code, h.Summary = types.ABCIInfo(rej)
 	} else {
-		attrs = append(attrs, "summary", summary)
+		attrs = append(attrs, types.AttrSummary, summary)
 	}
 	gs.NextSequence++
 	if err := save(x.c, types.KeyGov(), gs, 0); err != nil {
@@ -60,7 +60,7 @@ func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 	if err := save(x.c, types.KeyHistory(a.Sequence), h, 0); err != nil {
 		return nil, err
 	}
-	return []item{{err: rej, event: event("gov", append(attrs, outcome(rej)...)...)}}, nil
+	return []item{{err: rej, event: event(types.EventGov, append(attrs, outcome(rej)...)...)}}, nil
 }
 
 // authorize counts valid signatures by distinct authority keys.

@@ -83,11 +83,11 @@ func (x *exec) charge(provider string, ch *types.Charge) (item, error) {
 		mykey = ch.MykeyId
 	}
 	attrs := []string{
-		"program", ch.ProgramId, "provider", provider, "mykey_id", mykey,
-		"charge_ref", ch.ChargeRef, "amount_yen", strconv.FormatInt(ch.AmountYen, 10),
-		"granted_yen", strconv.FormatInt(granted, 10),
+		types.AttrProgram, ch.ProgramId, types.AttrProvider, provider, types.AttrMyKeyID, mykey,
+		types.AttrChargeRef, ch.ChargeRef, types.AttrAmountYen, strconv.FormatInt(ch.AmountYen, 10),
+		types.AttrGrantedYen, strconv.FormatInt(granted, 10),
 	}
-	return item{err: rej, event: event("grant", append(attrs, outcome(rej)...)...)}, nil
+	return item{err: rej, event: event(types.EventGrant, append(attrs, outcome(rej)...)...)}, nil
 }
 
 // applyCharge grants what one charge earns:

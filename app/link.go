@@ -86,10 +86,10 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 	}
 	attrs := []string{}
 	if sl != nil && sl.Request != nil {
-		attrs = append(attrs, "program", sl.Request.ProgramId, "provider", sl.Request.ProviderId)
+		attrs = append(attrs, types.AttrProgram, sl.Request.ProgramId, types.AttrProvider, sl.Request.ProviderId)
 	}
 	if vl != nil {
-		attrs = append(attrs, "cert", hex.EncodeToString(vl.idx))
+		attrs = append(attrs, types.AttrCert, hex.EncodeToString(vl.idx))
 	}
 	if mykey != "" && rej != nil {
 		// A rejected attempt's own issuance was discarded with it: name
@@ -101,9 +101,9 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		}
 	}
 	if mykey != "" {
-		attrs = append(attrs, "mykey_id", mykey)
+		attrs = append(attrs, types.AttrMyKeyID, mykey)
 	}
-	return item{err: rej, event: event("link", append(attrs, outcome(rej)...)...)}, nil
+	return item{err: rej, event: event(types.EventLink, append(attrs, outcome(rej)...)...)}, nil
 }
 
 // replayedLink answers a signed link request that was judged before. A

@@ -218,8 +218,8 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 		Signatures: len(signed.Signatures), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
 		Outcome: "accepted", Stage: res.Stage, Height: res.Height, TxHash: res.HashHex()}
 	for _, it := range rpc.Items(res.Events) {
-		if it.Type == "gov" && it.Get("summary") != "" {
-			out.Summary = it.Get("summary")
+		if it.Type == types.EventGov && it.Get(types.AttrSummary) != "" {
+			out.Summary = it.Get(types.AttrSummary)
 		}
 	}
 	if res.Code != 0 {

@@ -155,7 +155,7 @@ func (c *cmdCtx) runGrant(ctx context.Context, f *grantFlags) error {
 		if err != nil {
 			return err
 		}
-		cr := chargeResult(0, ch, itemsOf(res, "grant", 1)[0], res, st.Height)
+		cr := chargeResult(0, ch, itemsOf(res, types.EventGrant, 1)[0], res, st.Height)
 		r = &cr
 		if r.Outcome == OutcomeDuplicate {
 			if err := c.fillRecorded(ctx, key.ID, []*ChargeResult{r}); err != nil {
@@ -184,16 +184,16 @@ func (c *cmdCtx) runGrant(ctx context.Context, f *grantFlags) error {
 // duplicates of themselves).
 func chargeResult(line int, ch *types.Charge, it rpc.Item, res *rpc.Result, before int64) ChargeResult {
 	r := ChargeResult{Line: line, ProgramID: ch.ProgramId, MyKeyID: ch.MykeyId, ChargeRef: ch.ChargeRef,
-		AmountYen: ch.AmountYen, Code: it.Code(), Log: it.Get("log"), TxHash: res.HashHex(), Outcome: OutcomeGranted}
+		AmountYen: ch.AmountYen, Code: it.Code(), Log: it.Get(types.AttrLog), TxHash: res.HashHex(), Outcome: OutcomeGranted}
 	if res.Stage == rpc.StageBlock {
 		r.Height = res.Height
 	}
 	switch {
-	case it.Get("outcome") == "accepted" && res.Resent && res.Height <= before:
+	case it.Accepted() && res.Resent && res.Height <= before:
 		r.Outcome, r.Code, r.Reason = OutcomeDuplicate, types.ErrDuplicateCharge.Code, types.ErrDuplicateCharge.Name
 		r.Log = fmt.Sprintf("%s: recorded in block %d by the same transaction, sent before", types.ErrDuplicateCharge.Msg, res.Height)
-	case it.Get("outcome") == "accepted":
-		r.GrantedYen = it.Int("granted_yen")
+	case it.Accepted():
+		r.GrantedYen = it.Int(types.AttrGrantedYen)
 		r.Log = "ok"
 	case r.Code == types.ErrDuplicateCharge.Code:
 		r.Outcome, r.Reason = OutcomeDuplicate, types.CodeName(r.Code)

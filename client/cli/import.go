@@ -171,7 +171,7 @@ func (c *cmdCtx) runImport(ctx context.Context, f *importFlags, path string) err
 	prog := newProgress(c.env.Stderr, c.env.StderrTTY && !f.quiet, f.quiet, len(parsed.Rows), len(txs))
 	prog.add(countOutcomes(results))
 	runErr := c.sendBatches(ctx, txs, f.inflight, func(bi int, s txbuild.Signed, res *rpc.Result) {
-		items := itemsOf(res, "grant", s.N)
+		items := itemsOf(res, types.EventGrant, s.N)
 		var tl tally
 		for k := 0; k < s.N; k++ {
 			ri := sendRows[s.First+k]

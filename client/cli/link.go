@@ -177,8 +177,8 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 		Fingerprint: fp, Outcome: "accepted"}
 	if res.Code == 0 {
 		for _, it := range rpc.Items(res.Events) {
-			if it.Type == "link" {
-				out.MyKeyID = it.Get("mykey_id")
+			if it.Type == types.EventLink {
+				out.MyKeyID = it.Get(types.AttrMyKeyID)
 			}
 		}
 	} else {

@@ -135,12 +135,12 @@ func (c *cmdCtx) runLinkBatch(ctx context.Context, keyPath string, args []string
 		if err != nil {
 			return fmt.Errorf("%w (batches before %d were sent; a rerun does not link anyone twice)", err, bi+1)
 		}
-		items := itemsOf(res, "link", s.N)
+		items := itemsOf(res, types.EventLink, s.N)
 		for k := 0; k < s.N; k++ {
 			li := in[s.First+k]
 			it := items[k]
 			r := LinkBatchResult{File: li.file, Fingerprint: li.lf.Fingerprint, ProgramID: li.lf.ProgramID,
-				MyKeyID: it.Get("mykey_id"), Code: it.Code(), Log: it.Get("log"), Outcome: "accepted",
+				MyKeyID: it.Get(types.AttrMyKeyID), Code: it.Code(), Log: it.Get(types.AttrLog), Outcome: "accepted",
 				TxHash: res.HashHex()}
 			if res.Stage == rpc.StageBlock {
 				r.Height = res.Height

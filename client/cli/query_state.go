@@ -296,8 +296,8 @@ func (q *querier) txCmd() *cobra.Command {
 			return q.c.output(out, func(w io.Writer) {
 				fmt.Fprintf(w, "transaction %s in block %d: code %d %s: %s\n", out.TxHash, out.Height, out.Code, out.Reason, out.Log)
 				for _, it := range rpc.Items(t.Result.Events) {
-					fmt.Fprintf(w, "  %s %s", it.Type, it.Get("outcome"))
-					for _, k := range []string{"mykey_id", "charge_ref", "granted_yen", "action", "reason"} {
+					fmt.Fprintf(w, "  %s %s", it.Type, it.Get(types.AttrOutcome))
+					for _, k := range []string{types.AttrMyKeyID, types.AttrChargeRef, types.AttrGrantedYen, types.AttrAction, types.AttrReason} {
 						if v := it.Get(k); v != "" {
 							fmt.Fprintf(w, " %s=%s", k, v)
 						}
