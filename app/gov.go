@@ -381,7 +381,7 @@ func (x *exec) correct(c *cache, k *types.CorrectLinkage) (string, error) {
 	switch k.Kind {
 	case types.CorrectionKind_CORRECTION_KIND_VOID:
 		return fmt.Sprintf("voided linkage of %s to %q in program %q (%s)", mk.Id, l.ProviderId, k.ProgramId, k.IncidentRef),
-			x.voidLink(c, l, "voided", k.IncidentRef)
+			x.voidLink(c, l, types.LinkEventVoided, k.IncidentRef)
 	case types.CorrectionKind_CORRECTION_KIND_MOVE:
 		if len(k.ToAccountCommitment) != types.CommitmentLen {
 			return "", types.ErrMalformed.Wrapf("account commitment must be %d bytes", types.CommitmentLen)
@@ -398,14 +398,14 @@ func (x *exec) correct(c *cache, k *types.CorrectLinkage) (string, error) {
 			return "", types.ErrAccountLinked.Wrapf("provider %q account is linked to MyKey ID %s", to.Id, owner)
 		}
 		from := l.ProviderId
-		if err := x.voidLink(c, l, "moved_from", k.IncidentRef); err != nil {
+		if err := x.voidLink(c, l, types.LinkEventMovedFrom, k.IncidentRef); err != nil {
 			return "", err
 		}
 		moved := &types.Linkage{
 			ProgramId: k.ProgramId, MykeyId: mk.Id, ProviderId: to.Id, AccountCommitment: k.ToAccountCommitment,
 			Height: x.height, Time: x.time.Unix(), Status: types.LinkStatus_LINK_STATUS_ACTIVE,
 		}
-		if err := x.putLink(c, moved, "moved_to", k.IncidentRef); err != nil {
+		if err := x.putLink(c, moved, types.LinkEventMovedTo, k.IncidentRef); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("moved linkage of %s from %q to %q in program %q (%s)", mk.Id, from, to.Id, k.ProgramId, k.IncidentRef),

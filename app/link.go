@@ -202,7 +202,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		Height:            x.height, Time: x.time.Unix(),
 		Status: types.LinkStatus_LINK_STATUS_ACTIVE,
 	}
-	if err := x.putLink(c, l, "linked", ""); err != nil {
+	if err := x.putLink(c, l, types.LinkEventLinked, ""); err != nil {
 		return mk.Id, err
 	}
 	if !slices.Contains(mk.Programs, prog.Id) {

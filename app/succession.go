@@ -174,7 +174,7 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 	switch {
 	case lw != nil && ll != nil:
 		later := laterLink(lw, ll)
-		if err := x.voidLink(c, later, "voided_by_merge", reason); err != nil {
+		if err := x.voidLink(c, later, types.LinkEventVoidedByMerge, reason); err != nil {
 			return err
 		}
 		if later == lw {
@@ -245,10 +245,10 @@ func laterLink(a, b *types.Linkage) *types.Linkage {
 // person, keeping its provider and account.
 func (x *exec) moveLink(c *cache, l *types.Linkage, to, reason string) error {
 	c.Delete(types.KeyLink(l.ProgramId, l.MykeyId))
-	if err := x.linkEvent(c, l, "merged_away", reason); err != nil {
+	if err := x.linkEvent(c, l, types.LinkEventMergedAway, reason); err != nil {
 		return err
 	}
 	moved := *l
 	moved.MykeyId = to
-	return x.putLink(c, &moved, "merged_in", reason)
+	return x.putLink(c, &moved, types.LinkEventMergedIn, reason)
 }

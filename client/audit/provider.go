@@ -58,15 +58,7 @@ func overGrantJSON(og *report.OverGrantView) OverGrantJSON {
 }
 
 // ProviderStatus names a provider status.
-func ProviderStatus(s types.ProviderStatus) string {
-	switch s {
-	case types.ProviderStatus_PROVIDER_STATUS_ACTIVE:
-		return "active"
-	case types.ProviderStatus_PROVIDER_STATUS_SUSPENDED:
-		return "suspended"
-	}
-	return "unknown"
-}
+func ProviderStatus(s types.ProviderStatus) string { return s.Name() }
 
 // MentionsProvider reports whether a history item concerns provider.
 func MentionsProvider(it *report.HistoryItem, provider string) bool {
