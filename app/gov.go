@@ -22,7 +22,7 @@ import (
 // and sends no validator update.
 func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 	a := s.Action
-	attrs := []string{types.AttrAction, govActionName(a), types.AttrSequence, strconv.FormatUint(a.Sequence, 10)}
+	attrs := []string{types.AttrAction, types.GovActionName(a), types.AttrSequence, strconv.FormatUint(a.Sequence, 10)}
 	gs, err := getGov(x.c)
 	if err != nil {
 		return nil, err
@@ -87,30 +87,6 @@ func authorize(gs *types.GovState, s *types.SignedGov) error {
 		return types.ErrUnauthorized.Wrapf("%d of the required %d authority signatures", valid, gs.Threshold)
 	}
 	return nil
-}
-
-func govActionName(a *types.GovAction) string {
-	switch a.Action.(type) {
-	case *types.GovAction_RegisterProvider:
-		return "register_provider"
-	case *types.GovAction_UpdateProvider:
-		return "update_provider"
-	case *types.GovAction_SetProgram:
-		return "set_program"
-	case *types.GovAction_RevokeCertificates:
-		return "revoke_certificates"
-	case *types.GovAction_Succession:
-		return "succession"
-	case *types.GovAction_AttestEligibility:
-		return "attest_eligibility"
-	case *types.GovAction_Settle:
-		return "settle"
-	case *types.GovAction_CorrectLinkage:
-		return "correct_linkage"
-	case *types.GovAction_SetNodes:
-		return "set_nodes"
-	}
-	return "unknown"
 }
 
 func (x *exec) applyGov(c *cache, a *types.GovAction) (string, error) {

@@ -448,7 +448,7 @@ func (g *simGen) govTx() (string, []byte) {
 	case y == 2:
 		s.Signatures = append(s.Signatures, s.Signatures[0])
 	}
-	return "gov/" + govActionName(a), g.encode(types.WrapGov(s))
+	return "gov/" + types.GovActionName(a), g.encode(types.WrapGov(s))
 }
 
 func sha(b []byte) [32]byte { return sha256.Sum256(b) }

@@ -98,46 +98,44 @@ func missing(seq uint64, height int64) Mismatch {
 
 // describe names what a history entry did.
 func describe(key string, e *types.HistoryEntry, provedAt int64) *HistoryItem {
-	it := &HistoryItem{Key: key, Sequence: e.Sequence, Height: e.Height, Time: e.Time, Summary: e.Summary, ProvedAt: provedAt, Entry: e}
+	it := &HistoryItem{Key: key, Sequence: e.Sequence, Height: e.Height, Time: e.Time, Summary: e.Summary, ProvedAt: provedAt, Entry: e,
+		Action: types.GovActionName(e.Action)}
 	if e.Action == nil {
-		it.Action = "unknown"
 		return it
 	}
 	switch a := e.Action.Action.(type) {
 	case *types.GovAction_RegisterProvider:
-		it.Action, it.Kind = "register_provider", KindProvider
+		it.Kind = KindProvider
 		if a.RegisterProvider.Provider != nil {
 			it.Provider = a.RegisterProvider.Provider.Id
 		}
 	case *types.GovAction_UpdateProvider:
-		it.Action, it.Kind, it.Provider = "update_provider", KindProvider, a.UpdateProvider.ProviderId
+		it.Kind, it.Provider = KindProvider, a.UpdateProvider.ProviderId
 	case *types.GovAction_SetProgram:
-		it.Action, it.Kind = "set_program", KindProgram
+		it.Kind = KindProgram
 		if a.SetProgram.Program != nil {
 			it.Program = a.SetProgram.Program.Id
 		}
 	case *types.GovAction_RevokeCertificates:
-		it.Action, it.Kind, it.Reference = "revoke_certificates", KindRevocation, a.RevokeCertificates.Reason
+		it.Kind, it.Reference = KindRevocation, a.RevokeCertificates.Reason
 		for _, c := range a.RevokeCertificates.Certificates {
 			it.Certificates = append(it.Certificates, hex.EncodeToString(c.GetIndex()))
 		}
 	case *types.GovAction_Succession:
-		it.Action, it.Kind, it.Reference = "succession", KindSuccession, a.Succession.Reason
+		it.Kind, it.Reference = KindSuccession, a.Succession.Reason
 		it.Certificates = []string{hex.EncodeToString(a.Succession.OldCert.GetIndex()), hex.EncodeToString(a.Succession.NewCert.GetIndex())}
 	case *types.GovAction_AttestEligibility:
-		it.Action, it.Kind, it.Program = "attest_eligibility", KindAttestation, a.AttestEligibility.ProgramId
+		it.Kind, it.Program = KindAttestation, a.AttestEligibility.ProgramId
 	case *types.GovAction_Settle:
 		s := a.Settle
-		it.Action, it.Kind, it.Program, it.Provider, it.AmountYen, it.Reference = "settle", KindSettlement, s.ProgramId, s.ProviderId, s.AmountYen, s.Reference
+		it.Kind, it.Program, it.Provider, it.AmountYen, it.Reference = KindSettlement, s.ProgramId, s.ProviderId, s.AmountYen, s.Reference
 	case *types.GovAction_CorrectLinkage:
 		c := a.CorrectLinkage
-		it.Action, it.Kind, it.Program, it.MyKeyID, it.Provider, it.Reference = "correct_linkage", KindCorrection, c.ProgramId, c.MykeyId, c.ToProviderId, c.IncidentRef
+		it.Kind, it.Program, it.MyKeyID, it.Provider, it.Reference = KindCorrection, c.ProgramId, c.MykeyId, c.ToProviderId, c.IncidentRef
 	case *types.GovAction_SetNodes:
 		// The owner's P2P node IDs: which nodes may connect to the
 		// consortium's network.
-		it.Action, it.Kind, it.Provider = "set_nodes", KindNodes, a.SetNodes.Owner
-	default:
-		it.Action = "unknown"
+		it.Kind, it.Provider = KindNodes, a.SetNodes.Owner
 	}
 	return it
 }
