@@ -3,14 +3,13 @@ package app
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -35,7 +34,7 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 		t.Fatalf("after crash Info says height %d hash %X, want %d %X", info.LastBlockHeight, info.LastBlockAppHash, committedHeight, committedHash)
 	}
 	var p types.PersonTotals
-	if n.query(keyPerson("mynapoint", id), &p) {
+	if n.query(types.KeyPerson("mynapoint", id), &p) {
 		t.Fatal("an uncommitted grant is in the state")
 	}
 	// CometBFT replays the block: same time, same transactions.
@@ -53,7 +52,7 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 	if !bytes.Equal(n.appHash(), res.AppHash) {
 		t.Fatal("committed app hash not recovered after reopen")
 	}
-	if !n.query(keyPerson("mynapoint", id), &p) || p.GrantedYen != 2500 {
+	if !n.query(types.KeyPerson("mynapoint", id), &p) || p.GrantedYen != 2500 {
 		t.Fatalf("grant after replay: %+v", p)
 	}
 }
@@ -126,7 +125,7 @@ func TestDeterminism(t *testing.T) {
 			codes[r.Code] = true
 		}
 	}
-	if !codes[0] || !codes[ErrAlreadyLinked.Code] || !codes[ErrMalformed.Code] {
+	if !codes[0] || !codes[types.ErrAlreadyLinked.Code] || !codes[types.ErrMalformed.Code] {
 		t.Fatalf("scripted history covered codes %v", codes)
 	}
 }
@@ -150,10 +149,10 @@ func TestCheckTx(t *testing.T) {
 		t.Fatalf("second claim: %d %s", r.Code, r.Log)
 	}
 	n.block(n.linkTx(c, "mynapoint", "paypay", "x"))
-	if r := check(n.linkTx(c, "mynapoint", "linepay", "y")); r.Code != ErrAlreadyLinked.Code {
+	if r := check(n.linkTx(c, "mynapoint", "linepay", "y")); r.Code != types.ErrAlreadyLinked.Code {
 		t.Fatalf("after commit: %d %s", r.Code, r.Log)
 	}
-	if r := check([]byte("junk")); r.Code != ErrMalformed.Code || r.Codespace != Codespace {
+	if r := check([]byte("junk")); r.Code != types.ErrMalformed.Code || r.Codespace != types.Codespace {
 		t.Fatalf("junk: %+v", r)
 	}
 	// CheckTx changes nothing.
@@ -227,37 +226,37 @@ func TestProofs(t *testing.T) {
 		}
 		return r
 	}
-	for _, key := range [][]byte{keyLink("mynapoint", id), keyCharge("mynapoint", "paypay", "g1"), keyProviderTotals("mynapoint", "paypay")} {
+	for _, key := range [][]byte{types.KeyLink("mynapoint", id), types.KeyCharge("mynapoint", "paypay", "g1"), types.KeyProviderTotals("mynapoint", "paypay")} {
 		r := prove(key)
 		if r.Value == nil || r.ProofOps == nil {
 			t.Fatalf("%s: no value or proof", key)
 		}
-		if err := store.VerifyValue(hash, key, r.Value, r.ProofOps); err != nil {
+		if err := proof.VerifyValue(hash, key, r.Value, r.ProofOps); err != nil {
 			t.Fatalf("%s: proof does not verify: %v", key, err)
 		}
 		tampered := append([]byte(nil), r.Value...)
 		tampered[len(tampered)-1] ^= 1
-		if store.VerifyValue(hash, key, tampered, r.ProofOps) == nil {
+		if proof.VerifyValue(hash, key, tampered, r.ProofOps) == nil {
 			t.Fatalf("%s: tampered value verified", key)
 		}
-		if store.VerifyValue(hash, []byte(string(key)+"x"), r.Value, r.ProofOps) == nil {
+		if proof.VerifyValue(hash, []byte(string(key)+"x"), r.Value, r.ProofOps) == nil {
 			t.Fatalf("%s: wrong key verified", key)
 		}
-		if store.VerifyValue(oldHash, key, r.Value, r.ProofOps) == nil {
+		if proof.VerifyValue(oldHash, key, r.Value, r.ProofOps) == nil {
 			t.Fatalf("%s: verified against another height's app hash", key)
 		}
 	}
 	// Absence is proved too.
-	r := prove(keyCharge("mynapoint", "paypay", "never"))
+	r := prove(types.KeyCharge("mynapoint", "paypay", "never"))
 	if r.Value != nil {
 		t.Fatal("value for a missing charge")
 	}
-	if err := store.VerifyAbsence(hash, keyCharge("mynapoint", "paypay", "never"), r.ProofOps); err != nil {
+	if err := proof.VerifyAbsence(hash, types.KeyCharge("mynapoint", "paypay", "never"), r.ProofOps); err != nil {
 		t.Fatalf("absence proof: %v", err)
 	}
 	// The app hash commits to the total yen granted: 2500 + 1000.
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("mynapoint"), &pt)
+	n.query(types.KeyProgramTotals("mynapoint"), &pt)
 	if got := rootSum(t, hash); got != uint64(pt.GrantedYen) || got != 3500 {
 		t.Fatalf("root sum %d, program granted %d, want 3500", got, pt.GrantedYen)
 	}
@@ -274,34 +273,6 @@ func rootSum(t *testing.T, root []byte) uint64 {
 	return s
 }
 
-func TestCodesUnique(t *testing.T) {
-	codes, names := map[uint32]string{}, map[string]uint32{}
-	for _, e := range Codes() {
-		if e.Code == 0 {
-			t.Fatalf("%s uses code 0 (success)", e.Name)
-		}
-		if prev, ok := codes[e.Code]; ok {
-			t.Fatalf("code %d used by %s and %s", e.Code, prev, e.Name)
-		}
-		if prev, ok := names[e.Name]; ok {
-			t.Fatalf("name %s used by codes %d and %d", e.Name, prev, e.Code)
-		}
-		codes[e.Code], names[e.Name] = e.Name, e.Code
-		if e.Msg == "" {
-			t.Fatalf("code %d has no message", e.Code)
-		}
-	}
-	if len(codes) < 20 {
-		t.Fatalf("only %d codes registered", len(codes))
-	}
-	if c, l := ABCIInfo(fmt.Errorf("disk on fire")); c != ErrInternal.Code || l != ErrInternal.Msg {
-		t.Fatalf("unknown error became %d %q", c, l)
-	}
-	if c, _ := ABCIInfo(fmt.Errorf("wrapped: %w", ErrCapReached.Wrapf("x"))); c != ErrCapReached.Code {
-		t.Fatalf("wrapped rejection became %d", c)
-	}
-}
-
 func TestRecheckKeepsConflictingClaims(t *testing.T) {
 	n := newTestNet(t, netOptions{})
 	n.block()
@@ -313,12 +284,12 @@ func TestRecheckKeepsConflictingClaims(t *testing.T) {
 		t.Fatalf("recheck dropped a conflicting claim: %v %+v", err, r)
 	}
 	r, _ = n.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: loser, Type: abci.CHECK_TX_TYPE_CHECK})
-	if r.Code != ErrAlreadyLinked.Code {
+	if r.Code != types.ErrAlreadyLinked.Code {
 		t.Fatalf("a new check of the claim: %d, want already linked", r.Code)
 	}
 	r, _ = n.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: []byte("junk"), Type: abci.CHECK_TX_TYPE_RECHECK})
-	if r.Code != ErrMalformed.Code {
+	if r.Code != types.ErrMalformed.Code {
 		t.Fatalf("recheck kept junk: %d", r.Code)
 	}
-	wantCode(t, n.block(loser)[0], ErrAlreadyLinked)
+	wantCode(t, n.block(loser)[0], types.ErrAlreadyLinked)
 }

@@ -153,7 +153,7 @@ func (a *App) loadChain(r reader) error {
 	if err := a.checkPseudonymKey(gs.PseudonymCommitment); err != nil {
 		return err
 	}
-	t, err := loadUint(r, []byte(prefixBlockTime))
+	t, err := loadUint(r, []byte(types.PrefixBlockTime))
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	}
 	var bt [8]byte
 	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
-	c.Set([]byte(prefixBlockTime), bt[:], 0)
+	c.Set([]byte(types.PrefixBlockTime), bt[:], 0)
 	if err := c.flush(a.stage); err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.verifier == nil {
-		return &abci.CheckTxResponse{Code: ErrInternal.Code, Codespace: Codespace, Log: "chain not initialised"}, nil
+		return &abci.CheckTxResponse{Code: types.ErrInternal.Code, Codespace: types.Codespace, Log: "chain not initialised"}, nil
 	}
 	if req.Type == abci.CHECK_TX_TYPE_RECHECK {
 		// After a block, a transaction already in the mempool is dropped
@@ -235,15 +235,15 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 		// claim that now conflicts with a committed one stays, so it is
 		// judged in FinalizeBlock and its rejection is on the ledger.
 		if _, err := a.staticCheck(req.Tx, a.chainID, a.lastTime); err != nil {
-			code, log := ABCIInfo(err)
-			return &abci.CheckTxResponse{Code: code, Codespace: Codespace, Log: log}, nil
+			code, log := types.ABCIInfo(err)
+			return &abci.CheckTxResponse{Code: code, Codespace: types.Codespace, Log: log}, nil
 		}
 		return &abci.CheckTxResponse{}, nil
 	}
 	if a.store.Height() == 0 {
 		// InitChain's state is staged, not committed, until the first
 		// block: there is no state to judge against yet.
-		return &abci.CheckTxResponse{Code: ErrNotReady.Code, Codespace: Codespace, Log: ErrNotReady.Msg}, nil
+		return &abci.CheckTxResponse{Code: types.ErrNotReady.Code, Codespace: types.Codespace, Log: types.ErrNotReady.Msg}, nil
 	}
 	x := &exec{app: a, c: newCache(a.store), height: a.store.Height() + 1, time: a.lastTime, chainID: a.chainID}
 	res, err := x.deliver(req.Tx)
@@ -327,7 +327,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}
 	var bt [8]byte
 	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
-	c.Set([]byte(prefixBlockTime), bt[:], 0)
+	c.Set([]byte(types.PrefixBlockTime), bt[:], 0)
 	if err := c.flush(a.stage); err != nil {
 		return nil, err
 	}
@@ -414,7 +414,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 	for _, cert := range anchors {
 		gs.TrustAnchors = append(gs.TrustAnchors, cert.Raw)
 	}
-	if err := save(c, keyGov(), gs, 0); err != nil {
+	if err := save(c, types.KeyGov(), gs, 0); err != nil {
 		return err
 	}
 	x := &exec{c: c}
@@ -426,7 +426,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 	}
 	for _, gp := range gen.Providers {
 		p := gp.Proto()
-		if err := ValidateProvider(p); err != nil {
+		if err := types.CheckProvider(p); err != nil {
 			return fmt.Errorf("app: genesis provider %q: %w", gp.ID, err)
 		}
 		if len(p.ValidatorKey) > 0 {
@@ -434,7 +434,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 				return fmt.Errorf("app: genesis: %w", err)
 			}
 		}
-		if err := save(c, keyProvider(p.Id), p, 0); err != nil {
+		if err := save(c, types.KeyProvider(p.Id), p, 0); err != nil {
 			return err
 		}
 		providers = append(providers, p)
@@ -452,7 +452,7 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 			return fmt.Errorf("app: genesis.json validators differ from those the app state names (government and providers with validator_key and power)")
 		}
 	}
-	if err := save(c, keyValidators(), vals, 0); err != nil {
+	if err := save(c, types.KeyValidators(), vals, 0); err != nil {
 		return err
 	}
 	if err := initNodes(c, gen); err != nil {
@@ -463,13 +463,13 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 		if err != nil {
 			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
 		}
-		if err := ValidateProgram(p); err != nil {
+		if err := types.CheckProgram(p); err != nil {
 			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
 		}
-		if err := save(c, keyProgram(p.Id), p, 0); err != nil {
+		if err := save(c, types.KeyProgram(p.Id), p, 0); err != nil {
 			return err
 		}
-		if err := save(c, keyProgramTotals(p.Id), &types.ProgramTotals{}, 0); err != nil {
+		if err := save(c, types.KeyProgramTotals(p.Id), &types.ProgramTotals{}, 0); err != nil {
 			return err
 		}
 	}

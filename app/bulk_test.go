@@ -82,7 +82,7 @@ func BulkLink(a *App, people int, program, provider string, at time.Time) ([]str
 	}
 	var bt [8]byte
 	binary.BigEndian.PutUint64(bt[:], uint64(at.UnixNano()))
-	if err := bulk.Set([]byte(prefixBlockTime), bt[:], 0); err != nil {
+	if err := bulk.Set([]byte(types.PrefixBlockTime), bt[:], 0); err != nil {
 		return nil, err
 	}
 	if _, err := bulk.Commit(height, nil); err != nil {

@@ -28,7 +28,7 @@ func countOf(t *testing.T, n *testNet, dir string) uint64 {
 func wantDaily(t *testing.T, n *testNet, program, provider, day string, yen, grants int64) {
 	t.Helper()
 	var d types.DailyTotals
-	if !n.query(keyDaily(program, provider, day), &d) {
+	if !n.query(types.KeyDaily(program, provider, day), &d) {
 		t.Fatalf("no daily record %s/%s/%s", program, provider, day)
 	}
 	if d.GrantedYen != yen || d.Grants != grants {
@@ -61,17 +61,17 @@ func TestDailyTotalsAcrossJapaneseMidnight(t *testing.T) {
 	// The cap (5000) leaves 3500 of a 20000 charge's 5000.
 	n.now = time.Date(2025, 4, 2, 14, 59, 0, 0, time.UTC)
 	wantCode(t, n.block(n.grantTx("paypay", charge("mynapoint", id, "a4", 20000)))[0], nil)
-	wantCode(t, n.block(n.grantTx("paypay", charge("mynapoint", id, "a5", 20000)))[0], ErrCapReached)
+	wantCode(t, n.block(n.grantTx("paypay", charge("mynapoint", id, "a5", 20000)))[0], types.ErrCapReached)
 
 	wantDaily(t, n, "mynapoint", "paypay", "2025-04-01", 1500, 2)
 	wantDaily(t, n, "mynapoint", "linepay", "2025-04-01", 250, 1)
 	wantDaily(t, n, "mynapoint", "paypay", "2025-04-02", 100+3400, 2)
 	var none types.DailyTotals
-	if n.query(keyDaily("mynapoint", "linepay", "2025-04-02"), &none) {
+	if n.query(types.KeyDaily("mynapoint", "linepay", "2025-04-02"), &none) {
 		t.Fatalf("a daily record for a day linepay granted nothing: %+v", &none)
 	}
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("mynapoint"), &pt)
+	n.query(types.KeyProgramTotals("mynapoint"), &pt)
 	if pt.GrantedYen != 1500+250+3500 || pt.Grants != 5 {
 		t.Fatalf("program totals %+v", &pt)
 	}
@@ -106,7 +106,7 @@ func TestDailyTotalsFixedProgram(t *testing.T) {
 	}
 	wantDaily(t, n, "flat7500", "linepay", "2025-04-02", 15000, 2)
 	var none types.DailyTotals
-	if n.query(keyDaily("flat7500", "linepay", "2025-04-01"), &none) {
+	if n.query(types.KeyDaily("flat7500", "linepay", "2025-04-01"), &none) {
 		t.Fatalf("fixed grants counted in the UTC day: %+v", &none)
 	}
 }

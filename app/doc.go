@@ -129,5 +129,5 @@
 // when a block's cache is flushed, so that a client paging through a range
 // can tell that no record was left out. Query
 // with Prove returns ProofOps that CometBFT's merkle.ProofRuntime verifies
-// (see store.ProofRuntime).
+// (see proof.ProofRuntime).
 package app

@@ -80,7 +80,7 @@ func TestValidatorUpdateRegisteredWithPowerZero(t *testing.T) {
 	v := newCometVals(t)
 	v.block(n)
 	res := v.block(n, n.govTx(1, registerProvider("edgepay", pub(testKey("val/edgepay")), 0)))
-	wantCode(t, res[0], ErrMalformed)
+	wantCode(t, res[0], types.ErrMalformed)
 }
 
 func TestValidatorUpdateRegisterThenZeroSameBlock(t *testing.T) {
@@ -110,16 +110,16 @@ func TestValidatorUpdateAboveMaxTotalVotingPower(t *testing.T) {
 	v := newCometVals(t)
 	v.block(n)
 	res := v.block(n, n.govTx(1, setPower("paypay", 1152921504606846975)))
-	wantCode(t, res[0], ErrInvalidAction)
+	wantCode(t, res[0], types.ErrInvalidAction)
 	// Just below the limit for one validator, but the total is above it.
 	res = v.block(n, n.govTx(1, setPower("paypay", cmttypes.MaxTotalVotingPower-5)))
-	wantCode(t, res[0], ErrInvalidAction)
+	wantCode(t, res[0], types.ErrInvalidAction)
 	// Two actions each fine alone, together above the limit: the second
 	// is rejected.
 	half := cmttypes.MaxTotalVotingPower / 2
 	res = v.block(n, n.govTx(1, setPower("paypay", half)), n.govTx(1, setPower("linepay", half)))
 	wantCode(t, res[0], nil)
-	wantCode(t, res[1], ErrInvalidAction)
+	wantCode(t, res[1], types.ErrInvalidAction)
 	// Removing every validator is refused too.
 	res = v.block(n, n.govTx(1, setPower("paypay", 0)), n.govTx(1, setPower("linepay", 0)), n.govTx(1, setPower("rakuten", 0)))
 	for i := range res {
@@ -138,7 +138,7 @@ func TestRejectedGovActionSendsNoValidatorUpdate(t *testing.T) {
 	a := &types.GovAction{Action: &types.GovAction_UpdateProvider{UpdateProvider: &types.UpdateProvider{
 		ProviderId: "paypay", ValidatorKey: pub(testKey("val/paypay-2")), SetPower: true, Power: -1}}}
 	res := n.finalize(n.govTx(1, a))
-	wantCode(t, res.TxResults[0], ErrInvalidAction)
+	wantCode(t, res.TxResults[0], types.ErrInvalidAction)
 	if len(res.ValidatorUpdates) != 0 {
 		t.Fatalf("rejected action sent validator updates %v", res.ValidatorUpdates)
 	}
@@ -182,10 +182,10 @@ func TestGovActionNearMaxTxBytes(t *testing.T) {
 	}
 	tx := n.govTx(1, &types.GovAction{Action: &types.GovAction_RevokeCertificates{RevokeCertificates: &types.RevokeCertificates{
 		Certificates: refs, Reason: "too many"}}})
-	if len(tx) < MaxGovActionBytes {
+	if len(tx) < types.MaxGovActionBytes {
 		t.Fatalf("test action is only %d bytes", len(tx))
 	}
-	wantCode(t, n.block(tx)[0], ErrTooLarge)
+	wantCode(t, n.block(tx)[0], types.ErrTooLarge)
 	n.govSeq-- // refused before its signatures are counted: nothing used
 	// Below the action limit, every record stays below the store's limit.
 	tx = n.govTx(1, &types.GovAction{Action: &types.GovAction_RevokeCertificates{RevokeCertificates: &types.RevokeCertificates{
@@ -211,7 +211,7 @@ func TestFixedProgramPaysOncePerPerson(t *testing.T) {
 	// A cap above the fixed amount is refused, by the app as by genesis.
 	p := &types.Program{Id: "flat2", Name: "flat2", Kind: types.ProgramKind_PROGRAM_KIND_FIXED, FixedYen: 7500, CapYen: 15000,
 		LinkStart: t0.Unix(), LinkEnd: windowEnd.Unix(), GrantStart: t0.Unix(), GrantEnd: windowEnd.Unix(), BudgetYen: 100000}
-	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: p}}}))[0], ErrMalformed)
+	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: p}}}))[0], types.ErrMalformed)
 	gp := fixedProgram("flat2", 7500, 100000)
 	gp.CapYen = 15000
 	if err := (&genesis.AppState{Programs: []genesis.Program{gp}}).Validate(); err == nil || !strings.Contains(err.Error(), "cap_yen") {
@@ -219,14 +219,14 @@ func TestFixedProgramPaysOncePerPerson(t *testing.T) {
 	}
 
 	res := n.block(n.grantTx("paypay", charge("flat", ida, "1", 1000), charge("flat", ida, "2", 1000)))
-	if attr(res[0], 0, "granted_yen") != "7500" || attr(res[0], 1, "reason") != ErrCapReached.Name {
+	if attr(res[0], 0, "granted_yen") != "7500" || attr(res[0], 1, "reason") != types.ErrCapReached.Name {
 		t.Fatalf("first person: %v / %v", res[0].Events[0], res[0].Events[1])
 	}
 	// 2,500 of the budget is left, less than 7,500: nothing is paid.
 	res = n.block(n.grantTx("paypay", charge("flat", idb, "3", 1000)))
-	wantCode(t, res[0], ErrBudgetExhausted)
+	wantCode(t, res[0], types.ErrBudgetExhausted)
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("flat"), &pt)
+	n.query(types.KeyProgramTotals("flat"), &pt)
 	if pt.GrantedYen != 7500 {
 		t.Fatalf("program granted %d, want 7500", pt.GrantedYen)
 	}
@@ -247,7 +247,7 @@ func TestMergeOverGrantChargedToTheLaterVoidedLinkage(t *testing.T) {
 		t.Fatalf("over-grant %d against linepay, whose later linkage was voided, %d against paypay; want 5000 and 0", got, overGranted(t, n, "paypay"))
 	}
 	var vt types.ProviderTotals
-	n.query(keyProviderTotals("mynapoint", "paypay"), &vt)
+	n.query(types.KeyProviderTotals("mynapoint", "paypay"), &vt)
 	if vt.RecoveredYen != 0 {
 		t.Fatalf("paypay, which paid legitimately, has %d yen to recover", vt.RecoveredYen)
 	}
@@ -262,9 +262,9 @@ func TestVoidedLinkageNotRevivedByReplay(t *testing.T) {
 	id := n.mykeyOf(card)
 	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_CorrectLinkage{CorrectLinkage: &types.CorrectLinkage{
 		ProgramId: "mynapoint", MykeyId: id, Kind: types.CorrectionKind_CORRECTION_KIND_VOID, IncidentRef: "KIOSK-113"}}}))[0], nil)
-	wantCode(t, n.block(tx)[0], ErrReplayed)
+	wantCode(t, n.block(tx)[0], types.ErrReplayed)
 	// In a batch too.
-	wantCode(t, n.block(n.batchTx("paypay", mustDecode(t, tx).GetLink()))[0], ErrReplayed)
+	wantCode(t, n.block(n.batchTx("paypay", mustDecode(t, tx).GetLink()))[0], types.ErrReplayed)
 	// The citizen signs anew and links where they mean to.
 	wantCode(t, n.block(n.linkTx(card, "mynapoint", "linepay", "own-account"))[0], nil)
 }
@@ -285,10 +285,10 @@ func TestRejectedLinkRequestCannotTakeEffectLater(t *testing.T) {
 	// Signed for linepay, rejected: already linked. Voiding the paypay
 	// linkage must not let this old request through.
 	tx := n.linkTx(card, "mynapoint", "linepay", "second")
-	wantCode(t, n.block(tx)[0], ErrAlreadyLinked)
+	wantCode(t, n.block(tx)[0], types.ErrAlreadyLinked)
 	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_CorrectLinkage{CorrectLinkage: &types.CorrectLinkage{
 		ProgramId: "mynapoint", MykeyId: n.mykeyOf(card), Kind: types.CorrectionKind_CORRECTION_KIND_VOID, IncidentRef: "INC-3"}}}))[0], nil)
-	wantCode(t, n.block(tx)[0], ErrReplayed)
+	wantCode(t, n.block(tx)[0], types.ErrReplayed)
 }
 
 // smallOrderKeys are encodings of points of small order (and the identity),
@@ -323,11 +323,11 @@ func TestSmallOrderKeysRefused(t *testing.T) {
 	zero := make([]byte, 32)
 	a := registerProvider("forger", nil, 0)
 	a.GetRegisterProvider().Provider.GrantKey = zero
-	wantCode(t, n.block(n.govTx(1, a))[0], ErrMalformed)
+	wantCode(t, n.block(n.govTx(1, a))[0], types.ErrMalformed)
 	rot := &types.GovAction{Action: &types.GovAction_UpdateProvider{UpdateProvider: &types.UpdateProvider{ProviderId: "paypay", GrantKey: zero}}}
-	wantCode(t, n.block(n.govTx(1, rot))[0], ErrMalformed)
+	wantCode(t, n.block(n.govTx(1, rot))[0], types.ErrMalformed)
 	rot = &types.GovAction{Action: &types.GovAction_UpdateProvider{UpdateProvider: &types.UpdateProvider{ProviderId: "paypay", ValidatorKey: smallOrderKeys[3]}}}
-	wantCode(t, n.block(n.govTx(1, rot))[0], ErrMalformed)
+	wantCode(t, n.block(n.govTx(1, rot))[0], types.ErrMalformed)
 
 	// Genesis refuses them as authority, grant and validator keys, and so
 	// does InitChain.
@@ -463,7 +463,7 @@ func TestCheckTxBeforeFirstCommit(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CheckTx before the first commit: Go error %v", err)
 		}
-		if res.Code != ErrNotReady.Code {
+		if res.Code != types.ErrNotReady.Code {
 			t.Fatalf("CheckTx before the first commit: code %d %q", res.Code, res.Log)
 		}
 	}
@@ -474,19 +474,19 @@ func TestRejectedGovActionUsesItsSequence(t *testing.T) {
 	n.block()
 	tx := n.govTx(1, &types.GovAction{Action: &types.GovAction_Settle{Settle: &types.Settle{
 		ProgramId: "mynapoint", ProviderId: "paypay", AmountYen: 100, Reference: "S-1"}}})
-	wantCode(t, n.block(tx)[0], ErrSettlementTooLarge)
+	wantCode(t, n.block(tx)[0], types.ErrSettlementTooLarge)
 	var hist types.HistoryEntry
-	if !n.query(keyHistory(1), &hist) || hist.Code != ErrSettlementTooLarge.Code {
+	if !n.query(types.KeyHistory(1), &hist) || hist.Code != types.ErrSettlementTooLarge.Code {
 		t.Fatalf("history entry of the rejected action: %+v", hist)
 	}
 	// Once the state would let it through, the replay is still refused.
 	_, _, id := linkedOn(t, n)
 	n.block(n.grantTx("paypay", charge("mynapoint", id, "g", 10000)))
-	wantCode(t, n.block(tx)[0], ErrBadSequence)
+	wantCode(t, n.block(tx)[0], types.ErrBadSequence)
 	// An action with too few signatures uses nothing.
 	n2 := newTestNet(t, netOptions{govKeys: 2, threshold: 2})
 	n2.block()
-	wantCode(t, n2.block(n2.govTx(1, setPower("paypay", 3)))[0], ErrUnauthorized)
+	wantCode(t, n2.block(n2.govTx(1, setPower("paypay", 3)))[0], types.ErrUnauthorized)
 	n2.govSeq--
 	wantCode(t, n2.block(n2.govTx(2, setPower("paypay", 3)))[0], nil)
 }
@@ -506,17 +506,17 @@ func TestRejectedChargeCannotTakeEffectLater(t *testing.T) {
 	id := n.mykeyOf(card)
 	wantCode(t, n.block(n.grantTx("paypay", charge("tight", id, "r1", 4000)))[0], nil) // the whole budget
 	tx := n.grantTx("paypay", charge("tight", id, "r2", 4000))
-	wantCode(t, n.block(tx)[0], ErrBudgetExhausted)
+	wantCode(t, n.block(tx)[0], types.ErrBudgetExhausted)
 	var rec types.GrantRecord
-	if !n.query(keyCharge("tight", "paypay", "r2"), &rec) || rec.Code != ErrBudgetExhausted.Code || rec.GrantedYen != 0 {
+	if !n.query(types.KeyCharge("tight", "paypay", "r2"), &rec) || rec.Code != types.ErrBudgetExhausted.Code || rec.GrantedYen != 0 {
 		t.Fatalf("rejected charge record %+v", rec)
 	}
 	p := &types.Program{Id: "tight", Name: "tight", Kind: types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE, RateBp: 2500, CapYen: 5000,
 		LinkStart: t0.Unix(), LinkEnd: windowEnd.Unix(), GrantStart: t0.Unix(), GrantEnd: windowEnd.Unix(), BudgetYen: 100000}
 	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: p}}}))[0], nil)
-	wantCode(t, n.block(tx)[0], ErrDuplicateCharge)
+	wantCode(t, n.block(tx)[0], types.ErrDuplicateCharge)
 	var pt types.ProgramTotals
-	n.query(keyProgramTotals("tight"), &pt)
+	n.query(types.KeyProgramTotals("tight"), &pt)
 	if pt.GrantedYen != 1000 || pt.Grants != 1 {
 		t.Fatalf("program totals %+v", pt)
 	}
@@ -570,7 +570,7 @@ func TestAliasCertificatesOfOnePerson(t *testing.T) {
 	if attr(res[0], 0, "mykey_id") != idCard {
 		t.Fatalf("phone linked as %s, want %s", attr(res[0], 0, "mykey_id"), idCard)
 	}
-	wantCode(t, n.block(n.linkTx(card, "phase2", "paypay", "c2"))[0], ErrAlreadyLinked)
+	wantCode(t, n.block(n.linkTx(card, "phase2", "paypay", "c2"))[0], types.ErrAlreadyLinked)
 	// A grant addressed to the phone's old ID reaches the person.
 	res = n.block(n.grantTx("rakuten", charge("phase2", idPhone, "r1", 40000)))
 	if attr(res[0], 0, "granted_yen") != "5000" || attr(res[0], 0, "mykey_id") != idCard {
@@ -582,7 +582,7 @@ func TestAliasCertificatesOfOnePerson(t *testing.T) {
 // mynapoint.
 func overGranted(t *testing.T, n *testNet, provider string) int64 {
 	var sum int64
-	err := n.app.store.Iterate([]byte(prefixOverGrant+"mynapoint/"+provider+"/"), func(k, v []byte) bool {
+	err := n.app.store.Iterate([]byte(types.PrefixOverGrant+"mynapoint/"+provider+"/"), func(k, v []byte) bool {
 		var og types.OverGrant
 		if err := og.Unmarshal(v); err != nil {
 			t.Fatal(err)
@@ -621,14 +621,14 @@ func TestCertificatesOfTwoCAKeysWithOneName(t *testing.T) {
 	// The other person's card verifies (its CA is an anchor) but is not the
 	// first person's certificate.
 	res = n.block(n.linkTx(second, "mynapoint", "linepay", "second-acct"))
-	wantCode(t, res[0], ErrCertConflict)
+	wantCode(t, res[0], types.ErrCertConflict)
 	if got := attr(res[0], 0, "mykey_id"); got == id {
 		t.Fatalf("the second card was told the first person's MyKey ID %s", got)
 	}
 	// Nor can it reach the first person's ID in another program, or as a
 	// retry with the first person's provider and account.
 	res = n.block(n.linkTx(second, "mynapoint", "paypay", "first-acct"))
-	wantCode(t, res[0], ErrCertConflict)
+	wantCode(t, res[0], types.ErrCertConflict)
 	// The first card still acts.
-	wantCode(t, n.block(n.linkTx(first, "mynapoint", "paypay", "first-acct"))[0], ErrAlreadyLinked)
+	wantCode(t, n.block(n.linkTx(first, "mynapoint", "paypay", "first-acct"))[0], types.ErrAlreadyLinked)
 }

@@ -30,7 +30,7 @@ type exec struct {
 
 // isRejection tells a transaction's rejection from a broken invariant.
 func isRejection(err error) bool {
-	var e *Error
+	var e *types.Error
 	return errors.As(err, &e)
 }
 
@@ -70,20 +70,20 @@ func (x *exec) deliver(bz []byte) (*abci.ExecTxResult, error) {
 func bodyKind(tx *types.Tx) string {
 	switch tx.Body.(type) {
 	case *types.Tx_Link:
-		return "link"
+		return types.TxKindLink
 	case *types.Tx_LinkBatch:
-		return "link_batch"
+		return types.TxKindLinkBatch
 	case *types.Tx_Grant:
-		return "grant"
+		return types.TxKindGrant
 	case *types.Tx_Gov:
-		return "gov"
+		return types.TxKindGov
 	}
-	return "unknown"
+	return types.TxKindUnknown
 }
 
 func rejected(err error, events ...abci.Event) *abci.ExecTxResult {
-	code, log := ABCIInfo(err)
-	return &abci.ExecTxResult{Code: code, Codespace: Codespace, Log: log, Events: events}
+	code, log := types.ABCIInfo(err)
+	return &abci.ExecTxResult{Code: code, Codespace: types.Codespace, Log: log, Events: events}
 }
 
 // summarize gives a transaction of several items its code: 0 when at least
@@ -103,11 +103,11 @@ func summarize(items []item) *abci.ExecTxResult {
 	}
 	switch {
 	case len(items) == 1 && first != nil:
-		res.Code, res.Log = ABCIInfo(first)
-		res.Codespace = Codespace
+		res.Code, res.Log = types.ABCIInfo(first)
+		res.Codespace = types.Codespace
 	case accepted == 0 && first != nil:
-		res.Code, _ = ABCIInfo(first)
-		res.Codespace = Codespace
+		res.Code, _ = types.ABCIInfo(first)
+		res.Codespace = types.Codespace
 		res.Log = fmt.Sprintf("all %d rejected; first: %v", len(items), first)
 	case len(items) == 1:
 		res.Log = "ok"
@@ -133,8 +133,8 @@ func (x *exec) attempt(f func(c *cache) error) (rejection, fatal error) {
 	return nil, err
 }
 
-// Event attributes are indexed so tx_search can find them, e.g.
-// tx_search "grant.provider='paypay' AND grant.outcome='accepted'".
+// event is an event of type typ (types.Event*) with the attributes
+// kv (key, value, ...), indexed (app/types/events.go).
 func event(typ string, kv ...string) abci.Event {
 	ev := abci.Event{Type: typ}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -146,12 +146,13 @@ func event(typ string, kv ...string) abci.Event {
 // outcome returns the outcome attributes of an item.
 func outcome(err error) []string {
 	if err == nil {
-		return []string{"outcome", "accepted", "code", "0"}
+		return []string{types.AttrOutcome, types.OutcomeAccepted, types.AttrCode, "0"}
 	}
-	code, log := ABCIInfo(err)
-	return []string{"outcome", "rejected", "code", strconv.FormatUint(uint64(code), 10), "reason", CodeName(code), "log", log}
+	code, log := types.ABCIInfo(err)
+	return []string{types.AttrOutcome, types.OutcomeRejected, types.AttrCode, strconv.FormatUint(uint64(code), 10),
+		types.AttrReason, types.CodeName(code), types.AttrLog, log}
 }
 
 func txEvent(kind string, err error) abci.Event {
-	return event("rejected", append([]string{"kind", kind}, outcome(err)...)...)
+	return event(types.EventRejected, append([]string{types.AttrKind, kind}, outcome(err)...)...)
 }

@@ -56,10 +56,10 @@ func FuzzCheckTx(f *testing.F) {
 		if err != nil {
 			t.Fatalf("CheckTx returned an error: %v", err)
 		}
-		if res.Code != 0 && CodeName(res.Code) == "" {
+		if res.Code != 0 && types.CodeName(res.Code) == "" {
 			t.Fatalf("unregistered code %d", res.Code)
 		}
-		if res.Code == ErrInternal.Code {
+		if res.Code == types.ErrInternal.Code {
 			t.Fatalf("internal error for input: %s", res.Log)
 		}
 		if !bytes.Equal(fuzzNet.appHash(), hash) {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"fmt"
 	"math/big"
 	"slices"
@@ -23,17 +22,17 @@ import (
 // and sends no validator update.
 func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 	a := s.Action
-	attrs := []string{"action", govActionName(a), "sequence", strconv.FormatUint(a.Sequence, 10)}
+	attrs := []string{types.AttrAction, types.GovActionName(a), types.AttrSequence, strconv.FormatUint(a.Sequence, 10)}
 	gs, err := getGov(x.c)
 	if err != nil {
 		return nil, err
 	}
 	if err := authorize(gs, s); err != nil {
-		return []item{{err: err, event: event("gov", append(attrs, outcome(err)...)...)}}, nil
+		return []item{{err: err, event: event(types.EventGov, append(attrs, outcome(err)...)...)}}, nil
 	}
 	if a.Sequence != gs.NextSequence {
-		err := ErrBadSequence.Wrapf("got %d, next is %d", a.Sequence, gs.NextSequence)
-		return []item{{err: err, event: event("gov", append(attrs, outcome(err)...)...)}}, nil
+		err := types.ErrBadSequence.Wrapf("got %d, next is %d", a.Sequence, gs.NextSequence)
+		return []item{{err: err, event: event(types.EventGov, append(attrs, outcome(err)...)...)}}, nil
 	}
 	var summary string
 	before := x.vals.save()
@@ -50,18 +49,18 @@ func (x *exec) gov(s *types.SignedGov) ([]item, error) {
 	h := &types.HistoryEntry{Sequence: a.Sequence, Height: x.height, Time: x.time.Unix(), Action: x.redact(a), Summary: summary}
 	if rej != nil {
 		x.vals = before
-		h.Code, h.Summary = ABCIInfo(rej)
+		h.Code, h.Summary = types.ABCIInfo(rej)
 	} else {
-		attrs = append(attrs, "summary", summary)
+		attrs = append(attrs, types.AttrSummary, summary)
 	}
 	gs.NextSequence++
-	if err := save(x.c, keyGov(), gs, 0); err != nil {
+	if err := save(x.c, types.KeyGov(), gs, 0); err != nil {
 		return nil, err
 	}
-	if err := save(x.c, keyHistory(a.Sequence), h, 0); err != nil {
+	if err := save(x.c, types.KeyHistory(a.Sequence), h, 0); err != nil {
 		return nil, err
 	}
-	return []item{{err: rej, event: event("gov", append(attrs, outcome(rej)...)...)}}, nil
+	return []item{{err: rej, event: event(types.EventGov, append(attrs, outcome(rej)...)...)}}, nil
 }
 
 // authorize counts valid signatures by distinct authority keys.
@@ -77,41 +76,17 @@ func authorize(gs *types.GovState, s *types.SignedGov) error {
 			}
 		}
 		if !known {
-			return ErrUnauthorized.Wrapf("key %x is not a government authority key", sig.PublicKey)
+			return types.ErrUnauthorized.Wrapf("key %x is not a government authority key", sig.PublicKey)
 		}
 		if !ed25519.Verify(sig.PublicKey, sb, sig.Signature) {
-			return ErrBadSignature.Wrapf("authority key %x", sig.PublicKey)
+			return types.ErrBadSignature.Wrapf("authority key %x", sig.PublicKey)
 		}
 		valid++
 	}
 	if valid < gs.Threshold {
-		return ErrUnauthorized.Wrapf("%d of the required %d authority signatures", valid, gs.Threshold)
+		return types.ErrUnauthorized.Wrapf("%d of the required %d authority signatures", valid, gs.Threshold)
 	}
 	return nil
-}
-
-func govActionName(a *types.GovAction) string {
-	switch a.Action.(type) {
-	case *types.GovAction_RegisterProvider:
-		return "register_provider"
-	case *types.GovAction_UpdateProvider:
-		return "update_provider"
-	case *types.GovAction_SetProgram:
-		return "set_program"
-	case *types.GovAction_RevokeCertificates:
-		return "revoke_certificates"
-	case *types.GovAction_Succession:
-		return "succession"
-	case *types.GovAction_AttestEligibility:
-		return "attest_eligibility"
-	case *types.GovAction_Settle:
-		return "settle"
-	case *types.GovAction_CorrectLinkage:
-		return "correct_linkage"
-	case *types.GovAction_SetNodes:
-		return "set_nodes"
-	}
-	return "unknown"
 }
 
 func (x *exec) applyGov(c *cache, a *types.GovAction) (string, error) {
@@ -135,37 +110,19 @@ func (x *exec) applyGov(c *cache, a *types.GovAction) (string, error) {
 	case *types.GovAction_SetNodes:
 		return x.setNodes(c, act.SetNodes)
 	}
-	return "", ErrMalformed.Wrapf("unknown government action")
-}
-
-// ValidateProvider checks a provider as it is registered, by the rule
-// genesis validation applies too (types.ValidateProvider).
-func ValidateProvider(p *types.Provider) error {
-	if err := types.ValidateProvider(p, cmttypes.MaxTotalVotingPower); err != nil {
-		return ErrMalformed.Wrapf("provider: %v", err)
-	}
-	return nil
-}
-
-// ValidateProgram checks a program definition by the rule genesis
-// validation applies too (types.ValidateProgram).
-func ValidateProgram(p *types.Program) error {
-	if err := types.ValidateProgram(p); err != nil {
-		return ErrMalformed.Wrapf("program: %v", err)
-	}
-	return nil
+	return "", types.ErrMalformed.Wrapf("unknown government action")
 }
 
 func (x *exec) registerProvider(c *cache, r *types.RegisterProvider) (string, error) {
 	p := r.Provider
-	if err := ValidateProvider(p); err != nil {
+	if err := types.CheckProvider(p); err != nil {
 		return "", err
 	}
-	if old, err := c.Get(keyProvider(p.Id)); err != nil || old != nil {
+	if old, err := c.Get(types.KeyProvider(p.Id)); err != nil || old != nil {
 		if err != nil {
 			return "", err
 		}
-		return "", ErrInvalidAction.Wrapf("provider %q is already registered", p.Id)
+		return "", types.ErrInvalidAction.Wrapf("provider %q is already registered", p.Id)
 	}
 	p.Status = types.ProviderStatus_PROVIDER_STATUS_ACTIVE
 	if len(p.ValidatorKey) > 0 {
@@ -174,7 +131,7 @@ func (x *exec) registerProvider(c *cache, r *types.RegisterProvider) (string, er
 		}
 		x.vals.setPower(p.ValidatorKey, p.Power)
 	}
-	return fmt.Sprintf("registered provider %q", p.Id), save(c, keyProvider(p.Id), p, 0)
+	return fmt.Sprintf("registered provider %q", p.Id), save(c, types.KeyProvider(p.Id), p, 0)
 }
 
 func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error) {
@@ -189,18 +146,18 @@ func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error)
 		p.Status = u.Status
 		summary += " status " + u.Status.String()
 	default:
-		return "", ErrMalformed.Wrapf("unknown provider status %v", u.Status)
+		return "", types.ErrMalformed.Wrapf("unknown provider status %v", u.Status)
 	}
 	if len(u.GrantKey) > 0 {
 		if err := types.ValidKey(u.GrantKey); err != nil {
-			return "", ErrMalformed.Wrapf("grant key %v", err)
+			return "", types.ErrMalformed.Wrapf("grant key %v", err)
 		}
 		p.GrantKey = u.GrantKey
 		summary += " grant key rotated"
 	}
 	if len(u.ValidatorKey) > 0 {
 		if err := types.ValidKey(u.ValidatorKey); err != nil {
-			return "", ErrMalformed.Wrapf("validator key %v", err)
+			return "", types.ErrMalformed.Wrapf("validator key %v", err)
 		}
 		if err := x.claimValidatorKey(c, u.ValidatorKey, p.Id); err != nil {
 			return "", err
@@ -214,11 +171,11 @@ func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error)
 	}
 	if u.SetPower {
 		if u.Power < 0 || (u.Power > 0 && len(p.ValidatorKey) == 0) {
-			return "", ErrInvalidAction.Wrapf("power %d needs a validator key and must not be negative", u.Power)
+			return "", types.ErrInvalidAction.Wrapf("power %d needs a validator key and must not be negative", u.Power)
 		}
 		if u.Power > 0 {
 			if err := types.ValidPower(u.Power, cmttypes.MaxTotalVotingPower); err != nil {
-				return "", ErrInvalidAction.Wrapf("%v", err)
+				return "", types.ErrInvalidAction.Wrapf("%v", err)
 			}
 		}
 		p.Power = u.Power
@@ -227,19 +184,19 @@ func (x *exec) updateProvider(c *cache, u *types.UpdateProvider) (string, error)
 		}
 		summary += fmt.Sprintf(" power %d", u.Power)
 	}
-	return summary, save(c, keyProvider(p.Id), p, 0)
+	return summary, save(c, types.KeyProvider(p.Id), p, 0)
 }
 
 // claimValidatorKey records which provider owns a validator key; a key
 // serves one provider only.
 func (x *exec) claimValidatorKey(c *cache, key []byte, owner string) error {
-	k := []byte(prefixValidator + hex.EncodeToString(key))
+	k := types.KeyValidator(key)
 	cur, err := c.Get(k)
 	if err != nil {
 		return err
 	}
 	if cur != nil && string(cur) != owner {
-		return ErrInvalidAction.Wrapf("validator key %x belongs to %q", key, cur)
+		return types.ErrInvalidAction.Wrapf("validator key %x belongs to %q", key, cur)
 	}
 	c.Set(k, []byte(owner), 0)
 	return nil
@@ -247,7 +204,7 @@ func (x *exec) claimValidatorKey(c *cache, key []byte, owner string) error {
 
 func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
 	p := s.Program
-	if err := ValidateProgram(p); err != nil {
+	if err := types.CheckProgram(p); err != nil {
 		return "", err
 	}
 	totals, err := getProgramTotals(c, p.Id)
@@ -255,10 +212,10 @@ func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
 		return "", err
 	}
 	if p.BudgetYen < totals.GrantedYen {
-		return "", ErrInvalidAction.Wrapf("budget %d yen is below the %d yen already granted", p.BudgetYen, totals.GrantedYen)
+		return "", types.ErrInvalidAction.Wrapf("budget %d yen is below the %d yen already granted", p.BudgetYen, totals.GrantedYen)
 	}
 	verb := "added"
-	if old, err := c.Get(keyProgram(p.Id)); err != nil {
+	if old, err := c.Get(types.KeyProgram(p.Id)); err != nil {
 		return "", err
 	} else if old != nil {
 		var prev types.Program
@@ -266,14 +223,14 @@ func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
 			return "", fmt.Errorf("app: decode program %q: %w", p.Id, err)
 		}
 		if prev.Kind != p.Kind {
-			return "", ErrInvalidAction.Wrapf("program %q cannot change kind", p.Id)
+			return "", types.ErrInvalidAction.Wrapf("program %q cannot change kind", p.Id)
 		}
 		verb = "updated"
 	}
-	if err := save(c, keyProgramTotals(p.Id), totals, 0); err != nil {
+	if err := save(c, types.KeyProgramTotals(p.Id), totals, 0); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s program %q", verb, p.Id), save(c, keyProgram(p.Id), p, 0)
+	return fmt.Sprintf("%s program %q", verb, p.Id), save(c, types.KeyProgram(p.Id), p, 0)
 }
 
 // normalizeCertRef checks a certificate reference and gives its serial the
@@ -281,18 +238,18 @@ func (x *exec) setProgram(c *cache, s *types.SetProgram) (string, error) {
 // certificate's index.
 func (x *exec) normalizeCertRef(r *types.CertRef) (*types.CertRef, []byte, error) {
 	if r == nil || len(r.Issuer) == 0 || len(r.Serial) == 0 || len(r.Issuer) > 1024 || len(r.Serial) > 32 {
-		return nil, nil, ErrMalformed.Wrapf("certificate reference needs an issuer and a serial number")
+		return nil, nil, types.ErrMalformed.Wrapf("certificate reference needs an issuer and a serial number")
 	}
 	if len(r.Index) > 0 {
-		return nil, nil, ErrMalformed.Wrapf("a certificate reference in a transaction names issuer and serial, not an index")
+		return nil, nil, types.ErrMalformed.Wrapf("a certificate reference in a transaction names issuer and serial, not an index")
 	}
 	ref := &types.CertRef{Issuer: r.Issuer, Serial: new(big.Int).SetBytes(r.Serial).Bytes()}
 	return ref, x.app.pk.CertIndex(ref.Issuer, ref.Serial), nil
 }
 
 func (x *exec) revoke(c *cache, r *types.RevokeCertificates) (string, error) {
-	if len(r.Certificates) == 0 || len(r.Certificates) > 10000 || !validText(r.Reason, MaxTextLen) {
-		return "", ErrMalformed.Wrapf("revocation needs 1-10000 certificates and a printable reason")
+	if len(r.Certificates) == 0 || len(r.Certificates) > 10000 || !validText(r.Reason, types.MaxTextLen) {
+		return "", types.ErrMalformed.Wrapf("revocation needs 1-10000 certificates and a printable reason")
 	}
 	for _, ref := range r.Certificates {
 		_, idx, err := x.normalizeCertRef(ref)
@@ -300,14 +257,14 @@ func (x *exec) revoke(c *cache, r *types.RevokeCertificates) (string, error) {
 			return "", err
 		}
 		var cr types.CertRecord
-		if _, err := load(c, keyCert(idx), &cr); err != nil {
+		if _, err := load(c, types.KeyCert(idx), &cr); err != nil {
 			return "", err
 		}
 		if cr.Revoked {
 			continue
 		}
 		cr.Revoked, cr.RevokedHeight, cr.RevokeReason = true, x.height, r.Reason
-		if err := save(c, keyCert(idx), &cr, 0); err != nil {
+		if err := save(c, types.KeyCert(idx), &cr, 0); err != nil {
 			return "", err
 		}
 	}
@@ -320,14 +277,14 @@ func (x *exec) attest(c *cache, a *types.AttestEligibility) (string, error) {
 		return "", err
 	}
 	if prog.Kind != types.ProgramKind_PROGRAM_KIND_FIXED {
-		return "", ErrInvalidAction.Wrapf("program %q is not a fixed program", prog.Id)
+		return "", types.ErrInvalidAction.Wrapf("program %q is not a fixed program", prog.Id)
 	}
 	if len(a.MykeyIds) == 0 || len(a.MykeyIds) > 10000 {
-		return "", ErrMalformed.Wrapf("attestation needs 1-10000 MyKey IDs")
+		return "", types.ErrMalformed.Wrapf("attestation needs 1-10000 MyKey IDs")
 	}
 	for _, id := range a.MykeyIds {
-		if !validMyKeyID(id) {
-			return "", ErrMalformed.Wrapf("MyKey ID %q", id)
+		if !types.ValidMyKeyID(id) {
+			return "", types.ErrMalformed.Wrapf("MyKey ID %q", id)
 		}
 		mk, err := getMyKey(c, id)
 		if err != nil {
@@ -338,14 +295,14 @@ func (x *exec) attest(c *cache, a *types.AttestEligibility) (string, error) {
 			return "", err
 		}
 		p.Attested = true
-		if err := save(c, keyPerson(prog.Id, mk.Id), p, 0); err != nil {
+		if err := save(c, types.KeyPerson(prog.Id, mk.Id), p, 0); err != nil {
 			return "", err
 		}
 		// The person takes part in the program from now on, linked or
 		// not, so a merge carries the attestation over.
 		if !slices.Contains(mk.Programs, prog.Id) {
 			mk.Programs = append(mk.Programs, prog.Id)
-			if err := save(c, keyMyKey(mk.Id), mk, 0); err != nil {
+			if err := save(c, types.KeyMyKey(mk.Id), mk, 0); err != nil {
 				return "", err
 			}
 		}
@@ -360,8 +317,8 @@ func (x *exec) settle(c *cache, s *types.Settle) (string, error) {
 	if _, err := getProvider(c, s.ProviderId); err != nil {
 		return "", err
 	}
-	if s.AmountYen <= 0 || s.AmountYen > MaxAmountYen*1000 || s.Reference == "" || !validText(s.Reference, MaxTextLen) {
-		return "", ErrMalformed.Wrapf("settlement needs a positive amount and a reference")
+	if s.AmountYen <= 0 || s.AmountYen > types.MaxAmountYen*1000 || s.Reference == "" || !validText(s.Reference, types.MaxTextLen) {
+		return "", types.ErrMalformed.Wrapf("settlement needs a positive amount and a reference")
 	}
 	vt, err := getProviderTotals(c, s.ProgramId, s.ProviderId)
 	if err != nil {
@@ -369,19 +326,19 @@ func (x *exec) settle(c *cache, s *types.Settle) (string, error) {
 	}
 	outstanding := vt.GrantedYen - vt.SettledYen - vt.RecoveredYen
 	if s.AmountYen > outstanding {
-		return "", ErrSettlementTooLarge.Wrapf("%d yen settled, %d yen outstanding for provider %q in program %q", s.AmountYen, outstanding, s.ProviderId, s.ProgramId)
+		return "", types.ErrSettlementTooLarge.Wrapf("%d yen settled, %d yen outstanding for provider %q in program %q", s.AmountYen, outstanding, s.ProviderId, s.ProgramId)
 	}
 	vt.SettledYen += s.AmountYen
 	return fmt.Sprintf("settled %d yen with provider %q in program %q (%s)", s.AmountYen, s.ProviderId, s.ProgramId, s.Reference),
-		save(c, keyProviderTotals(s.ProgramId, s.ProviderId), vt, 0)
+		save(c, types.KeyProviderTotals(s.ProgramId, s.ProviderId), vt, 0)
 }
 
 func (x *exec) correct(c *cache, k *types.CorrectLinkage) (string, error) {
-	if k.IncidentRef == "" || !validText(k.IncidentRef, MaxTextLen) {
-		return "", ErrMalformed.Wrapf("a correction needs an incident reference")
+	if k.IncidentRef == "" || !validText(k.IncidentRef, types.MaxTextLen) {
+		return "", types.ErrMalformed.Wrapf("a correction needs an incident reference")
 	}
-	if !validMyKeyID(k.MykeyId) {
-		return "", ErrMalformed.Wrapf("MyKey ID %q", k.MykeyId)
+	if !types.ValidMyKeyID(k.MykeyId) {
+		return "", types.ErrMalformed.Wrapf("MyKey ID %q", k.MykeyId)
 	}
 	if _, err := getProgram(c, k.ProgramId); err != nil {
 		return "", err
@@ -395,40 +352,40 @@ func (x *exec) correct(c *cache, k *types.CorrectLinkage) (string, error) {
 		return "", err
 	}
 	if l == nil {
-		return "", ErrNotLinked.Wrapf("MyKey ID %s has no linkage in program %q", mk.Id, k.ProgramId)
+		return "", types.ErrNotLinked.Wrapf("MyKey ID %s has no linkage in program %q", mk.Id, k.ProgramId)
 	}
 	switch k.Kind {
 	case types.CorrectionKind_CORRECTION_KIND_VOID:
 		return fmt.Sprintf("voided linkage of %s to %q in program %q (%s)", mk.Id, l.ProviderId, k.ProgramId, k.IncidentRef),
-			x.voidLink(c, l, "voided", k.IncidentRef)
+			x.voidLink(c, l, types.LinkEventVoided, k.IncidentRef)
 	case types.CorrectionKind_CORRECTION_KIND_MOVE:
-		if len(k.ToAccountCommitment) != CommitmentLen {
-			return "", ErrMalformed.Wrapf("account commitment must be %d bytes", CommitmentLen)
+		if len(k.ToAccountCommitment) != types.CommitmentLen {
+			return "", types.ErrMalformed.Wrapf("account commitment must be %d bytes", types.CommitmentLen)
 		}
 		to, err := getProvider(c, k.ToProviderId)
 		if err != nil {
 			return "", err
 		}
-		owner, err := c.Get(keyAccount(k.ProgramId, to.Id, k.ToAccountCommitment))
+		owner, err := c.Get(types.KeyAccount(k.ProgramId, to.Id, k.ToAccountCommitment))
 		if err != nil {
 			return "", err
 		}
 		if owner != nil {
-			return "", ErrAccountLinked.Wrapf("provider %q account is linked to MyKey ID %s", to.Id, owner)
+			return "", types.ErrAccountLinked.Wrapf("provider %q account is linked to MyKey ID %s", to.Id, owner)
 		}
 		from := l.ProviderId
-		if err := x.voidLink(c, l, "moved_from", k.IncidentRef); err != nil {
+		if err := x.voidLink(c, l, types.LinkEventMovedFrom, k.IncidentRef); err != nil {
 			return "", err
 		}
 		moved := &types.Linkage{
 			ProgramId: k.ProgramId, MykeyId: mk.Id, ProviderId: to.Id, AccountCommitment: k.ToAccountCommitment,
 			Height: x.height, Time: x.time.Unix(), Status: types.LinkStatus_LINK_STATUS_ACTIVE,
 		}
-		if err := x.putLink(c, moved, "moved_to", k.IncidentRef); err != nil {
+		if err := x.putLink(c, moved, types.LinkEventMovedTo, k.IncidentRef); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("moved linkage of %s from %q to %q in program %q (%s)", mk.Id, from, to.Id, k.ProgramId, k.IncidentRef),
 			x.addLinked(c, k.ProgramId, to.Id, 1)
 	}
-	return "", ErrMalformed.Wrapf("correction kind must be void or move")
+	return "", types.ErrMalformed.Wrapf("correction kind must be void or move")
 }

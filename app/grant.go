@@ -27,7 +27,7 @@ func (x *exec) grant(s *types.SignedGrant) ([]item, error) {
 		return nil, err
 	}
 	if !ed25519.Verify(prov.GrantKey, g.SignBytes(), s.Signature) {
-		return nil, ErrBadSignature.Wrapf("provider %q signature on grant", g.ProviderId)
+		return nil, types.ErrBadSignature.Wrapf("provider %q signature on grant", g.ProviderId)
 	}
 	items := make([]item, 0, len(g.Charges))
 	for _, ch := range g.Charges {
@@ -50,14 +50,14 @@ func (x *exec) charge(provider string, ch *types.Charge) (item, error) {
 		granted int64
 		mykey   string
 	)
-	ckey := keyCharge(ch.ProgramId, provider, ch.ChargeRef)
+	ckey := types.KeyCharge(ch.ProgramId, provider, ch.ChargeRef)
 	dup, err := x.c.Get(ckey)
 	if err != nil {
 		return item{}, err
 	}
 	var rej error
 	if dup != nil {
-		rej = ErrDuplicateCharge.Wrapf("%q already recorded by provider %q in program %q", ch.ChargeRef, provider, ch.ProgramId)
+		rej = types.ErrDuplicateCharge.Wrapf("%q already recorded by provider %q in program %q", ch.ChargeRef, provider, ch.ProgramId)
 	} else {
 		var fatal error
 		rej, fatal = x.attempt(func(c *cache) error {
@@ -69,7 +69,7 @@ func (x *exec) charge(provider string, ch *types.Charge) (item, error) {
 			return item{}, fatal
 		}
 		if rej != nil {
-			code, _ := ABCIInfo(rej)
+			code, _ := types.ABCIInfo(rej)
 			rec := &types.GrantRecord{
 				ProgramId: ch.ProgramId, ProviderId: provider, ChargeRef: ch.ChargeRef, MykeyId: ch.MykeyId,
 				AmountYen: ch.AmountYen, ChargedAt: ch.ChargedAt, Height: x.height, Time: x.time.Unix(), Code: code,
@@ -83,11 +83,11 @@ func (x *exec) charge(provider string, ch *types.Charge) (item, error) {
 		mykey = ch.MykeyId
 	}
 	attrs := []string{
-		"program", ch.ProgramId, "provider", provider, "mykey_id", mykey,
-		"charge_ref", ch.ChargeRef, "amount_yen", strconv.FormatInt(ch.AmountYen, 10),
-		"granted_yen", strconv.FormatInt(granted, 10),
+		types.AttrProgram, ch.ProgramId, types.AttrProvider, provider, types.AttrMyKeyID, mykey,
+		types.AttrChargeRef, ch.ChargeRef, types.AttrAmountYen, strconv.FormatInt(ch.AmountYen, 10),
+		types.AttrGrantedYen, strconv.FormatInt(granted, 10),
 	}
-	return item{err: rej, event: event("grant", append(attrs, outcome(rej)...)...)}, nil
+	return item{err: rej, event: event(types.EventGrant, append(attrs, outcome(rej)...)...)}, nil
 }
 
 // applyCharge grants what one charge earns:
@@ -101,7 +101,7 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 		return "", 0, err
 	}
 	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
-		return "", 0, ErrProviderSuspended.Wrapf("%q", provider)
+		return "", 0, types.ErrProviderSuspended.Wrapf("%q", provider)
 	}
 	prog, err := getProgram(c, ch.ProgramId)
 	if err != nil {
@@ -109,13 +109,13 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 	}
 	now := x.time.Unix()
 	if now < prog.GrantStart || now >= prog.GrantEnd {
-		return "", 0, ErrWindowClosed.Wrapf("program %q records grants from %s to %s", prog.Id, unixText(prog.GrantStart), unixText(prog.GrantEnd))
+		return "", 0, types.ErrWindowClosed.Wrapf("program %q records grants from %s to %s", prog.Id, unixText(prog.GrantStart), unixText(prog.GrantEnd))
 	}
 	if ch.ChargedAt < prog.GrantStart || ch.ChargedAt >= prog.GrantEnd {
-		return "", 0, ErrWindowClosed.Wrapf("charge made at %s is outside program %q's grant window", unixText(ch.ChargedAt), prog.Id)
+		return "", 0, types.ErrWindowClosed.Wrapf("charge made at %s is outside program %q's grant window", unixText(ch.ChargedAt), prog.Id)
 	}
-	if ch.ChargedAt > now+MaxChargeSkew {
-		return "", 0, ErrMalformed.Wrapf("charge time %s is after block time %s", unixText(ch.ChargedAt), unixText(now))
+	if ch.ChargedAt > now+types.MaxChargeSkew {
+		return "", 0, types.ErrMalformed.Wrapf("charge time %s is after block time %s", unixText(ch.ChargedAt), unixText(now))
 	}
 	mk, err := getMyKey(c, ch.MykeyId)
 	if err != nil {
@@ -126,7 +126,7 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 		return mk.Id, 0, err
 	}
 	if l == nil || l.ProviderId != provider {
-		return mk.Id, 0, ErrNotLinked.Wrapf("MyKey ID %s is not linked to provider %q in program %q", mk.Id, provider, prog.Id)
+		return mk.Id, 0, types.ErrNotLinked.Wrapf("MyKey ID %s is not linked to provider %q in program %q", mk.Id, provider, prog.Id)
 	}
 	person, err := getPerson(c, prog.Id, mk.Id)
 	if err != nil {
@@ -147,26 +147,26 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 		earned := ch.AmountYen * prog.RateBp / 10000
 		switch {
 		case capLeft <= 0:
-			return mk.Id, 0, ErrCapReached.Wrapf("MyKey ID %s has been granted %d of %d yen in program %q", mk.Id, net, prog.CapYen, prog.Id)
+			return mk.Id, 0, types.ErrCapReached.Wrapf("MyKey ID %s has been granted %d of %d yen in program %q", mk.Id, net, prog.CapYen, prog.Id)
 		case budgetLeft <= 0:
-			return mk.Id, 0, ErrBudgetExhausted.Wrapf("program %q has granted its budget of %d yen", prog.Id, prog.BudgetYen)
+			return mk.Id, 0, types.ErrBudgetExhausted.Wrapf("program %q has granted its budget of %d yen", prog.Id, prog.BudgetYen)
 		case earned <= 0:
-			return mk.Id, 0, ErrZeroGrant.Wrapf("a charge of %d yen earns nothing at %d basis points", ch.AmountYen, prog.RateBp)
+			return mk.Id, 0, types.ErrZeroGrant.Wrapf("a charge of %d yen earns nothing at %d basis points", ch.AmountYen, prog.RateBp)
 		}
 		granted = min(earned, capLeft, budgetLeft)
 	case types.ProgramKind_PROGRAM_KIND_FIXED:
 		// One amount per person, once, and never in part.
 		switch {
 		case !person.Attested:
-			return mk.Id, 0, ErrNotEligible.Wrapf("MyKey ID %s in program %q", mk.Id, prog.Id)
+			return mk.Id, 0, types.ErrNotEligible.Wrapf("MyKey ID %s in program %q", mk.Id, prog.Id)
 		case net > 0:
-			return mk.Id, 0, ErrCapReached.Wrapf("MyKey ID %s has been paid the %d yen of program %q", mk.Id, prog.FixedYen, prog.Id)
+			return mk.Id, 0, types.ErrCapReached.Wrapf("MyKey ID %s has been paid the %d yen of program %q", mk.Id, prog.FixedYen, prog.Id)
 		case budgetLeft < prog.FixedYen:
-			return mk.Id, 0, ErrBudgetExhausted.Wrapf("program %q has %d yen of its budget left, less than its %d yen", prog.Id, budgetLeft, prog.FixedYen)
+			return mk.Id, 0, types.ErrBudgetExhausted.Wrapf("program %q has %d yen of its budget left, less than its %d yen", prog.Id, budgetLeft, prog.FixedYen)
 		}
 		granted = prog.FixedYen
 	default:
-		return mk.Id, 0, ErrUnknownProgram.Wrapf("program %q has no known kind", prog.Id)
+		return mk.Id, 0, types.ErrUnknownProgram.Wrapf("program %q has no known kind", prog.Id)
 	}
 
 	rec := &types.GrantRecord{
@@ -178,12 +178,12 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 		return mk.Id, 0, err
 	}
 	person.GrantedYen += granted
-	if err := save(c, keyPerson(prog.Id, mk.Id), person, 0); err != nil {
+	if err := save(c, types.KeyPerson(prog.Id, mk.Id), person, 0); err != nil {
 		return mk.Id, 0, err
 	}
 	totals.GrantedYen += granted
 	totals.Grants++
-	if err := save(c, keyProgramTotals(prog.Id), totals, 0); err != nil {
+	if err := save(c, types.KeyProgramTotals(prog.Id), totals, 0); err != nil {
 		return mk.Id, 0, err
 	}
 	vt, err := getProviderTotals(c, prog.Id, provider)
@@ -192,12 +192,12 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 	}
 	vt.GrantedYen += granted
 	vt.Grants++
-	if err := save(c, keyProviderTotals(prog.Id, provider), vt, 0); err != nil {
+	if err := save(c, types.KeyProviderTotals(prog.Id, provider), vt, 0); err != nil {
 		return mk.Id, 0, err
 	}
 	// The public grant ledger: the day's aggregate, with no weight (the
 	// yen weigh once, on the charge record).
-	dkey := keyDaily(prog.Id, provider, GrantDay(now))
+	dkey := types.KeyDaily(prog.Id, provider, GrantDay(now))
 	var day types.DailyTotals
 	if _, err := load(c, dkey, &day); err != nil {
 		return mk.Id, 0, err

@@ -117,7 +117,7 @@ func newTestNet(t testing.TB, o netOptions) *testNet {
 			ValidatorKey: genesis.HexBytes(testKey("val/" + id).Public().(ed25519.PublicKey)), Power: 10,
 			NodeIDs: o.nodes[id]})
 	}
-	gs.Government.NodeIDs = o.nodes[GovernmentOwner]
+	gs.Government.NodeIDs = o.nodes[types.GovernmentOwner]
 	bz, err := json.Marshal(gs)
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +258,7 @@ func (n *testNet) appHash() []byte {
 // mykeyOf returns the MyKey ID the ledger issued to a card ("" if none).
 func (n *testNet) mykeyOf(card *testca.Card) string {
 	var cr types.CertRecord
-	if !n.query(keyCert(n.certIndex(card)), &cr) {
+	if !n.query(types.KeyCert(n.certIndex(card)), &cr) {
 		return ""
 	}
 	return cr.MykeyId
@@ -292,14 +292,14 @@ func attr(r *abci.ExecTxResult, i int, key string) string {
 	return ""
 }
 
-func wantCode(t testing.TB, r *abci.ExecTxResult, want *Error) {
+func wantCode(t testing.TB, r *abci.ExecTxResult, want *types.Error) {
 	t.Helper()
 	var code uint32
 	if want != nil {
 		code = want.Code
 	}
 	if r.Code != code {
-		t.Fatalf("code %d (%s) log %q, want %d (%s)", r.Code, CodeName(r.Code), r.Log, code, CodeName(code))
+		t.Fatalf("code %d (%s) log %q, want %d (%s)", r.Code, types.CodeName(r.Code), r.Log, code, types.CodeName(code))
 	}
 }
 

@@ -30,7 +30,7 @@ func (x *exec) linkBatch(s *types.SignedLinkBatch) ([]item, error) {
 		return nil, err
 	}
 	if !ed25519.Verify(prov.GrantKey, b.SignBytes(), s.Signature) {
-		return nil, ErrBadSignature.Wrapf("provider %q signature on link batch", b.ProviderId)
+		return nil, types.ErrBadSignature.Wrapf("provider %q signature on link batch", b.ProviderId)
 	}
 	items := make([]item, 0, len(b.Links))
 	for _, sl := range b.Links {
@@ -59,13 +59,13 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 	rej, fatal := x.attempt(func(c *cache) error {
 		var err error
 		if batchProvider != "" && sl != nil && sl.Request != nil && sl.Request.ProviderId != batchProvider {
-			return ErrWrongProvider.Wrapf("signed for %q, submitted by %q", sl.Request.ProviderId, batchProvider)
+			return types.ErrWrongProvider.Wrapf("signed for %q, submitted by %q", sl.Request.ProviderId, batchProvider)
 		}
 		vl, err = x.app.verifyLinkStatic(sl, x.chainID, x.time)
 		if err != nil {
 			return err
 		}
-		used = keyLinkRequest(x.app.pk, vl.req.SignBytes())
+		used = types.KeyLinkRequest(x.app.pk.LinkRequest(vl.req.SignBytes()))
 		if seen, err := c.Get(used); err != nil || seen != nil {
 			if err != nil {
 				return err
@@ -86,24 +86,24 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 	}
 	attrs := []string{}
 	if sl != nil && sl.Request != nil {
-		attrs = append(attrs, "program", sl.Request.ProgramId, "provider", sl.Request.ProviderId)
+		attrs = append(attrs, types.AttrProgram, sl.Request.ProgramId, types.AttrProvider, sl.Request.ProviderId)
 	}
 	if vl != nil {
-		attrs = append(attrs, "cert", hex.EncodeToString(vl.idx))
+		attrs = append(attrs, types.AttrCert, hex.EncodeToString(vl.idx))
 	}
 	if mykey != "" && rej != nil {
 		// A rejected attempt's own issuance was discarded with it: name
 		// the person only if the ledger knows the ID.
-		if known, err := x.c.Get(keyMyKey(mykey)); err != nil {
+		if known, err := x.c.Get(types.KeyMyKey(mykey)); err != nil {
 			return item{}, err
 		} else if known == nil {
 			mykey = ""
 		}
 	}
 	if mykey != "" {
-		attrs = append(attrs, "mykey_id", mykey)
+		attrs = append(attrs, types.AttrMyKeyID, mykey)
 	}
-	return item{err: rej, event: event("link", append(attrs, outcome(rej)...)...)}, nil
+	return item{err: rej, event: event(types.EventLink, append(attrs, outcome(rej)...)...)}, nil
 }
 
 // replayedLink answers a signed link request that was judged before. A
@@ -113,9 +113,9 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 // or the request rejected the first time) is refused as replayed. Neither
 // changes anything.
 func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
-	replayed := ErrReplayed.Wrapf("this signed link request was judged before, at an earlier height; sign a new one")
+	replayed := types.ErrReplayed.Wrapf("this signed link request was judged before, at an earlier height; sign a new one")
 	var cr types.CertRecord
-	if found, err := load(c, keyCert(vl.idx), &cr); err != nil {
+	if found, err := load(c, types.KeyCert(vl.idx), &cr); err != nil {
 		return err
 	} else if !found || cr.MykeyId == "" {
 		return replayed
@@ -128,7 +128,7 @@ func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
 		return replayed
 	}
 	*mykey = cr.MykeyId
-	return ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q by this request", cr.MykeyId, l.ProviderId, l.ProgramId)
+	return types.ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q by this request", cr.MykeyId, l.ProviderId, l.ProgramId)
 }
 
 // applyVerifiedLink applies the state rules to a link whose signature and
@@ -141,31 +141,31 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		return "", err
 	}
 	if t := x.time.Unix(); t < prog.LinkStart || t >= prog.LinkEnd {
-		return "", ErrWindowClosed.Wrapf("program %q takes links from %s to %s", prog.Id, unixText(prog.LinkStart), unixText(prog.LinkEnd))
+		return "", types.ErrWindowClosed.Wrapf("program %q takes links from %s to %s", prog.Id, unixText(prog.LinkStart), unixText(prog.LinkEnd))
 	}
 	prov, err := getProvider(c, req.ProviderId)
 	if err != nil {
 		return "", err
 	}
 	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
-		return "", ErrProviderSuspended.Wrapf("%q", prov.Id)
+		return "", types.ErrProviderSuspended.Wrapf("%q", prov.Id)
 	}
 	var cr types.CertRecord
-	if _, err := load(c, keyCert(vl.idx), &cr); err != nil {
+	if _, err := load(c, types.KeyCert(vl.idx), &cr); err != nil {
 		return "", err
 	}
 	if len(cr.IssuerKey) > 0 && vl.issuerKey != nil && !bytes.Equal(cr.IssuerKey, vl.issuerKey) {
-		return "", ErrCertConflict.Wrapf("certificate %s: the ledger holds a certificate with this issuer name and serial number from another CA key", certText(vl.idx))
+		return "", types.ErrCertConflict.Wrapf("certificate %s: the ledger holds a certificate with this issuer name and serial number from another CA key", certText(vl.idx))
 	}
 	if cr.Revoked {
-		return cr.MykeyId, ErrCertRevoked.Wrapf("certificate %s revoked: %s", certText(vl.idx), cr.RevokeReason)
+		return cr.MykeyId, types.ErrCertRevoked.Wrapf("certificate %s revoked: %s", certText(vl.idx), cr.RevokeReason)
 	}
 	if len(cr.IssuerKey) == 0 && vl.issuerKey != nil {
 		// First presented: from now on this name and serial mean the
 		// certificate of this CA key.
 		cr.IssuerKey = vl.issuerKey
 		if cr.MykeyId != "" {
-			if err := save(c, keyCert(vl.idx), &cr, 0); err != nil {
+			if err := save(c, types.KeyCert(vl.idx), &cr, 0); err != nil {
 				return "", err
 			}
 		}
@@ -176,7 +176,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 			return "", err
 		}
 		cr.MykeyId = mk.Id
-		if err := save(c, keyCert(vl.idx), &cr, 0); err != nil {
+		if err := save(c, types.KeyCert(vl.idx), &cr, 0); err != nil {
 			return "", err
 		}
 	} else if mk, err = getMyKey(c, cr.MykeyId); err != nil {
@@ -187,14 +187,14 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		return mk.Id, err
 	}
 	if existing != nil {
-		return mk.Id, ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q", mk.Id, existing.ProviderId, prog.Id)
+		return mk.Id, types.ErrAlreadyLinked.Wrapf("MyKey ID %s is linked to provider %q in program %q", mk.Id, existing.ProviderId, prog.Id)
 	}
-	owner, err := c.Get(keyAccount(prog.Id, prov.Id, req.AccountCommitment))
+	owner, err := c.Get(types.KeyAccount(prog.Id, prov.Id, req.AccountCommitment))
 	if err != nil {
 		return mk.Id, err
 	}
 	if owner != nil {
-		return mk.Id, ErrAccountLinked.Wrapf("provider %q account is linked to MyKey ID %s in program %q", prov.Id, owner, prog.Id)
+		return mk.Id, types.ErrAccountLinked.Wrapf("provider %q account is linked to MyKey ID %s in program %q", prov.Id, owner, prog.Id)
 	}
 	l := &types.Linkage{
 		ProgramId: prog.Id, MykeyId: mk.Id, ProviderId: prov.Id,
@@ -202,12 +202,12 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		Height:            x.height, Time: x.time.Unix(),
 		Status: types.LinkStatus_LINK_STATUS_ACTIVE,
 	}
-	if err := x.putLink(c, l, "linked", ""); err != nil {
+	if err := x.putLink(c, l, types.LinkEventLinked, ""); err != nil {
 		return mk.Id, err
 	}
 	if !slices.Contains(mk.Programs, prog.Id) {
 		mk.Programs = append(mk.Programs, prog.Id)
-		if err := save(c, keyMyKey(mk.Id), mk, 0); err != nil {
+		if err := save(c, types.KeyMyKey(mk.Id), mk, 0); err != nil {
 			return mk.Id, err
 		}
 	}
@@ -217,20 +217,20 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 // putLink stores an active linkage with its account index and a history
 // event of the given kind.
 func (x *exec) putLink(c *cache, l *types.Linkage, kind, ref string) error {
-	if err := save(c, keyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
+	if err := save(c, types.KeyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
 		return err
 	}
-	c.Set(keyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment), []byte(l.MykeyId), 0)
+	c.Set(types.KeyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment), []byte(l.MykeyId), 0)
 	return x.linkEvent(c, l, kind, ref)
 }
 
 // voidLink voids an active linkage, frees its account and records why.
 func (x *exec) voidLink(c *cache, l *types.Linkage, kind, ref string) error {
 	l.Status = types.LinkStatus_LINK_STATUS_VOIDED
-	if err := save(c, keyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
+	if err := save(c, types.KeyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
 		return err
 	}
-	c.Delete(keyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment))
+	c.Delete(types.KeyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment))
 	if err := x.linkEvent(c, l, kind, ref); err != nil {
 		return err
 	}
@@ -238,7 +238,7 @@ func (x *exec) voidLink(c *cache, l *types.Linkage, kind, ref string) error {
 }
 
 func (x *exec) linkEvent(c *cache, l *types.Linkage, kind, ref string) error {
-	seq, err := nextSeq(c, keyEventSeq())
+	seq, err := nextSeq(c, types.KeyEventSeq())
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (x *exec) linkEvent(c *cache, l *types.Linkage, kind, ref string) error {
 		ProviderId: l.ProviderId, AccountCommitment: l.AccountCommitment,
 		Height: x.height, Time: x.time.Unix(), Reference: ref,
 	}
-	return save(c, keyLinkHistory(l.ProgramId, l.MykeyId, seq), ev, 0)
+	return save(c, types.KeyLinkHistory(l.ProgramId, l.MykeyId, seq), ev, 0)
 }
 
 func (x *exec) addLinked(c *cache, program, provider string, n int64) error {
@@ -256,7 +256,7 @@ func (x *exec) addLinked(c *cache, program, provider string, n int64) error {
 		return err
 	}
 	pt.Linked += n
-	if err := save(c, keyProgramTotals(program), pt, 0); err != nil {
+	if err := save(c, types.KeyProgramTotals(program), pt, 0); err != nil {
 		return err
 	}
 	vt, err := getProviderTotals(c, program, provider)
@@ -264,7 +264,7 @@ func (x *exec) addLinked(c *cache, program, provider string, n int64) error {
 		return err
 	}
 	vt.Linked += n
-	return save(c, keyProviderTotals(program, provider), vt, 0)
+	return save(c, types.KeyProviderTotals(program, provider), vt, 0)
 }
 
 func unixText(t int64) string {

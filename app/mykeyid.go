@@ -5,46 +5,18 @@ import (
 	"github.com/mykeyledger/mykey/app/types"
 )
 
-// crockford is Crockford's base32 alphabet (no I, L, O, U).
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-// MyKeyIDLen is the length of a MyKey ID.
-const MyKeyIDLen = 8
-
 // candidateID is the n-th candidate MyKey ID for a certificate: 40 bits of
 // the keyed hash of its issuer and serial under the network pseudonym key
 // (app/pseudonym), in Crockford base32. Without the key the ID cannot be
 // computed from the certificate, which every relying party holds.
 func candidateID(pk *pseudonym.Key, issuer, serial []byte, n uint32) string {
 	v := pk.MyKeyIDBits(issuer, serial, n)
-	var out [MyKeyIDLen]byte
-	for i := MyKeyIDLen - 1; i >= 0; i-- {
-		out[i] = crockford[v&31]
+	var out [types.MyKeyIDLen]byte
+	for i := types.MyKeyIDLen - 1; i >= 0; i-- {
+		out[i] = types.MyKeyIDAlphabet[v&31]
 		v >>= 5
 	}
 	return string(out[:])
-}
-
-// validMyKeyID reports whether s has the shape of a MyKey ID.
-func validMyKeyID(s string) bool {
-	if len(s) != MyKeyIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isCrockford(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isCrockford(c byte) bool {
-	for j := 0; j < len(crockford); j++ {
-		if crockford[j] == c {
-			return true
-		}
-	}
-	return false
 }
 
 // issueMyKey issues the MyKey ID of a certificate that has none: the first
@@ -54,18 +26,18 @@ func isCrockford(c byte) bool {
 func issueMyKey(c *cache, pk *pseudonym.Key, ref *types.CertRef, idx []byte, height int64) (*types.MyKeyRecord, error) {
 	for n := uint32(0); ; n++ {
 		id := candidateID(pk, ref.Issuer, ref.Serial, n)
-		taken, err := c.Get(keyMyKey(id))
+		taken, err := c.Get(types.KeyMyKey(id))
 		if err != nil {
 			return nil, err
 		}
 		if taken != nil {
 			continue
 		}
-		seq, err := nextSeq(c, keyMyKeySeq())
+		seq, err := nextSeq(c, types.KeyMyKeySeq())
 		if err != nil {
 			return nil, err
 		}
 		rec := &types.MyKeyRecord{Id: id, IssuedHeight: height, IssuedSeq: seq, Certs: [][]byte{idx}}
-		return rec, save(c, keyMyKey(id), rec, 0)
+		return rec, save(c, types.KeyMyKey(id), rec, 0)
 	}
 }

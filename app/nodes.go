@@ -24,9 +24,6 @@ import (
 // node and a few sentries, with room to replace them one by one.
 const MaxNodesPerOwner = genesis.MaxNodesPerOwner
 
-// GovernmentOwner owns the government's nodes, as it owns its validator key.
-const GovernmentOwner = "government"
-
 // P2P filter query paths, as CometBFT asks them (node/setup.go).
 const (
 	filterIDPath   = "/p2p/filter/id/"
@@ -37,7 +34,7 @@ const (
 // validation applies too (genesis.ValidateNodeIDs).
 func ValidateNodeIDs(ids []string) error {
 	if err := genesis.ValidateNodeIDs(ids); err != nil {
-		return ErrMalformed.Wrapf("node IDs: %v", err)
+		return types.ErrMalformed.Wrapf("node IDs: %v", err)
 	}
 	return nil
 }
@@ -74,7 +71,7 @@ type nodeOwner struct {
 // genesisNodeOwners lists the owners genesis registers node IDs for: the
 // government, then each provider.
 func genesisNodeOwners(gen *genesis.AppState) []nodeOwner {
-	owners := []nodeOwner{{GovernmentOwner, gen.Government.NodeIDs}}
+	owners := []nodeOwner{{types.GovernmentOwner, gen.Government.NodeIDs}}
 	for _, p := range gen.Providers {
 		owners = append(owners, nodeOwner{p.ID, p.NodeIDs})
 	}
@@ -96,13 +93,13 @@ func genesisPeers(gen *genesis.AppState) peerSet {
 func loadPeers(v *store.View) (peerSet, error) {
 	s := peerSet{}
 	var derr error
-	err := v.Iterate([]byte(prefixNode), func(k, val []byte) bool {
+	err := v.Iterate([]byte(types.PrefixNode), func(k, val []byte) bool {
 		var r types.NodeRecord
 		if err := r.Unmarshal(val); err != nil {
 			derr = fmt.Errorf("app: decode %q: %w", k, err)
 			return true
 		}
-		s[strings.TrimPrefix(string(k), prefixNode)] = r.Owner
+		s[strings.TrimPrefix(string(k), types.PrefixNode)] = r.Owner
 		return false
 	})
 	if err == nil {
@@ -135,7 +132,7 @@ func (a *App) queryFilter(path string, res *abci.QueryResponse) *abci.QueryRespo
 	}
 	id, ok := strings.CutPrefix(path, filterIDPath)
 	if !ok {
-		res.Code, res.Log = ErrMalformed.Code, "p2p filter query path must be "+filterIDPath+"<id> or "+filterAddrPath+"<addr>"
+		res.Code, res.Log = types.ErrMalformed.Code, "p2p filter query path must be "+filterIDPath+"<id> or "+filterAddrPath+"<addr>"
 		return res
 	}
 	owner, listed, ok := a.peers.owner(id)
@@ -149,7 +146,7 @@ func (a *App) queryFilter(path string, res *abci.QueryResponse) *abci.QueryRespo
 		res.Log = "node " + id + " is registered to " + owner
 		return res
 	}
-	res.Code = ErrNodeNotRegistered.Code
+	res.Code = types.ErrNodeNotRegistered.Code
 	res.Log = fmt.Sprintf("node %s is not registered to a validator or sentry: the government registers it with mykey gov set-nodes", id)
 	return res
 }
@@ -159,23 +156,23 @@ func (x *exec) setNodes(c *cache, s *types.SetNodes) (string, error) {
 	if err := ValidateNodeIDs(s.NodeIds); err != nil {
 		return "", err
 	}
-	if s.Owner != GovernmentOwner {
+	if s.Owner != types.GovernmentOwner {
 		if _, err := getProvider(c, s.Owner); err != nil {
 			return "", err
 		}
 	}
 	var old types.NodeList
-	if _, err := load(c, keyNodeOwner(s.Owner), &old); err != nil {
+	if _, err := load(c, types.KeyNodeOwner(s.Owner), &old); err != nil {
 		return "", err
 	}
 	for _, id := range s.NodeIds {
 		var r types.NodeRecord
-		ok, err := load(c, keyNode(id), &r)
+		ok, err := load(c, types.KeyNode(id), &r)
 		if err != nil {
 			return "", err
 		}
 		if ok && r.Owner != s.Owner {
-			return "", ErrInvalidAction.Wrapf("node %s is registered to %q", id, r.Owner)
+			return "", types.ErrInvalidAction.Wrapf("node %s is registered to %q", id, r.Owner)
 		}
 	}
 	if err := writeNodes(c, s.Owner, old.NodeIds, s.NodeIds); err != nil {
@@ -189,21 +186,21 @@ func (x *exec) setNodes(c *cache, s *types.SetNodes) (string, error) {
 func writeNodes(c *cache, owner string, old, ids []string) error {
 	for _, id := range old {
 		if !slices.Contains(ids, id) {
-			c.Delete(keyNode(id))
+			c.Delete(types.KeyNode(id))
 		}
 	}
 	for _, id := range ids {
-		if err := save(c, keyNode(id), &types.NodeRecord{Owner: owner}, 0); err != nil {
+		if err := save(c, types.KeyNode(id), &types.NodeRecord{Owner: owner}, 0); err != nil {
 			return err
 		}
 	}
 	if len(ids) == 0 {
 		if len(old) > 0 {
-			c.Delete(keyNodeOwner(owner))
+			c.Delete(types.KeyNodeOwner(owner))
 		}
 		return nil
 	}
-	return save(c, keyNodeOwner(owner), &types.NodeList{NodeIds: slices.Clone(ids)}, 0)
+	return save(c, types.KeyNodeOwner(owner), &types.NodeList{NodeIds: slices.Clone(ids)}, 0)
 }
 
 // initNodes writes the node IDs the genesis app state registers.

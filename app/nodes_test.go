@@ -35,8 +35,8 @@ func (n *testNet) wantPeer(id string, admitted bool) {
 		n.t.Fatalf("node %s refused (code %d %q), want admitted", id, res.Code, res.Log)
 	}
 	if !admitted {
-		if res.Code != ErrNodeNotRegistered.Code {
-			n.t.Fatalf("node %s: code %d %q, want %d (node_not_registered)", id, res.Code, res.Log, ErrNodeNotRegistered.Code)
+		if res.Code != types.ErrNodeNotRegistered.Code {
+			n.t.Fatalf("node %s: code %d %q, want %d (node_not_registered)", id, res.Code, res.Log, types.ErrNodeNotRegistered.Code)
 		}
 		if !strings.Contains(res.Log, "node "+id+" is not registered") || !strings.Contains(res.Log, "mykey gov set-nodes") {
 			n.t.Fatalf("refusal log %q does not say what to do", res.Log)
@@ -54,7 +54,7 @@ func setNodes(owner string, ids ...string) *types.GovAction {
 func TestNodeFilterFromGenesis(t *testing.T) {
 	gov, pay, sentry, stranger := nodeID("gov"), nodeID("paypay"), nodeID("paypay-sentry"), nodeID("stranger")
 	n := newTestNet(t, netOptions{dir: t.TempDir(), nodes: map[string][]string{
-		GovernmentOwner: {gov}, "paypay": {pay, sentry},
+		types.GovernmentOwner: {gov}, "paypay": {pay, sentry},
 	}})
 	check := func() {
 		t.Helper()
@@ -71,13 +71,13 @@ func TestNodeFilterFromGenesis(t *testing.T) {
 	n.block()
 	check()
 	var r types.NodeRecord
-	if !n.query(keyNode(sentry), &r) || r.Owner != "paypay" {
+	if !n.query(types.KeyNode(sentry), &r) || r.Owner != "paypay" {
 		t.Fatalf("node record of the sentry: %+v", &r)
 	}
 	n.app.Close()
 	n.open()
 	check() // loaded at start-up
-	if res := n.filter("/p2p/other"); res.Code != ErrMalformed.Code {
+	if res := n.filter("/p2p/other"); res.Code != types.ErrMalformed.Code {
 		t.Fatalf("unknown p2p query path: code %d", res.Code)
 	}
 }
@@ -87,7 +87,7 @@ func TestNodeFilterFromGenesis(t *testing.T) {
 // list is rejected with its code, changing nothing.
 func TestSetNodes(t *testing.T) {
 	gov, pay, a, b := nodeID("gov"), nodeID("paypay"), nodeID("a"), nodeID("b")
-	n := newTestNet(t, netOptions{nodes: map[string][]string{GovernmentOwner: {gov}, "paypay": {pay}}})
+	n := newTestNet(t, netOptions{nodes: map[string][]string{types.GovernmentOwner: {gov}, "paypay": {pay}}})
 	n.block()
 
 	tooMany := make([]string, MaxNodesPerOwner+1)
@@ -96,16 +96,16 @@ func TestSetNodes(t *testing.T) {
 	}
 	for name, c := range map[string]struct {
 		a    *types.GovAction
-		want *Error
+		want *types.Error
 	}{
-		"upper case":      {setNodes("paypay", strings.ToUpper(a)), ErrMalformed},
-		"short":           {setNodes("paypay", a[:39]), ErrMalformed},
-		"not hex":         {setNodes("paypay", "g"+a[1:]), ErrMalformed},
-		"duplicate":       {setNodes("paypay", a, a), ErrMalformed},
-		"too many":        {setNodes("paypay", tooMany...), ErrMalformed},
-		"unknown owner":   {setNodes("nobody", a), ErrUnknownProvider},
-		"owned by other":  {setNodes("linepay", pay), ErrInvalidAction},
-		"government's id": {setNodes("paypay", gov, a), ErrInvalidAction},
+		"upper case":      {setNodes("paypay", strings.ToUpper(a)), types.ErrMalformed},
+		"short":           {setNodes("paypay", a[:39]), types.ErrMalformed},
+		"not hex":         {setNodes("paypay", "g"+a[1:]), types.ErrMalformed},
+		"duplicate":       {setNodes("paypay", a, a), types.ErrMalformed},
+		"too many":        {setNodes("paypay", tooMany...), types.ErrMalformed},
+		"unknown owner":   {setNodes("nobody", a), types.ErrUnknownProvider},
+		"owned by other":  {setNodes("linepay", pay), types.ErrInvalidAction},
+		"government's id": {setNodes("paypay", gov, a), types.ErrInvalidAction},
 	} {
 		t.Run(name, func(t *testing.T) {
 			wantCode(t, n.block(n.govTx(1, c.a))[0], c.want)
@@ -126,13 +126,13 @@ func TestSetNodes(t *testing.T) {
 	n.wantPeer(b, true)
 	n.wantPeer(pay, false)
 	var r types.NodeRecord
-	if n.query(keyNode(pay), &r) {
+	if n.query(types.KeyNode(pay), &r) {
 		t.Fatalf("node record of a replaced node remains: %+v", &r)
 	}
 	// A node released by one owner can be registered to another.
 	wantCode(t, n.block(n.govTx(1, setNodes("linepay", pay)))[0], nil)
 	n.wantPeer(pay, true)
-	if !n.query(keyNode(pay), &r) || r.Owner != "linepay" {
+	if !n.query(types.KeyNode(pay), &r) || r.Owner != "linepay" {
 		t.Fatalf("node record: %+v, want owner linepay", &r)
 	}
 	// Setting the same list again is accepted and changes nothing.
@@ -143,13 +143,13 @@ func TestSetNodes(t *testing.T) {
 	n.wantPeer(a, false)
 	n.wantPeer(b, false)
 	var l types.NodeList
-	if n.query(keyNodeOwner("paypay"), &l) {
+	if n.query(types.KeyNodeOwner("paypay"), &l) {
 		t.Fatalf("node list of an owner with no nodes remains: %v", l.NodeIds)
 	}
-	wantCode(t, n.block(n.govTx(1, setNodes(GovernmentOwner, gov, a)))[0], nil)
+	wantCode(t, n.block(n.govTx(1, setNodes(types.GovernmentOwner, gov, a)))[0], nil)
 	n.wantPeer(a, true)
 	// An action without the authority's signatures does nothing.
-	wantCode(t, n.block(n.govTx(0, setNodes("paypay", b)))[0], ErrMalformed)
+	wantCode(t, n.block(n.govTx(0, setNodes("paypay", b)))[0], types.ErrMalformed)
 	n.wantPeer(b, false)
 }
 

@@ -24,7 +24,7 @@ func (a *App) preverify(txs [][]byte, chainID string, at time.Time) {
 	addLink := func(sl *types.SignedLink) {
 		links = append(links, sl)
 		if r := sl.GetRequest(); r != nil {
-			keys = append(keys, keyAccount(r.ProgramId, r.ProviderId, r.AccountCommitment))
+			keys = append(keys, types.KeyAccount(r.ProgramId, r.ProviderId, r.AccountCommitment))
 		}
 	}
 	for _, bz := range txs {
@@ -47,8 +47,8 @@ func (a *App) preverify(txs [][]byte, chainID string, at time.Time) {
 				continue
 			}
 			for _, ch := range g.Charges {
-				keys = append(keys, keyCharge(ch.ProgramId, g.ProviderId, ch.ChargeRef),
-					keyMyKey(ch.MykeyId), keyLink(ch.ProgramId, ch.MykeyId), keyPerson(ch.ProgramId, ch.MykeyId))
+				keys = append(keys, types.KeyCharge(ch.ProgramId, g.ProviderId, ch.ChargeRef),
+					types.KeyMyKey(ch.MykeyId), types.KeyLink(ch.ProgramId, ch.MykeyId), types.KeyPerson(ch.ProgramId, ch.MykeyId))
 			}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/mykeyledger/mykey/app/jpki"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
@@ -35,9 +36,9 @@ const (
 // crockford40 is the MyKey ID of the first 40 bits of sum.
 func crockford40(sum []byte) string {
 	v := uint64(sum[0])<<32 | uint64(sum[1])<<24 | uint64(sum[2])<<16 | uint64(sum[3])<<8 | uint64(sum[4])
-	var out [MyKeyIDLen]byte
-	for i := MyKeyIDLen - 1; i >= 0; i-- {
-		out[i] = crockford[v&31]
+	var out [types.MyKeyIDLen]byte
+	for i := types.MyKeyIDLen - 1; i >= 0; i-- {
+		out[i] = types.MyKeyIDAlphabet[v&31]
 		v >>= 5
 	}
 	return string(out[:])
@@ -90,7 +91,7 @@ func TestMyKeyIDNeedsTheNetworkKey(t *testing.T) {
 		wantCode(t, n1.block(n1.linkTx(card, "mynapoint", "paypay", "a"+fmt.Sprint(serial)))[0], nil)
 		wantCode(t, n2.block(n2.linkTx(card, "mynapoint", "paypay", "a"+fmt.Sprint(serial)))[0], nil)
 		id1, id2 := n1.mykeyOf(card), n2.mykeyOf(card)
-		if !validMyKeyID(id1) || !validMyKeyID(id2) {
+		if !types.ValidMyKeyID(id1) || !types.ValidMyKeyID(id2) {
 			t.Fatalf("IDs %q %q", id1, id2)
 		}
 		if id1 == id2 {
@@ -140,7 +141,7 @@ func TestStateNamesNoCertificate(t *testing.T) {
 	wantCode(t, n.block(n.linkTx(other, "mynapoint", "linepay", "other"))[0], nil)
 	wantCode(t, n.block(n.govTx(1, succession(a.Cert, other.Cert)))[0], nil)
 	// A rejected link is recorded as judged too.
-	if r := n.block(n.linkTx(lost, "mynapoint", "linepay", "lost2"))[0]; r.Code != ErrCertRevoked.Code {
+	if r := n.block(n.linkTx(lost, "mynapoint", "linepay", "lost2"))[0]; r.Code != types.ErrCertRevoked.Code {
 		t.Fatalf("revoked card linked: %d %s", r.Code, r.Log)
 	}
 	if n.mykeyOf(renewed) != n.mykeyOf(old) || n.mykeyOf(renewed) == "" {
@@ -194,7 +195,7 @@ func TestStateNamesNoCertificate(t *testing.T) {
 	// The history still says what was done: the revocation's two
 	// certificates by index, and why.
 	var h types.HistoryEntry
-	if !n.query(keyHistory(1), &h) {
+	if !n.query(types.KeyHistory(1), &h) {
 		t.Fatal("no history entry 1")
 	}
 	rc := h.Action.GetRevokeCertificates()
@@ -202,7 +203,7 @@ func TestStateNamesNoCertificate(t *testing.T) {
 		!bytes.Equal(rc.Certificates[0].Index, n.certIndex(lost)) || len(rc.Certificates[0].Issuer)+len(rc.Certificates[0].Serial) != 0 {
 		t.Fatalf("revocation history: %+v", h.Action)
 	}
-	if !n.query(keyHistory(2), &h) {
+	if !n.query(types.KeyHistory(2), &h) {
 		t.Fatal("no history entry 2")
 	}
 	s := h.Action.GetSuccession()
@@ -229,7 +230,7 @@ func TestCertRefIndexRefused(t *testing.T) {
 	ref.Index = n.certIndex(card)
 	r := n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_RevokeCertificates{RevokeCertificates: &types.RevokeCertificates{
 		Certificates: []*types.CertRef{ref}, Reason: "lost"}}}))[0]
-	wantCode(t, r, ErrMalformed)
+	wantCode(t, r, types.ErrMalformed)
 }
 
 // TestCertIndexQuery: the validators' query route finds a certificate's
@@ -241,30 +242,30 @@ func TestCertIndexQuery(t *testing.T) {
 	wantCode(t, n.block(n.linkTx(card, "mynapoint", "paypay", "a"))[0], nil)
 	ref, _ := certRef(card).Marshal()
 	for name, req := range map[string]*abci.QueryRequest{
-		"der":      {Path: CertIndexPath, Data: card.CertDER, Prove: true},
-		"certref":  {Path: CertIndexPath, Data: ref, Prove: true},
-		"path hex": {Path: CertIndexPath + "/" + hex.EncodeToString(ref), Prove: true},
+		"der":      {Path: types.CertIndexPath, Data: card.CertDER, Prove: true},
+		"certref":  {Path: types.CertIndexPath, Data: ref, Prove: true},
+		"path hex": {Path: types.CertIndexPath + "/" + hex.EncodeToString(ref), Prove: true},
 	} {
 		res, err := n.app.Query(context.Background(), req)
 		if err != nil || res.Code != 0 {
 			t.Fatalf("%s: %v %d %s", name, err, res.Code, res.Log)
 		}
-		if string(res.Key) != string(keyCert(n.certIndex(card))) {
+		if string(res.Key) != string(types.KeyCert(n.certIndex(card))) {
 			t.Fatalf("%s: key %q", name, res.Key)
 		}
 		var cr types.CertRecord
 		if err := cr.Unmarshal(res.Value); err != nil || cr.MykeyId != n.mykeyOf(card) || cr.MykeyId == "" {
 			t.Fatalf("%s: record %+v %v", name, &cr, err)
 		}
-		if err := store.VerifyValue(n.appHash(), res.Key, res.Value, res.ProofOps); err != nil {
+		if err := proof.VerifyValue(n.appHash(), res.Key, res.Value, res.ProofOps); err != nil {
 			t.Fatalf("%s: proof: %v", name, err)
 		}
 	}
-	res, err := n.app.Query(context.Background(), &abci.QueryRequest{Path: CertIndexPath, Data: []byte("junk")})
-	if err != nil || res.Code != ErrMalformed.Code {
+	res, err := n.app.Query(context.Background(), &abci.QueryRequest{Path: types.CertIndexPath, Data: []byte("junk")})
+	if err != nil || res.Code != types.ErrMalformed.Code {
 		t.Fatalf("junk: %v %+v", err, res)
 	}
-	if types.PublicKey(strings.TrimPrefix(CertIndexPath, "/")) || types.PublicKey(string(keyCert(n.certIndex(card)))) {
+	if types.PublicKey(strings.TrimPrefix(types.CertIndexPath, "/")) || types.PublicKey(string(types.KeyCert(n.certIndex(card)))) {
 		t.Fatal("the certificate index is public")
 	}
 }

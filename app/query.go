@@ -33,42 +33,42 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (res *abci.QueryR
 
 func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse, error) {
 	height := v.Height()
-	res := &abci.QueryResponse{Codespace: Codespace, Height: height}
+	res := &abci.QueryResponse{Codespace: types.Codespace, Height: height}
 	var key []byte
 	switch {
 	case strings.HasPrefix(req.Path, "/p2p/"):
 		return a.queryFilter(req.Path, res), nil
 	case req.Path == "/range":
 		if req.Height != 0 && req.Height != height {
-			res.Code, res.Log = ErrMalformed.Code, "only the last committed height can be queried"
+			res.Code, res.Log = types.ErrMalformed.Code, "only the last committed height can be queried"
 			return res, nil
 		}
 		return a.queryRange(v, req, res)
 	case req.Path == "/key":
 		key = req.Data
-	case req.Path == CertIndexPath || strings.HasPrefix(req.Path, CertIndexPath+"/"):
+	case req.Path == types.CertIndexPath || strings.HasPrefix(req.Path, types.CertIndexPath+"/"):
 		data := req.Data
-		if arg, ok := strings.CutPrefix(req.Path, CertIndexPath+"/"); ok {
+		if arg, ok := strings.CutPrefix(req.Path, types.CertIndexPath+"/"); ok {
 			var err error
 			if data, err = hex.DecodeString(arg); err != nil {
-				res.Code, res.Log = ErrMalformed.Code, CertIndexPath+"/<hex>: "+err.Error()
+				res.Code, res.Log = types.ErrMalformed.Code, types.CertIndexPath+"/<hex>: "+err.Error()
 				return res, nil
 			}
 		}
 		idx, err := a.certIndexOf(data)
 		if err != nil {
-			res.Code, res.Log = ErrMalformed.Code, err.Error()
+			res.Code, res.Log = types.ErrMalformed.Code, err.Error()
 			return res, nil
 		}
-		key = keyCert(idx)
+		key = types.KeyCert(idx)
 	case strings.HasPrefix(req.Path, "/") && len(req.Path) > 1:
 		key = []byte(req.Path[1:])
 	default:
-		res.Code, res.Log = ErrMalformed.Code, "query path must be /key, "+CertIndexPath+" or /<store key>"
+		res.Code, res.Log = types.ErrMalformed.Code, "query path must be /key, "+types.CertIndexPath+" or /<store key>"
 		return res, nil
 	}
 	if req.Height != 0 && req.Height != height {
-		res.Code, res.Log = ErrMalformed.Code, "only the last committed height can be queried"
+		res.Code, res.Log = types.ErrMalformed.Code, "only the last committed height can be queried"
 		return res, nil
 	}
 	res.Key = key
@@ -94,16 +94,6 @@ func (a *App) query(v *store.View, req *abci.QueryRequest) (*abci.QueryResponse,
 	return res, nil
 }
 
-// CertIndexPath is the query path that finds a certificate's record: Data
-// is the certificate (DER) or a CertRef (issuer and serial, protobuf), or
-// the path is CertIndexPath/<hex of either> (for clients that send no
-// Data). The answer's Key is the record's store key, cert/<index>
-// (app/pseudonym), and its value is proved against that key when asked.
-// Only a node holding the network pseudonym key can compute the index, so
-// this is served on a validator's full RPC; the public endpoint, which
-// serves only public directories (types.PublicKey), refuses it.
-const CertIndexPath = "/certindex"
-
 // certIndexOf is the index of the certificate data names.
 func (a *App) certIndexOf(data []byte) ([]byte, error) {
 	if len(data) > 0 && data[0] == 0x30 { // an X.509 certificate is a DER SEQUENCE
@@ -116,15 +106,12 @@ func (a *App) certIndexOf(data []byte) ([]byte, error) {
 	}
 	var ref types.CertRef
 	if err := ref.Unmarshal(data); err != nil {
-		return nil, fmt.Errorf("%s wants a certificate (DER) or a CertRef: %v", CertIndexPath, err)
+		return nil, fmt.Errorf("%s wants a certificate (DER) or a CertRef: %v", types.CertIndexPath, err)
 	}
 	x := &exec{app: a}
 	_, idx, err := x.normalizeCertRef(&ref)
 	return idx, err
 }
-
-// MaxRangeLimit bounds the records of one "/range" answer.
-const MaxRangeLimit = 1000
 
 // queryRange lists records by key prefix (RangeQuery in Data), each with
 // its proof when asked, all at the answer's height. When the prefix is a
@@ -135,12 +122,12 @@ const MaxRangeLimit = 1000
 func (a *App) queryRange(v *store.View, req *abci.QueryRequest, res *abci.QueryResponse) (*abci.QueryResponse, error) {
 	var q types.RangeQuery
 	if err := q.Unmarshal(req.Data); err != nil {
-		res.Code, res.Log = ErrMalformed.Code, "range query: "+err.Error()
+		res.Code, res.Log = types.ErrMalformed.Code, "range query: "+err.Error()
 		return res, nil
 	}
 	limit := int(q.Limit)
-	if limit <= 0 || limit > MaxRangeLimit {
-		limit = MaxRangeLimit
+	if limit <= 0 || limit > types.MaxRangeLimit {
+		limit = types.MaxRangeLimit
 	}
 	var (
 		out  types.RangeResult

@@ -11,7 +11,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/testca"
 )
@@ -45,7 +45,7 @@ func TestRangeQueryPagesWithProofs(t *testing.T) {
 			if err := ops.Unmarshal(r.ProofOps); err != nil {
 				t.Fatal(err)
 			}
-			if err := store.VerifyValue(hash, []byte(r.Key), r.Value, &ops); err != nil {
+			if err := proof.VerifyValue(hash, []byte(r.Key), r.Value, &ops); err != nil {
 				t.Fatalf("%s: %v", r.Key, err)
 			}
 			var g types.GrantRecord
@@ -78,12 +78,12 @@ func checkCounts(t *testing.T, a *App) map[string]uint64 {
 	var dirs []string
 	err := a.store.Iterate(nil, func(k, v []byte) bool {
 		key := string(k)
-		if strings.HasPrefix(key, prefixCount) {
+		if strings.HasPrefix(key, types.PrefixCount) {
 			n, err := types.DecodeCount(v)
 			if err != nil || n == 0 {
 				t.Errorf("%s: %d %v", key, n, err)
 			}
-			got[strings.TrimPrefix(key, prefixCount)] = n
+			got[strings.TrimPrefix(key, types.PrefixCount)] = n
 			return false
 		}
 		dirs = types.CountDirs(dirs[:0], key)
@@ -258,9 +258,9 @@ func TestRangeCarriesProvedCount(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(c.Value) == 0 {
-			err = store.VerifyAbsence(hash, []byte(c.Key), &ops)
+			err = proof.VerifyAbsence(hash, []byte(c.Key), &ops)
 		} else {
-			err = store.VerifyValue(hash, []byte(c.Key), c.Value, &ops)
+			err = proof.VerifyValue(hash, []byte(c.Key), c.Value, &ops)
 		}
 		if err != nil {
 			t.Fatalf("%s: count proof: %v", prefix, err)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/mykeyledger/mykey/app/types"
 	"testing"
 
 	"github.com/mykeyledger/mykey/genesis"
@@ -31,7 +32,7 @@ func TestMergeMapsTheOldCertificateToTheWinner(t *testing.T) {
 		t.Fatalf("old certificate names MyKey ID %s after the merge, want the surviving %s", got, winner)
 	}
 	res := n.block(retry)[0]
-	wantCode(t, res, ErrAlreadyLinked)
+	wantCode(t, res, types.ErrAlreadyLinked)
 	if attr(res, 0, "mykey_id") != winner {
 		t.Fatalf("retry names %q, want %s", attr(res, 0, "mykey_id"), winner)
 	}

@@ -18,7 +18,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
 )
@@ -66,7 +66,7 @@ func (s *simStats) String() string {
 	}
 	slices.Sort(codes)
 	for _, c := range codes {
-		name := CodeName(uint32(c))
+		name := types.CodeName(uint32(c))
 		if c == 0 {
 			name = "ok"
 		}
@@ -217,7 +217,7 @@ func (s *sim) block(i int) error {
 		if err != nil {
 			return s.fail("CheckTx: Go error %v", err)
 		}
-		if res.Code != 0 && CodeName(res.Code) == "" {
+		if res.Code != 0 && types.CodeName(res.Code) == "" {
 			return s.fail("CheckTx: unregistered code %d", res.Code)
 		}
 		// CheckTx judges against the last committed state at the last
@@ -229,7 +229,7 @@ func (s *sim) block(i int) error {
 		s.st.modelComparisons++
 		if c.mismatch != "" || p.code != res.Code {
 			return s.fail("CheckTx (%s): app code %d (%s), model code %d (%s) %s; app log %q",
-				govActionNameOf(bz), res.Code, CodeName(res.Code), p.code, CodeName(p.code), c.mismatch, res.Log)
+				govActionNameOf(bz), res.Code, types.CodeName(res.Code), p.code, types.CodeName(p.code), c.mismatch, res.Log)
 		}
 		if res.Code == 0 {
 			mempool = append(mempool, bz)
@@ -321,7 +321,7 @@ func (s *sim) block(i int) error {
 		r := res.TxResults[j]
 		s.st.txs++
 		s.st.codes[r.Code]++
-		if r.Code != 0 && (CodeName(r.Code) == "" || r.Codespace != Codespace) {
+		if r.Code != 0 && (types.CodeName(r.Code) == "" || r.Codespace != types.Codespace) {
 			return s.fail("tx %d: unregistered code %d codespace %q", j, r.Code, r.Codespace)
 		}
 		s.m.learn = func(item int) string { return learnedID(r, item) }
@@ -396,7 +396,7 @@ func (s *sim) compare(j int, bz []byte, r *abci.ExecTxResult, p mResult) error {
 	s.st.grantedYen += appYen
 	diff := func(what string) error {
 		return s.fail("tx %d (%s): %s: app code %d (%s) yen %d, model code %d (%s) yen %d; app log %q",
-			j, kind, what, r.Code, CodeName(r.Code), appYen, p.code, CodeName(p.code), modelYen, r.Log)
+			j, kind, what, r.Code, types.CodeName(r.Code), appYen, p.code, types.CodeName(p.code), modelYen, r.Log)
 	}
 	if s.m.mismatch != "" {
 		return diff(s.m.mismatch)
@@ -414,7 +414,7 @@ func (s *sim) compare(j int, bz []byte, r *abci.ExecTxResult, p mResult) error {
 		code, yen, ok := itemOf(r, i)
 		if !ok || code != it.code || yen != it.granted {
 			return s.fail("tx %d (%s) item %d: app code %d (%s) yen %d, model code %d (%s) yen %d; events %v",
-				j, kind, i, code, CodeName(code), yen, it.code, CodeName(it.code), it.granted, r.Events[i].Attributes)
+				j, kind, i, code, types.CodeName(code), yen, it.code, types.CodeName(it.code), it.granted, r.Events[i].Attributes)
 		}
 	}
 	if appYen != modelYen {
@@ -479,7 +479,7 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("%v", err)
 	}
 	programs := map[string]*types.Program{}
-	if err := s.each(prefixProgram, func(k string, v []byte) error {
+	if err := s.each(types.PrefixProgram, func(k string, v []byte) error {
 		var p types.Program
 		if err := decodeInto(v, &p); err != nil {
 			return err
@@ -497,7 +497,7 @@ func (s *sim) invariants(appHash []byte) error {
 	active := map[acct]string{}
 	linked := map[[2]string]int64{}
 	progLinked := map[string]int64{}
-	if err := s.each(prefixLink, func(k string, v []byte) error {
+	if err := s.each(types.PrefixLink, func(k string, v []byte) error {
 		var l types.Linkage
 		if err := decodeInto(v, &l); err != nil {
 			return err
@@ -513,7 +513,7 @@ func (s *sim) invariants(appHash []byte) error {
 		linked[[2]string{l.ProgramId, l.ProviderId}]++
 		progLinked[l.ProgramId]++
 		var mk types.MyKeyRecord
-		if ok, err := load(s.n.app.store, keyMyKey(l.MykeyId), &mk); err != nil || !ok || mk.MergedInto != "" {
+		if ok, err := load(s.n.app.store, types.KeyMyKey(l.MykeyId), &mk); err != nil || !ok || mk.MergedInto != "" {
 			return fmt.Errorf("active linkage %s of MyKey ID %s, which is unknown or merged away (%v)", k, l.MykeyId, err)
 		}
 		return nil
@@ -521,8 +521,8 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("%v", err)
 	}
 	accounts := 0
-	if err := s.each(prefixAccount, func(k string, v []byte) error {
-		parts := strings.Split(strings.TrimPrefix(k, prefixAccount), "/")
+	if err := s.each(types.PrefixAccount, func(k string, v []byte) error {
+		parts := strings.Split(strings.TrimPrefix(k, types.PrefixAccount), "/")
 		if len(parts) != 3 || active[acct{parts[0], parts[1], parts[2]}] != string(v) {
 			return fmt.Errorf("account index %s → %s has no active linkage", k, v)
 		}
@@ -535,12 +535,12 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("%d account index entries for %d active linkages", accounts, len(active))
 	}
 	// Nobody keeps more than the cap.
-	if err := s.each(prefixPerson, func(k string, v []byte) error {
+	if err := s.each(types.PrefixPerson, func(k string, v []byte) error {
 		var p types.PersonTotals
 		if err := decodeInto(v, &p); err != nil {
 			return err
 		}
-		prog := programs[strings.Split(strings.TrimPrefix(k, prefixPerson), "/")[0]]
+		prog := programs[strings.Split(strings.TrimPrefix(k, types.PrefixPerson), "/")[0]]
 		if prog == nil {
 			return fmt.Errorf("person record %s of an unknown program", k)
 		}
@@ -559,7 +559,7 @@ func (s *sim) invariants(appHash []byte) error {
 	type sums struct{ granted, grants int64 }
 	byProg, byProv := map[string]*sums{}, map[[2]string]*sums{}
 	var total uint64
-	if err := s.each(prefixCharge, func(k string, v []byte) error {
+	if err := s.each(types.PrefixCharge, func(k string, v []byte) error {
 		var g types.GrantRecord
 		if err := decodeInto(v, &g); err != nil {
 			return err
@@ -586,16 +586,16 @@ func (s *sim) invariants(appHash []byte) error {
 	}); err != nil {
 		return inv("%v", err)
 	}
-	if sum, err := store.RootSum(appHash); err != nil || sum != total {
+	if sum, err := proof.RootSum(appHash); err != nil || sum != total {
 		return inv("the app hash's sum is %d (%v), the grant records add up to %d", sum, err, total)
 	}
 	seenProg := map[string]bool{}
-	if err := s.each(prefixProgramTotals, func(k string, v []byte) error {
+	if err := s.each(types.PrefixProgramTotals, func(k string, v []byte) error {
 		var t types.ProgramTotals
 		if err := decodeInto(v, &t); err != nil {
 			return err
 		}
-		id := strings.TrimPrefix(k, prefixProgramTotals)
+		id := strings.TrimPrefix(k, types.PrefixProgramTotals)
 		seenProg[id] = true
 		got := byProg[id]
 		if got == nil {
@@ -624,7 +624,7 @@ func (s *sim) invariants(appHash []byte) error {
 		}
 	}
 	overs := map[[2]string]int64{}
-	if err := s.each(prefixOverGrant, func(k string, v []byte) error {
+	if err := s.each(types.PrefixOverGrant, func(k string, v []byte) error {
 		var og types.OverGrant
 		if err := decodeInto(v, &og); err != nil {
 			return err
@@ -635,12 +635,12 @@ func (s *sim) invariants(appHash []byte) error {
 		return inv("%v", err)
 	}
 	provSeen := 0
-	if err := s.each(prefixProviderTotals, func(k string, v []byte) error {
+	if err := s.each(types.PrefixProviderTotals, func(k string, v []byte) error {
 		var t types.ProviderTotals
 		if err := decodeInto(v, &t); err != nil {
 			return err
 		}
-		parts := strings.SplitN(strings.TrimPrefix(k, prefixProviderTotals), "/", 2)
+		parts := strings.SplitN(strings.TrimPrefix(k, types.PrefixProviderTotals), "/", 2)
 		pk := [2]string{parts[0], parts[1]}
 		got := byProv[pk]
 		if got == nil {
@@ -688,12 +688,12 @@ func (s *sim) invariants(appHash []byte) error {
 	// day.
 	dailyProg := map[string]*sums{}
 	days := 0
-	if err := s.each(prefixDaily, func(k string, v []byte) error {
+	if err := s.each(types.PrefixDaily, func(k string, v []byte) error {
 		var d types.DailyTotals
 		if err := decodeInto(v, &d); err != nil {
 			return err
 		}
-		parts := strings.Split(strings.TrimPrefix(k, prefixDaily), "/")
+		parts := strings.Split(strings.TrimPrefix(k, types.PrefixDaily), "/")
 		if len(parts) != 3 {
 			return fmt.Errorf("daily record %s: want program/provider/day", k)
 		}
@@ -783,7 +783,7 @@ func TestSim(t *testing.T) {
 // invariant check, not the model, to report it.
 func TestSimCatchesCorruptedTotal(t *testing.T) {
 	hook := func(k, v []byte) []byte {
-		if string(k) != prefixProgramTotals+"tight" {
+		if string(k) != types.PrefixProgramTotals+"tight" {
 			return v
 		}
 		var pt types.ProgramTotals
@@ -804,7 +804,7 @@ func TestSimCatchesCorruptedTotal(t *testing.T) {
 // the grants: the invariant check names it.
 func TestSimCatchesCorruptedDaily(t *testing.T) {
 	hook := func(k, v []byte) []byte {
-		if !strings.HasPrefix(string(k), prefixDaily) {
+		if !strings.HasPrefix(string(k), types.PrefixDaily) {
 			return v
 		}
 		var d types.DailyTotals
@@ -829,7 +829,7 @@ func TestSimCatchesWrongCode(t *testing.T) {
 	hook := func(res *abci.FinalizeBlockResponse) {
 		for _, r := range res.TxResults {
 			if !done && r.Code == 0 {
-				r.Code, r.Codespace, done = ErrCapReached.Code, Codespace, true
+				r.Code, r.Codespace, done = types.ErrCapReached.Code, types.Codespace, true
 			}
 		}
 	}

@@ -174,7 +174,7 @@ func (g *simGen) aLink(provider string) (*types.SignedLink, string) {
 	case x == 0:
 		exp, kind = g.bt-int64(g.r.IntN(100)), "link/expired"
 	case x == 1:
-		exp, kind = g.bt+MaxLinkValidity+int64(1+g.r.IntN(100)), "link/far_expiry"
+		exp, kind = g.bt+types.MaxLinkValidity+int64(1+g.r.IntN(100)), "link/far_expiry"
 	case x == 2:
 		chain, kind = "other-chain", "link/wrong_chain"
 	case x <= 5:
@@ -448,7 +448,7 @@ func (g *simGen) govTx() (string, []byte) {
 	case y == 2:
 		s.Signatures = append(s.Signatures, s.Signatures[0])
 	}
-	return "gov/" + govActionName(a), g.encode(types.WrapGov(s))
+	return "gov/" + types.GovActionName(a), g.encode(types.WrapGov(s))
 }
 
 func sha(b []byte) [32]byte { return sha256.Sum256(b) }

@@ -749,7 +749,7 @@ func (m *model) gov(s *types.SignedGov) mResult {
 	} else if c.mismatch != "" {
 		m.mismatch = c.mismatch
 	}
-	return mResult{kind: "gov/" + govActionName(a), items: []mItem{{code: code}}}
+	return mResult{kind: "gov/" + types.GovActionName(a), items: []mItem{{code: code}}}
 }
 
 func (m *model) applyGov(a *types.GovAction) uint32 {
@@ -1112,7 +1112,7 @@ func govActionNameOf(bz []byte) string {
 		return "malformed"
 	}
 	if g, ok := tx.Body.(*types.Tx_Gov); ok && g.Gov != nil && g.Gov.Action != nil {
-		return "gov/" + govActionName(g.Gov.Action)
+		return "gov/" + types.GovActionName(g.Gov.Action)
 	}
 	return bodyKind(tx)
 }

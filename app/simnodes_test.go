@@ -28,7 +28,7 @@ var simNodeIDs = func() []string {
 func (g *simGen) setNodes() *types.SetNodes {
 	s := &types.SetNodes{Owner: g.provider()}
 	if g.chance(0.25) {
-		s.Owner = GovernmentOwner
+		s.Owner = types.GovernmentOwner
 	}
 	for i := g.r.IntN(4); i > 0; i-- {
 		s.NodeIds = append(s.NodeIds, pick(g.r, simNodeIDs))
@@ -51,12 +51,12 @@ func (g *simGen) setNodes() *types.SetNodes {
 // admits exactly the registered nodes.
 func (s *sim) nodeInvariants() error {
 	got := map[string]string{}
-	if err := s.each(prefixNode, func(k string, v []byte) error {
+	if err := s.each(types.PrefixNode, func(k string, v []byte) error {
 		var r types.NodeRecord
 		if err := decodeInto(v, &r); err != nil {
 			return err
 		}
-		got[strings.TrimPrefix(k, prefixNode)] = r.Owner
+		got[strings.TrimPrefix(k, types.PrefixNode)] = r.Owner
 		return nil
 	}); err != nil {
 		return err
@@ -66,7 +66,7 @@ func (s *sim) nodeInvariants() error {
 	}
 	for owner, ids := range s.m.nodeLists {
 		var l types.NodeList
-		ok, err := load(s.n.app.store, keyNodeOwner(owner), &l)
+		ok, err := load(s.n.app.store, types.KeyNodeOwner(owner), &l)
 		if err != nil || ok != (len(ids) > 0) || !slices.Equal(l.NodeIds, ids) {
 			return fmt.Errorf("node list of %q: %v (%v), the model %v", owner, l.NodeIds, err, ids)
 		}

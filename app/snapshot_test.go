@@ -96,7 +96,7 @@ func TestStateSyncRestore(t *testing.T) {
 		t.Fatal("restored node diverges on the next block")
 	}
 	var p types.PersonTotals
-	if !dst.query(keyPerson("mynapoint", dst.results[0][0].Events[0].Attributes[2].Value), &p) || p.GrantedYen != 1000 {
+	if !dst.query(types.KeyPerson("mynapoint", dst.results[0][0].Events[0].Attributes[2].Value), &p) || p.GrantedYen != 1000 {
 		t.Fatalf("restored node's grant: %+v", p)
 	}
 	// A restored node refuses further snapshots.

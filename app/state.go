@@ -40,7 +40,7 @@ func save(c *cache, key []byte, m record, weight uint64) error {
 		return fmt.Errorf("app: encode %q: %w", key, err)
 	}
 	if len(bz) > store.MaxValueSize {
-		return ErrTooLarge.Wrapf("record %.40q would be %d bytes, more than the %d the ledger stores", key, len(bz), store.MaxValueSize)
+		return types.ErrTooLarge.Wrapf("record %.40q would be %d bytes, more than the %d the ledger stores", key, len(bz), store.MaxValueSize)
 	}
 	c.Set(key, bz, weight)
 	return nil
@@ -75,7 +75,7 @@ func nextSeq(c *cache, key []byte) (uint64, error) {
 
 func getGov(r reader) (*types.GovState, error) {
 	var g types.GovState
-	ok, err := load(r, keyGov(), &g)
+	ok, err := load(r, types.KeyGov(), &g)
 	if err != nil {
 		return nil, err
 	}
@@ -87,24 +87,24 @@ func getGov(r reader) (*types.GovState, error) {
 
 func getProvider(r reader, id string) (*types.Provider, error) {
 	var p types.Provider
-	ok, err := load(r, keyProvider(id), &p)
+	ok, err := load(r, types.KeyProvider(id), &p)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, ErrUnknownProvider.Wrapf("%q", id)
+		return nil, types.ErrUnknownProvider.Wrapf("%q", id)
 	}
 	return &p, nil
 }
 
 func getProgram(r reader, id string) (*types.Program, error) {
 	var p types.Program
-	ok, err := load(r, keyProgram(id), &p)
+	ok, err := load(r, types.KeyProgram(id), &p)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, ErrUnknownProgram.Wrapf("%q", id)
+		return nil, types.ErrUnknownProgram.Wrapf("%q", id)
 	}
 	return &p, nil
 }
@@ -113,12 +113,12 @@ func getProgram(r reader, id string) (*types.Program, error) {
 func getMyKey(r reader, id string) (*types.MyKeyRecord, error) {
 	for hops := 0; hops < 64; hops++ {
 		var m types.MyKeyRecord
-		ok, err := load(r, keyMyKey(id), &m)
+		ok, err := load(r, types.KeyMyKey(id), &m)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, ErrUnknownMyKey.Wrapf("%q", id)
+			return nil, types.ErrUnknownMyKey.Wrapf("%q", id)
 		}
 		if m.MergedInto == "" {
 			return &m, nil
@@ -130,19 +130,19 @@ func getMyKey(r reader, id string) (*types.MyKeyRecord, error) {
 
 func getProgramTotals(r reader, program string) (*types.ProgramTotals, error) {
 	var t types.ProgramTotals
-	_, err := load(r, keyProgramTotals(program), &t)
+	_, err := load(r, types.KeyProgramTotals(program), &t)
 	return &t, err
 }
 
 func getProviderTotals(r reader, program, provider string) (*types.ProviderTotals, error) {
 	var t types.ProviderTotals
-	_, err := load(r, keyProviderTotals(program, provider), &t)
+	_, err := load(r, types.KeyProviderTotals(program, provider), &t)
 	return &t, err
 }
 
 func getPerson(r reader, program, mykey string) (*types.PersonTotals, error) {
 	var t types.PersonTotals
-	_, err := load(r, keyPerson(program, mykey), &t)
+	_, err := load(r, types.KeyPerson(program, mykey), &t)
 	return &t, err
 }
 
@@ -156,7 +156,7 @@ func getLink(r reader, program, mykey string) (*types.Linkage, error) {
 // voided, or nil.
 func getLinkRecord(r reader, program, mykey string) (*types.Linkage, error) {
 	var l types.Linkage
-	ok, err := load(r, keyLink(program, mykey), &l)
+	ok, err := load(r, types.KeyLink(program, mykey), &l)
 	if err != nil || !ok {
 		return nil, err
 	}

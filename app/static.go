@@ -29,25 +29,25 @@ type verifiedLink struct {
 // verifyLinkStatic checks a citizen-signed link at block time at.
 func (a *App) verifyLinkStatic(sl *types.SignedLink, chainID string, at time.Time) (*verifiedLink, error) {
 	if sl == nil {
-		return nil, ErrMalformed.Wrapf("empty link")
+		return nil, types.ErrMalformed.Wrapf("empty link")
 	}
 	req := sl.Request
 	if err := validateLinkRequestFields(req); err != nil {
 		return nil, err
 	}
 	if len(sl.Signature) == 0 {
-		return nil, ErrMalformed.Wrapf("no card signature")
+		return nil, types.ErrMalformed.Wrapf("no card signature")
 	}
 	if req.ChainId != chainID {
-		return nil, ErrWrongChain.Wrapf("signed for %q, this chain is %q", req.ChainId, chainID)
+		return nil, types.ErrWrongChain.Wrapf("signed for %q, this chain is %q", req.ChainId, chainID)
 	}
 	now := at.Unix()
 	if req.ExpiresAt <= now {
-		return nil, ErrExpired.Wrapf("expired at %s, block time %s",
+		return nil, types.ErrExpired.Wrapf("expired at %s, block time %s",
 			time.Unix(req.ExpiresAt, 0).UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 	}
-	if req.ExpiresAt > now+MaxLinkValidity {
-		return nil, ErrMalformed.Wrapf("expiry more than %d hours after block time", MaxLinkValidity/3600)
+	if req.ExpiresAt > now+types.MaxLinkValidity {
+		return nil, types.ErrMalformed.Wrapf("expiry more than %d hours after block time", types.MaxLinkValidity/3600)
 	}
 	cert, issuerKey, err := a.verifier.VerifyCertificateIssuer(req.Certificate, at)
 	if err != nil {
@@ -56,7 +56,7 @@ func (a *App) verifyLinkStatic(sl *types.SignedLink, chainID string, at time.Tim
 	sb := req.SignBytes()
 	if !a.sigs.seen(req.Certificate, sb, sl.Signature) {
 		if err := jpki.VerifySignature(cert, sb, sl.Signature); err != nil {
-			return nil, ErrBadSignature.Wrapf("card signature")
+			return nil, types.ErrBadSignature.Wrapf("card signature")
 		}
 		a.sigs.add(req.Certificate, sb, sl.Signature)
 	}
@@ -75,16 +75,16 @@ func certRejection(err error) error {
 	if errors.As(err, &je) {
 		switch je.Reason {
 		case jpki.Malformed:
-			return ErrMalformed.Wrapf("certificate: %s", je.Detail)
+			return types.ErrMalformed.Wrapf("certificate: %s", je.Detail)
 		case jpki.NotYetValid, jpki.Expired:
-			return ErrCertExpired.Wrapf("%s", je.Detail)
+			return types.ErrCertExpired.Wrapf("%s", je.Detail)
 		case jpki.KeyUsage, jpki.WeakKey:
-			return ErrCertKeyUsage.Wrapf("%s", je.Detail)
+			return types.ErrCertKeyUsage.Wrapf("%s", je.Detail)
 		case jpki.BadSignature:
-			return ErrBadSignature.Wrapf("%s", je.Detail)
+			return types.ErrBadSignature.Wrapf("%s", je.Detail)
 		}
 	}
-	return ErrUntrustedCert.Wrapf("%v", err)
+	return types.ErrUntrustedCert.Wrapf("%v", err)
 }
 
 // staticCheck judges a transaction without state. It returns the decoded
@@ -92,7 +92,7 @@ func certRejection(err error) error {
 func (a *App) staticCheck(bz []byte, chainID string, at time.Time) (*types.Tx, error) {
 	tx, err := types.DecodeTx(bz)
 	if err != nil {
-		return nil, ErrMalformed.Wrapf("%v", err)
+		return nil, types.ErrMalformed.Wrapf("%v", err)
 	}
 	switch b := tx.Body.(type) {
 	case *types.Tx_Link:
@@ -104,7 +104,7 @@ func (a *App) staticCheck(bz []byte, chainID string, at time.Time) (*types.Tx, e
 	case *types.Tx_Gov:
 		err = validateGov(b.Gov, chainID)
 	default:
-		err = ErrMalformed.Wrapf("unknown transaction body")
+		err = types.ErrMalformed.Wrapf("unknown transaction body")
 	}
 	if err != nil {
 		return nil, err
@@ -114,40 +114,40 @@ func (a *App) staticCheck(bz []byte, chainID string, at time.Time) (*types.Tx, e
 
 func validateLinkBatch(s *types.SignedLinkBatch, chainID string) error {
 	if s == nil || s.Batch == nil {
-		return ErrMalformed.Wrapf("empty link batch")
+		return types.ErrMalformed.Wrapf("empty link batch")
 	}
 	b := s.Batch
 	switch {
 	case b.ChainId != chainID:
-		return ErrWrongChain.Wrapf("signed for %q, this chain is %q", b.ChainId, chainID)
+		return types.ErrWrongChain.Wrapf("signed for %q, this chain is %q", b.ChainId, chainID)
 	case !validID(b.ProviderId):
-		return ErrMalformed.Wrapf("provider id %q", b.ProviderId)
-	case len(b.Links) == 0 || len(b.Links) > MaxLinksPerBatch:
-		return ErrMalformed.Wrapf("a batch holds 1-%d links, this one %d", MaxLinksPerBatch, len(b.Links))
+		return types.ErrMalformed.Wrapf("provider id %q", b.ProviderId)
+	case len(b.Links) == 0 || len(b.Links) > types.MaxLinksPerBatch:
+		return types.ErrMalformed.Wrapf("a batch holds 1-%d links, this one %d", types.MaxLinksPerBatch, len(b.Links))
 	case len(s.Signature) != 64:
-		return ErrMalformed.Wrapf("provider signature must be 64 bytes")
+		return types.ErrMalformed.Wrapf("provider signature must be 64 bytes")
 	}
 	return nil
 }
 
 func validateGrant(s *types.SignedGrant, chainID string) error {
 	if s == nil || s.Grant == nil {
-		return ErrMalformed.Wrapf("empty grant")
+		return types.ErrMalformed.Wrapf("empty grant")
 	}
 	g := s.Grant
 	switch {
 	case g.ChainId != chainID:
-		return ErrWrongChain.Wrapf("signed for %q, this chain is %q", g.ChainId, chainID)
+		return types.ErrWrongChain.Wrapf("signed for %q, this chain is %q", g.ChainId, chainID)
 	case !validID(g.ProviderId):
-		return ErrMalformed.Wrapf("provider id %q", g.ProviderId)
-	case len(g.Charges) == 0 || len(g.Charges) > MaxChargesPerTx:
-		return ErrMalformed.Wrapf("a grant holds 1-%d charges, this one %d", MaxChargesPerTx, len(g.Charges))
+		return types.ErrMalformed.Wrapf("provider id %q", g.ProviderId)
+	case len(g.Charges) == 0 || len(g.Charges) > types.MaxChargesPerTx:
+		return types.ErrMalformed.Wrapf("a grant holds 1-%d charges, this one %d", types.MaxChargesPerTx, len(g.Charges))
 	case len(s.Signature) != 64:
-		return ErrMalformed.Wrapf("provider signature must be 64 bytes")
+		return types.ErrMalformed.Wrapf("provider signature must be 64 bytes")
 	}
 	for i, ch := range g.Charges {
 		if err := validateCharge(ch); err != nil {
-			return ErrMalformed.Wrapf("charge %d: %v", i, err)
+			return types.ErrMalformed.Wrapf("charge %d: %v", i, err)
 		}
 	}
 	return nil
@@ -155,24 +155,24 @@ func validateGrant(s *types.SignedGrant, chainID string) error {
 
 func validateGov(s *types.SignedGov, chainID string) error {
 	if s == nil || s.Action == nil || s.Action.Action == nil {
-		return ErrMalformed.Wrapf("empty government action")
+		return types.ErrMalformed.Wrapf("empty government action")
 	}
 	if s.Action.ChainId != chainID {
-		return ErrWrongChain.Wrapf("signed for %q, this chain is %q", s.Action.ChainId, chainID)
+		return types.ErrWrongChain.Wrapf("signed for %q, this chain is %q", s.Action.ChainId, chainID)
 	}
-	if n := s.Action.Size(); n > MaxGovActionBytes {
-		return ErrTooLarge.Wrapf("a government action is at most %d bytes, this one %d", MaxGovActionBytes, n)
+	if n := s.Action.Size(); n > types.MaxGovActionBytes {
+		return types.ErrTooLarge.Wrapf("a government action is at most %d bytes, this one %d", types.MaxGovActionBytes, n)
 	}
 	if len(s.Signatures) == 0 || len(s.Signatures) > 32 {
-		return ErrMalformed.Wrapf("a government action carries 1-32 signatures, this one %d", len(s.Signatures))
+		return types.ErrMalformed.Wrapf("a government action carries 1-32 signatures, this one %d", len(s.Signatures))
 	}
 	seen := make(map[string]bool, len(s.Signatures))
 	for i, sig := range s.Signatures {
 		if len(sig.PublicKey) != 32 || len(sig.Signature) != 64 {
-			return ErrMalformed.Wrapf("signature %d: ed25519 key 32 bytes and signature 64 bytes", i)
+			return types.ErrMalformed.Wrapf("signature %d: ed25519 key 32 bytes and signature 64 bytes", i)
 		}
 		if seen[string(sig.PublicKey)] {
-			return ErrMalformed.Wrapf("signature %d: key signs twice", i)
+			return types.ErrMalformed.Wrapf("signature %d: key signs twice", i)
 		}
 		seen[string(sig.PublicKey)] = true
 	}

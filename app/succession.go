@@ -14,8 +14,8 @@ import (
 // linkage in each program is voided, and anything paid above the person's
 // cap is recorded as an over-grant to recover from that provider.
 func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
-	if !validText(s.Reason, MaxTextLen) {
-		return "", ErrMalformed.Wrapf("succession reason must be printable")
+	if !validText(s.Reason, types.MaxTextLen) {
+		return "", types.ErrMalformed.Wrapf("succession reason must be printable")
 	}
 	oldRef, oldIdx, err := x.normalizeCertRef(s.OldCert)
 	if err != nil {
@@ -26,13 +26,13 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 		return "", err
 	}
 	if bytes.Equal(oldIdx, newIdx) {
-		return "", ErrInvalidAction.Wrapf("a certificate cannot succeed itself")
+		return "", types.ErrInvalidAction.Wrapf("a certificate cannot succeed itself")
 	}
 	var oldRec, newRec types.CertRecord
-	if _, err := load(c, keyCert(oldIdx), &oldRec); err != nil {
+	if _, err := load(c, types.KeyCert(oldIdx), &oldRec); err != nil {
 		return "", err
 	}
-	if _, err := load(c, keyCert(newIdx), &newRec); err != nil {
+	if _, err := load(c, types.KeyCert(newIdx), &newRec); err != nil {
 		return "", err
 	}
 	oldID, err := survivingID(c, oldRec.MykeyId)
@@ -72,7 +72,7 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 		}
 		oldRec.MykeyId = newID
 	case oldID == newID:
-		return "", ErrInvalidAction.Wrapf("both certificates already belong to MyKey ID %s", oldID)
+		return "", types.ErrInvalidAction.Wrapf("both certificates already belong to MyKey ID %s", oldID)
 	default:
 		// merge maps every certificate of the losing ID to the winner;
 		// oldRec, read before it, must not be written back over that.
@@ -82,10 +82,10 @@ func (x *exec) succession(c *cache, s *types.Succession) (string, error) {
 		}
 		return fmt.Sprintf("merged MyKey IDs %s and %s into %s: %s", oldID, newID, winner, s.Reason), nil
 	}
-	if err := save(c, keyCert(oldIdx), &oldRec, 0); err != nil {
+	if err := save(c, types.KeyCert(oldIdx), &oldRec, 0); err != nil {
 		return "", err
 	}
-	if err := save(c, keyCert(newIdx), &newRec, 0); err != nil {
+	if err := save(c, types.KeyCert(newIdx), &newRec, 0); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("certificate %s succeeds %s as MyKey ID %s: %s", certText(newIdx), certText(oldIdx), oldRec.MykeyId, s.Reason), nil
@@ -104,7 +104,7 @@ func survivingID(c *cache, id string) (string, error) {
 
 func (x *exec) addCert(c *cache, mk *types.MyKeyRecord, idx []byte) error {
 	mk.Certs = append(mk.Certs, idx)
-	return save(c, keyMyKey(mk.Id), mk, 0)
+	return save(c, types.KeyMyKey(mk.Id), mk, 0)
 }
 
 // merge joins two MyKey IDs of one person; the older (first issued) wins.
@@ -124,11 +124,11 @@ func (x *exec) merge(c *cache, a, b, reason string) (string, error) {
 	// Every certificate of the loser now names the winner.
 	for _, idx := range loser.Certs {
 		var cr types.CertRecord
-		if _, err := load(c, keyCert(idx), &cr); err != nil {
+		if _, err := load(c, types.KeyCert(idx), &cr); err != nil {
 			return "", err
 		}
 		cr.MykeyId = winner.Id
-		if err := save(c, keyCert(idx), &cr, 0); err != nil {
+		if err := save(c, types.KeyCert(idx), &cr, 0); err != nil {
 			return "", err
 		}
 		winner.Certs = append(winner.Certs, idx)
@@ -142,10 +142,10 @@ func (x *exec) merge(c *cache, a, b, reason string) (string, error) {
 		}
 	}
 	loser.MergedInto = winner.Id
-	if err := save(c, keyMyKey(loser.Id), loser, 0); err != nil {
+	if err := save(c, types.KeyMyKey(loser.Id), loser, 0); err != nil {
 		return "", err
 	}
-	return winner.Id, save(c, keyMyKey(winner.Id), winner, 0)
+	return winner.Id, save(c, types.KeyMyKey(winner.Id), winner, 0)
 }
 
 // mergeProgram joins one program's linkage and totals of loser into winner.
@@ -174,7 +174,7 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 	switch {
 	case lw != nil && ll != nil:
 		later := laterLink(lw, ll)
-		if err := x.voidLink(c, later, "voided_by_merge", reason); err != nil {
+		if err := x.voidLink(c, later, types.LinkEventVoidedByMerge, reason); err != nil {
 			return err
 		}
 		if later == lw {
@@ -199,19 +199,19 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 	pw.GrantedYen += pl.GrantedYen
 	pw.RecoveredYen += pl.RecoveredYen
 	pw.Attested = pw.Attested || pl.Attested
-	c.Delete(keyPerson(program, loser.Id))
+	c.Delete(types.KeyPerson(program, loser.Id))
 	over := pw.GrantedYen - pw.RecoveredYen - prog.CapYen
 	if over > 0 {
 		if recoverFrom == "" {
 			// Grants need a linkage, so a person paid has a linkage record.
-			return ErrInvalidAction.Wrapf("over-grant of %d yen for %s in %q has no linkage to recover it from", over, winner.Id, program)
+			return types.ErrInvalidAction.Wrapf("over-grant of %d yen for %s in %q has no linkage to recover it from", over, winner.Id, program)
 		}
-		seq, err := nextSeq(c, keyEventSeq())
+		seq, err := nextSeq(c, types.KeyEventSeq())
 		if err != nil {
 			return err
 		}
 		og := &types.OverGrant{ProgramId: program, ProviderId: recoverFrom, MykeyId: winner.Id, AmountYen: over, Height: x.height, Reference: reason}
-		if err := save(c, keyOverGrant(program, recoverFrom, seq), og, 0); err != nil {
+		if err := save(c, types.KeyOverGrant(program, recoverFrom, seq), og, 0); err != nil {
 			return err
 		}
 		pw.RecoveredYen += over
@@ -220,11 +220,11 @@ func (x *exec) mergeProgram(c *cache, program string, winner, loser *types.MyKey
 			return err
 		}
 		vt.RecoveredYen += over
-		if err := save(c, keyProviderTotals(program, recoverFrom), vt, 0); err != nil {
+		if err := save(c, types.KeyProviderTotals(program, recoverFrom), vt, 0); err != nil {
 			return err
 		}
 	}
-	return save(c, keyPerson(program, winner.Id), pw, 0)
+	return save(c, types.KeyPerson(program, winner.Id), pw, 0)
 }
 
 // laterLink returns the linkage made later (by height; the second on a
@@ -244,11 +244,11 @@ func laterLink(a, b *types.Linkage) *types.Linkage {
 // moveLink re-keys an active linkage to another MyKey ID of the same
 // person, keeping its provider and account.
 func (x *exec) moveLink(c *cache, l *types.Linkage, to, reason string) error {
-	c.Delete(keyLink(l.ProgramId, l.MykeyId))
-	if err := x.linkEvent(c, l, "merged_away", reason); err != nil {
+	c.Delete(types.KeyLink(l.ProgramId, l.MykeyId))
+	if err := x.linkEvent(c, l, types.LinkEventMergedAway, reason); err != nil {
 		return err
 	}
 	moved := *l
 	moved.MykeyId = to
-	return x.putLink(c, &moved, "merged_in", reason)
+	return x.putLink(c, &moved, types.LinkEventMergedIn, reason)
 }

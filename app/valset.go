@@ -85,7 +85,7 @@ func (v *valChanges) loadStart(r reader) error {
 		return nil
 	}
 	var s types.ValidatorSet
-	ok, err := load(r, keyValidators(), &s)
+	ok, err := load(r, types.KeyValidators(), &s)
 	if err != nil {
 		return err
 	}
@@ -142,12 +142,12 @@ func applyUpdates(s *types.ValidatorSet, ups []abci.ValidatorUpdate) (*types.Val
 	changes := make([]*cmttypes.Validator, 0, len(ups))
 	for _, u := range ups {
 		if u.Power < 0 {
-			return nil, ErrInvalidAction.Wrapf("validator power %d is negative", u.Power)
+			return nil, types.ErrInvalidAction.Wrapf("validator power %d is negative", u.Power)
 		}
 		changes = append(changes, cmttypes.NewValidator(cmted25519.PubKey(u.PubKeyBytes), u.Power))
 	}
 	if err := set.UpdateWithChangeSet(changes); err != nil {
-		return nil, ErrInvalidAction.Wrapf("CometBFT would refuse the validator updates: %v", err)
+		return nil, types.ErrInvalidAction.Wrapf("CometBFT would refuse the validator updates: %v", err)
 	}
 	out := &types.ValidatorSet{}
 	for _, val := range set.Validators {
@@ -179,7 +179,7 @@ func (v *valChanges) finish(c *cache) ([]abci.ValidatorUpdate, error) {
 		// Every action's changes were checked when it was accepted.
 		return nil, fmt.Errorf("app: block's validator updates: %w", err)
 	}
-	return ups, save(c, keyValidators(), next, 0)
+	return ups, save(c, types.KeyValidators(), next, 0)
 }
 
 // genesisValidators is the set CometBFT starts with: the government's and

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
@@ -103,46 +102,46 @@ func (s *suite) hostile(t *testing.T) {
 	paypay := c.keys["paypay"]
 
 	cases := []hostileCase{
-		{name: "malformed bytes", tx: garbage, want: app.ErrMalformed.Code},
-		{name: "non-canonical encoding (unknown field)", tx: append(c.grantTx(t, "paypay", charge(mykey, "hostile-nc", 1000)), 0xa0, 0x06, 0x01), want: app.ErrMalformed.Code},
+		{name: "malformed bytes", tx: garbage, want: types.ErrMalformed.Code},
+		{name: "non-canonical encoding (unknown field)", tx: append(c.grantTx(t, "paypay", charge(mykey, "hostile-nc", 1000)), 0xa0, 0x06, 0x01), want: types.ErrMalformed.Code},
 		{name: "oversized transaction (> mempool max_tx_bytes)", tx: c.grantTx(t, "paypay", manyCharges(11000, 64)...), before: "too large"},
-		{name: "grant of more charges than a transaction may hold", tx: c.grantTx(t, "paypay", manyCharges(app.MaxChargesPerTx+1, 16)...), want: app.ErrMalformed.Code},
-		{name: "link signed for another chain", tx: link(fresh(), "mykey-elsewhere", "paypay", hour, nil), want: app.ErrWrongChain.Code},
-		{name: "grant signed for another chain", tx: signGrant(t, paypay, "mykey-elsewhere", "paypay", nil, charge(mykey, "hostile-chain", 1000)), want: app.ErrWrongChain.Code},
+		{name: "grant of more charges than a transaction may hold", tx: c.grantTx(t, "paypay", manyCharges(types.MaxChargesPerTx+1, 16)...), want: types.ErrMalformed.Code},
+		{name: "link signed for another chain", tx: link(fresh(), "mykey-elsewhere", "paypay", hour, nil), want: types.ErrWrongChain.Code},
+		{name: "grant signed for another chain", tx: signGrant(t, paypay, "mykey-elsewhere", "paypay", nil, charge(mykey, "hostile-chain", 1000)), want: types.ErrWrongChain.Code},
 		{name: "government action for another chain", tx: govTx(t, &types.GovAction{ChainId: "mykey-elsewhere", Sequence: nextSeq,
-			Action: revokeAction(0, fresh(), "x").Action}, nil, c.gov[0], c.gov[1]), want: app.ErrWrongChain.Code},
-		{name: "expired link request", tx: link(fresh(), chainID, "paypay", now.Add(-10*time.Minute), nil), want: app.ErrExpired.Code},
-		{name: "link request valid for more than 7 days", tx: link(fresh(), chainID, "paypay", now.Add(8*24*time.Hour), nil), want: app.ErrMalformed.Code},
-		{name: "replayed link (the same bytes)", tx: linkBz, want: app.ErrAlreadyLinked.Code, cached: true},
-		{name: "replayed link (signed again)", tx: signLink(t, card, chainID, "paypay", cl.token, now.Add(2*time.Hour), nil), want: app.ErrAlreadyLinked.Code},
-		{name: "the linked card to another provider", tx: link(card, chainID, "linepay", hour, nil), want: app.ErrAlreadyLinked.Code},
-		{name: "another card to the linked account", tx: c.linkTx(t, fresh(), "paypay", cl.token), want: app.ErrAccountLinked.Code},
-		{name: "replayed grant (the same bytes)", tx: grantBz, want: app.ErrDuplicateCharge.Code, cached: true},
-		{name: "replayed charge reference", tx: c.grantTx(t, "paypay", charge(mykey, full.ref, bigAmount+1)), want: app.ErrDuplicateCharge.Code},
-		{name: "charge over the cap", tx: c.grantTx(t, "paypay", charge(mykey, "hostile-more", 8000)), want: app.ErrCapReached.Code},
+			Action: revokeAction(0, fresh(), "x").Action}, nil, c.gov[0], c.gov[1]), want: types.ErrWrongChain.Code},
+		{name: "expired link request", tx: link(fresh(), chainID, "paypay", now.Add(-10*time.Minute), nil), want: types.ErrExpired.Code},
+		{name: "link request valid for more than 7 days", tx: link(fresh(), chainID, "paypay", now.Add(8*24*time.Hour), nil), want: types.ErrMalformed.Code},
+		{name: "replayed link (the same bytes)", tx: linkBz, want: types.ErrAlreadyLinked.Code, cached: true},
+		{name: "replayed link (signed again)", tx: signLink(t, card, chainID, "paypay", cl.token, now.Add(2*time.Hour), nil), want: types.ErrAlreadyLinked.Code},
+		{name: "the linked card to another provider", tx: link(card, chainID, "linepay", hour, nil), want: types.ErrAlreadyLinked.Code},
+		{name: "another card to the linked account", tx: c.linkTx(t, fresh(), "paypay", cl.token), want: types.ErrAccountLinked.Code},
+		{name: "replayed grant (the same bytes)", tx: grantBz, want: types.ErrDuplicateCharge.Code, cached: true},
+		{name: "replayed charge reference", tx: c.grantTx(t, "paypay", charge(mykey, full.ref, bigAmount+1)), want: types.ErrDuplicateCharge.Code},
+		{name: "charge over the cap", tx: c.grantTx(t, "paypay", charge(mykey, "hostile-more", 8000)), want: types.ErrCapReached.Code},
 		{name: "link with its account altered after signing", tx: link(fresh(), chainID, "paypay", hour, func(r *types.LinkRequest) {
 			r.AccountCommitment = txbuild.Commitment(s.newToken())
-		}), want: app.ErrBadSignature.Code},
+		}), want: types.ErrBadSignature.Code},
 		{name: "link re-addressed to another provider after signing", tx: link(fresh(), chainID, "paypay", hour, func(r *types.LinkRequest) {
 			r.ProviderId = "linepay"
-		}), want: app.ErrBadSignature.Code},
+		}), want: types.ErrBadSignature.Code},
 		{name: "grant with its amount altered after signing", tx: signGrant(t, paypay, chainID, "paypay", func(g *types.Grant) {
 			g.Charges[0].AmountYen *= 10
-		}, charge(mykey, "hostile-altered", 1000)), want: app.ErrBadSignature.Code},
-		{name: "grant signed with another provider's key", tx: signGrant(t, c.keys["linepay"], chainID, "paypay", nil, charge(mykey, "hostile-key", 1000)), want: app.ErrBadSignature.Code},
+		}, charge(mykey, "hostile-altered", 1000)), want: types.ErrBadSignature.Code},
+		{name: "grant signed with another provider's key", tx: signGrant(t, c.keys["linepay"], chainID, "paypay", nil, charge(mykey, "hostile-key", 1000)), want: types.ErrBadSignature.Code},
 		{name: "government action altered after signing", tx: govTx(t, revokeAction(nextSeq, fresh(), "lost"), func(a *types.GovAction) {
 			a.GetRevokeCertificates().Reason = "altered"
-		}, c.gov[0], c.gov[1]), want: app.ErrBadSignature.Code},
-		{name: "certificate from an untrusted CA", tx: link(untrusted, chainID, "paypay", hour, nil), want: app.ErrUntrustedCert.Code},
-		{name: "expired certificate", tx: link(expired, chainID, "paypay", hour, nil), want: app.ErrCertExpired.Code},
-		{name: "revoked certificate", tx: link(revoked, chainID, "linepay", hour, nil), want: app.ErrCertRevoked.Code},
-		{name: "certificate without digitalSignature key usage", tx: link(noSigUsage, chainID, "paypay", hour, nil), want: app.ErrCertKeyUsage.Code},
-		{name: "link to an unknown provider", tx: link(fresh(), chainID, "nosuchpay", hour, nil), want: app.ErrUnknownProvider.Code},
-		{name: "grant by an unknown provider", tx: signGrant(t, paypay, chainID, "nosuchpay", nil, charge(mykey, "hostile-unknown", 1000)), want: app.ErrUnknownProvider.Code},
-		{name: "grant for a person linked to another provider", tx: c.grantTx(t, "linepay", charge(mykey, "hostile-other", 1000)), want: app.ErrNotLinked.Code},
-		{name: "government action with 1 of the 2 signatures it needs", tx: govTx(t, revokeAction(nextSeq, fresh(), "lost"), nil, c.gov[0]), want: app.ErrUnauthorized.Code},
-		{name: "government action signed by an outsider", tx: govTx(t, revokeAction(nextSeq, fresh(), "lost"), nil, c.gov[0], stranger), want: app.ErrUnauthorized.Code},
-		{name: "government action with a used sequence number", tx: govTx(t, revokeAction(nextSeq-1, fresh(), "lost"), nil, c.gov[0], c.gov[2]), want: app.ErrBadSequence.Code},
+		}, c.gov[0], c.gov[1]), want: types.ErrBadSignature.Code},
+		{name: "certificate from an untrusted CA", tx: link(untrusted, chainID, "paypay", hour, nil), want: types.ErrUntrustedCert.Code},
+		{name: "expired certificate", tx: link(expired, chainID, "paypay", hour, nil), want: types.ErrCertExpired.Code},
+		{name: "revoked certificate", tx: link(revoked, chainID, "linepay", hour, nil), want: types.ErrCertRevoked.Code},
+		{name: "certificate without digitalSignature key usage", tx: link(noSigUsage, chainID, "paypay", hour, nil), want: types.ErrCertKeyUsage.Code},
+		{name: "link to an unknown provider", tx: link(fresh(), chainID, "nosuchpay", hour, nil), want: types.ErrUnknownProvider.Code},
+		{name: "grant by an unknown provider", tx: signGrant(t, paypay, chainID, "nosuchpay", nil, charge(mykey, "hostile-unknown", 1000)), want: types.ErrUnknownProvider.Code},
+		{name: "grant for a person linked to another provider", tx: c.grantTx(t, "linepay", charge(mykey, "hostile-other", 1000)), want: types.ErrNotLinked.Code},
+		{name: "government action with 1 of the 2 signatures it needs", tx: govTx(t, revokeAction(nextSeq, fresh(), "lost"), nil, c.gov[0]), want: types.ErrUnauthorized.Code},
+		{name: "government action signed by an outsider", tx: govTx(t, revokeAction(nextSeq, fresh(), "lost"), nil, c.gov[0], stranger), want: types.ErrUnauthorized.Code},
+		{name: "government action with a used sequence number", tx: govTx(t, revokeAction(nextSeq-1, fresh(), "lost"), nil, c.gov[0], c.gov[2]), want: types.ErrBadSequence.Code},
 	}
 	rejected := 0
 	for k, tc := range cases {
@@ -189,10 +188,10 @@ func (s *suite) hostileOne(t *testing.T, i int, tc hostileCase) bool {
 		got = err.Error()
 	default:
 		ok = b.Code == tc.want
-		got = fmt.Sprintf("code %d %s: %s", b.Code, app.CodeName(b.Code), b.Log)
+		got = fmt.Sprintf("code %d %s: %s", b.Code, types.CodeName(b.Code), b.Log)
 	}
 	if !ok {
-		t.Errorf("%s (node %d): got %s; want code %d %s%s", tc.name, i, got, tc.want, app.CodeName(tc.want), tc.before)
+		t.Errorf("%s (node %d): got %s; want code %d %s%s", tc.name, i, got, tc.want, types.CodeName(tc.want), tc.before)
 		return false
 	}
 	if tc.want != 0 {
@@ -277,7 +276,7 @@ func (s *suite) submit(t *testing.T, i int, kind string, bz []byte, charges ...*
 		t.Fatalf("faults: %s: %v", kind, err)
 	}
 	if res.Code != 0 || res.Stage != rpc.StageBlock {
-		t.Fatalf("faults: %s refused: code %d (%s) at %s: %s", kind, res.Code, app.CodeName(res.Code), res.Stage, res.Log)
+		t.Fatalf("faults: %s refused: code %d (%s) at %s: %s", kind, res.Code, types.CodeName(res.Code), res.Stage, res.Log)
 	}
 	s.submitted = max(s.submitted, res.Height)
 	tx := &sentTx{phase: "hostile-input", kind: kind, node: i, bz: bz, hash: res.HashHex(), resolved: true,

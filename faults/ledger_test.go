@@ -2,7 +2,6 @@ package faults
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,17 +32,17 @@ func decodeLedger(tb testing.TB, d dump) *ledger {
 	}
 	for k, v := range d {
 		switch {
-		case strings.HasPrefix(k, "link/"+program+"/"):
+		case strings.HasPrefix(k, types.PrefixLink+program+"/"):
 			var x types.Linkage
 			must(k, x.Unmarshal(v))
 			l.links[x.MykeyId] = &x
-		case strings.HasPrefix(k, "account/"+program+"/"):
+		case strings.HasPrefix(k, types.PrefixAccount+program+"/"):
 			l.accounts[k] = string(v)
-		case strings.HasPrefix(k, "person/"+program+"/"):
+		case strings.HasPrefix(k, types.PrefixPerson+program+"/"):
 			var x types.PersonTotals
 			must(k, x.Unmarshal(v))
-			l.persons[strings.TrimPrefix(k, "person/"+program+"/")] = &x
-		case strings.HasPrefix(k, "charge/"+program+"/"):
+			l.persons[strings.TrimPrefix(k, types.PrefixPerson+program+"/")] = &x
+		case strings.HasPrefix(k, types.PrefixCharge+program+"/"):
 			var x types.GrantRecord
 			must(k, x.Unmarshal(v))
 			if x.Code != 0 {
@@ -51,11 +50,11 @@ func decodeLedger(tb testing.TB, d dump) *ledger {
 				break
 			}
 			l.charges[x.ProviderId+"/"+x.ChargeRef] = &x
-		case strings.HasPrefix(k, "cert/"):
+		case strings.HasPrefix(k, types.PrefixCert):
 			var x types.CertRecord
 			must(k, x.Unmarshal(v))
-			l.certs[strings.TrimPrefix(k, "cert/")] = &x
-		case k == "programtotals/"+program:
+			l.certs[strings.TrimPrefix(k, types.PrefixCert)] = &x
+		case k == string(types.KeyProgramTotals(program)):
 			must(k, l.totals.Unmarshal(v))
 		}
 	}
@@ -63,7 +62,7 @@ func decodeLedger(tb testing.TB, d dump) *ledger {
 }
 
 func accountKey(provider string, commitment []byte) string {
-	return "account/" + program + "/" + provider + "/" + hex.EncodeToString(commitment)
+	return string(types.KeyAccount(program, provider, commitment))
 }
 
 // checkLedger holds the ledger against the rules and against what the

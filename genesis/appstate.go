@@ -17,9 +17,9 @@ import (
 const (
 	// KindPercentOfCharge grants floor(charge × rate_bp / 10000), at most
 	// cap_yen per person.
-	KindPercentOfCharge = "percent_of_charge"
+	KindPercentOfCharge = "percent_of_charge" // types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE.Name()
 	// KindFixed grants fixed_yen once per person the government attested.
-	KindFixed = "fixed"
+	KindFixed = "fixed" // types.ProgramKind_PROGRAM_KIND_FIXED.Name()
 )
 
 // AppState is the application's part of the genesis document: the
@@ -162,7 +162,7 @@ func (p Program) Proto() (*types.Program, error) {
 
 // proto converts without validating.
 func (p Program) proto() *types.Program {
-	kind, _ := programKind(p.Kind)
+	kind, _ := types.ProgramKindNamed(p.Kind)
 	capYen := p.CapYen
 	if p.Kind == KindFixed && capYen == 0 {
 		capYen = p.FixedYen
@@ -200,7 +200,7 @@ func ProgramFromProto(p *types.Program) Program {
 	return Program{
 		ID:         p.Id,
 		Name:       p.Name,
-		Kind:       kindName(p.Kind),
+		Kind:       p.Kind.Name(),
 		RateBP:     p.RateBp,
 		CapYen:     p.CapYen,
 		FixedYen:   p.FixedYen,
@@ -210,26 +210,6 @@ func ProgramFromProto(p *types.Program) Program {
 		GrantStart: time.Unix(p.GrantStart, 0).UTC(),
 		GrantEnd:   time.Unix(p.GrantEnd, 0).UTC(),
 	}
-}
-
-func programKind(kind string) (types.ProgramKind, bool) {
-	switch kind {
-	case KindPercentOfCharge:
-		return types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE, true
-	case KindFixed:
-		return types.ProgramKind_PROGRAM_KIND_FIXED, true
-	}
-	return types.ProgramKind_PROGRAM_KIND_UNSPECIFIED, false
-}
-
-func kindName(k types.ProgramKind) string {
-	switch k {
-	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
-		return KindPercentOfCharge
-	case types.ProgramKind_PROGRAM_KIND_FIXED:
-		return KindFixed
-	}
-	return strings.ToLower(strings.TrimPrefix(k.String(), "PROGRAM_KIND_"))
 }
 
 // NewProgramPercent returns a percent_of_charge program named id whose link

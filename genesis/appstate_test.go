@@ -205,3 +205,9 @@ func TestProviderProto(t *testing.T) {
 		t.Fatalf("provider without validator: %+v", q)
 	}
 }
+
+func TestKindNamesAreTheLedgers(t *testing.T) {
+	if KindPercentOfCharge != types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE.Name() || KindFixed != types.ProgramKind_PROGRAM_KIND_FIXED.Name() {
+		t.Fatalf("genesis kinds %q, %q are not the ledger's names", KindPercentOfCharge, KindFixed)
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // MetricsSubsystem is the Prometheus subsystem of the app's metrics: they
@@ -87,41 +89,41 @@ func countBlock(results []*abci.ExecTxResult) *blockCounts {
 		}
 		for _, ev := range r.Events {
 			a := attrs(ev)
-			accepted := a["outcome"] == "accepted"
-			pp := [2]string{a["program"], a["provider"]}
+			accepted := a[types.AttrOutcome] == types.OutcomeAccepted
+			pp := [2]string{a[types.AttrProgram], a[types.AttrProvider]}
 			switch ev.Type {
-			case "link":
+			case types.EventLink:
 				if accepted {
 					b.links[pp]++
 					continue
 				}
-			case "grant":
+			case types.EventGrant:
 				if accepted {
 					b.grants[pp]++
-					if y, err := strconv.ParseUint(a["granted_yen"], 10, 63); err == nil {
+					if y, err := strconv.ParseUint(a[types.AttrGrantedYen], 10, 63); err == nil {
 						b.yen[pp] += float64(y)
 					}
 					continue
 				}
-			case "gov":
+			case types.EventGov:
 				if accepted {
-					b.gov[a["action"]]++
+					b.gov[a[types.AttrAction]]++
 					continue
 				}
-			case "rejected":
+			case types.EventRejected:
 				// A whole transaction rejected before its items were
 				// judged; its kind is an attribute.
 			default:
 				continue
 			}
-			if a["outcome"] != "rejected" {
+			if a[types.AttrOutcome] != types.OutcomeRejected {
 				continue
 			}
 			kind := ev.Type
-			if ev.Type == "rejected" {
-				kind = a["kind"]
+			if ev.Type == types.EventRejected {
+				kind = a[types.AttrKind]
 			}
-			b.rejections[[5]string{kind, pp[0], pp[1], a["code"], a["reason"]}]++
+			b.rejections[[5]string{kind, pp[0], pp[1], a[types.AttrCode], a[types.AttrReason]}]++
 		}
 	}
 	return b

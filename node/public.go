@@ -16,7 +16,6 @@ import (
 	rpcserver "github.com/cometbft/cometbft/rpc/jsonrpc/server"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
@@ -94,7 +93,7 @@ func publicQuery(env *rpccore.Environment) func(*rpctypes.Context, string, cmtby
 // serve, so that clients tell "not here" from a failing node.
 func notPublic(err error) *ctypes.ResultABCIQuery {
 	return &ctypes.ResultABCIQuery{Response: abci.QueryResponse{
-		Code: app.ErrNotPublic.Code, Codespace: app.Codespace, Log: err.Error()}}
+		Code: types.ErrNotPublic.Code, Codespace: types.Codespace, Log: err.Error()}}
 }
 
 // checkPublicRange checks that every record of a range answer is public:

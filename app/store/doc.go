@@ -11,7 +11,8 @@
 // AppHash and Stage.Root return the SMST root: a 32-byte sha256 digest
 // followed by the 8-byte big-endian sum of all weights and the 8-byte
 // big-endian count of records (48 bytes). The empty store has the SMST's
-// empty root, 48 zero bytes. RootSum and RootCount decode the two trailers.
+// empty root, 48 zero bytes. proof.RootSum and proof.RootCount decode the two
+// trailers.
 //
 // The trie leaf for a record is keyed by the record key (the SMST hashes it
 // into the 256-bit path) and holds the value 0x00 || value with the record's
@@ -143,33 +144,12 @@
 // # Proofs
 //
 // Store.Prove returns a CometBFT ProofOps holding one operation of type
-// ProofOpType ("mykey:smst"). Its Key is the record key. Its Data is, in
-// order (integers big-endian, "uvarint" is encoding/binary's Uvarint):
-//
-//	byte     version (1)
-//	byte     kind: 1 = membership, 0 = absence
-//	[48]byte root the proof was made against
-//	uint64   leaf weight (0 for absence)
-//	uvarint  number of side nodes n (<= 256)
-//	[ceil(n/8)]byte bit mask: bit i set = side node i is the empty placeholder
-//	[k][48]byte the other side nodes, k = n - popcount(mask)
-//	uvarint  length of the non-membership leaf data (0 or 81), then the data
-//
-// i.e. smt's SparseCompactMerkleProof (without SiblingData) plus the weight,
-// built by this package from the in-memory trie and the leaves of one
-// bucket (trie_test.go checks that it equals what smt's own Prove gives),
-// in a strict, portable encoding instead of gob. The operator's Run takes
-// [value] (membership) or nothing (absence), checks the proof with
-// smt.VerifyCompactSumProof against the embedded root (value 0x00||value,
-// sum = weight, count = 1; or the absence form) and returns [root];
-// merkle.ProofOperators.Verify then compares that root with the trusted app
-// hash. A wrong root, tampered value, weight or key therefore fails.
-//
-// VerifyValue and VerifyAbsence build the key path with hex key encoding:
-// merkle.KeyPath{}.AppendKey(key, merkle.KeyEncodingHex), i.e. "/x:<HEX>".
-// VerifyValueWeight additionally checks the proven weight, and VerifyProof
-// accepts either kind (the proof says which), for clients that cannot tell
-// an empty value from an absent one after a protobuf round trip.
+// proof.ProofOpType ("mykey:smst"): smt's SparseCompactMerkleProof, built by
+// this package from the in-memory trie and the leaves of one bucket
+// (trie_test.go checks that it equals what smt's own Prove gives), plus the
+// weight. Package app/proof holds its encoding and its verification, which
+// need neither Badger nor this package, so that clients verify without
+// linking the store.
 //
 // # Limits
 //

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/pokt-network/smt"
 	"github.com/pokt-network/smt/kvstore/simplemap"
 )
@@ -175,14 +176,14 @@ func checkModel(t testing.TB, s *Store, m model) {
 	if i != len(keys) {
 		t.Fatalf("got %d records, want %d", i, len(keys))
 	}
-	sum, err := RootSum(s.AppHash())
+	sum, err := proof.RootSum(s.AppHash())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sum != m.sum() {
 		t.Fatalf("root sum %d, want %d", sum, m.sum())
 	}
-	count, err := RootCount(s.AppHash())
+	count, err := proof.RootCount(s.AppHash())
 	if err != nil {
 		t.Fatal(err)
 	}

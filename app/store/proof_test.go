@@ -3,10 +3,10 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"testing"
 
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
+	"github.com/mykeyledger/mykey/app/proof"
 )
 
 func mustProve(t *testing.T, s *Store, key []byte) ([]byte, uint64, *cmtcrypto.ProofOps) {
@@ -15,7 +15,7 @@ func mustProve(t *testing.T, s *Store, key []byte) ([]byte, uint64, *cmtcrypto.P
 	if err != nil {
 		t.Fatalf("prove %q: %v", key, err)
 	}
-	if ops == nil || len(ops.Ops) != 1 || ops.Ops[0].Type != ProofOpType || !bytes.Equal(ops.Ops[0].Key, key) {
+	if ops == nil || len(ops.Ops) != 1 || ops.Ops[0].Type != proof.ProofOpType || !bytes.Equal(ops.Ops[0].Key, key) {
 		t.Fatalf("prove %q: bad ops %+v", key, ops)
 	}
 	return v, w, ops
@@ -48,16 +48,16 @@ func TestProofs(t *testing.T) {
 	if string(v) != "ten thousand yen" || w != 10000 {
 		t.Fatalf("prove returned %q/%d", v, w)
 	}
-	if err := ProofRuntime().VerifyValue(ops, root, KeyPath(grant), v); err != nil {
+	if err := proof.ProofRuntime().VerifyValue(ops, root, proof.KeyPath(grant), v); err != nil {
 		t.Fatalf("runtime verify: %v", err)
 	}
-	if err := VerifyValue(root, grant, v, ops); err != nil {
+	if err := proof.VerifyValue(root, grant, v, ops); err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifyValueWeight(root, grant, v, 10000, ops); err != nil {
+	if err := proof.VerifyValueWeight(root, grant, v, 10000, ops); err != nil {
 		t.Fatal(err)
 	}
-	if pw, err := ProofWeight(ops); err != nil || pw != 10000 {
+	if pw, err := proof.ProofWeight(ops); err != nil || pw != 10000 {
 		t.Fatalf("weight %d %v", pw, err)
 	}
 
@@ -67,7 +67,7 @@ func TestProofs(t *testing.T) {
 		if !bytes.Equal(v, c.value) || w != c.weight {
 			t.Fatalf("%q: got %x/%d", k, v, w)
 		}
-		if err := VerifyValueWeight(root, []byte(k), v, w, ops); err != nil {
+		if err := proof.VerifyValueWeight(root, []byte(k), v, w, ops); err != nil {
 			t.Fatalf("%q: %v", k, err)
 		}
 	}
@@ -75,68 +75,68 @@ func TestProofs(t *testing.T) {
 	if ev == nil || len(ev) != 0 {
 		t.Fatalf("empty value proved as %v", ev)
 	}
-	if err := VerifyValue(root, []byte("empty"), []byte{}, eops); err != nil {
+	if err := proof.VerifyValue(root, []byte("empty"), []byte{}, eops); err != nil {
 		t.Fatalf("empty value: %v", err)
 	}
-	if err := VerifyAbsence(root, []byte("empty"), eops); err == nil {
+	if err := proof.VerifyAbsence(root, []byte("empty"), eops); err == nil {
 		t.Fatal("empty value proved absent")
 	}
 
-	// VerifyProof handles both kinds; an empty value survives a nil round
+	// proof.VerifyProof handles both kinds; an empty value survives a nil round
 	// trip.
-	if ok, w, err := VerifyProof(root, []byte("empty"), nil, eops); err != nil || !ok || w != 0 {
-		t.Fatalf("VerifyProof empty value: %v %v %d", ok, err, w)
+	if ok, w, err := proof.VerifyProof(root, []byte("empty"), nil, eops); err != nil || !ok || w != 0 {
+		t.Fatalf("proof.VerifyProof empty value: %v %v %d", ok, err, w)
 	}
-	if ok, w, err := VerifyProof(root, grant, v, ops); err != nil || !ok || w != 10000 {
-		t.Fatalf("VerifyProof: %v %v %d", ok, err, w)
+	if ok, w, err := proof.VerifyProof(root, grant, v, ops); err != nil || !ok || w != 10000 {
+		t.Fatalf("proof.VerifyProof: %v %v %d", ok, err, w)
 	}
-	if _, _, err := VerifyProof(root, grant, []byte("other"), ops); err == nil {
-		t.Fatal("VerifyProof accepted a tampered value")
+	if _, _, err := proof.VerifyProof(root, grant, []byte("other"), ops); err == nil {
+		t.Fatal("proof.VerifyProof accepted a tampered value")
 	}
-	if _, _, err := VerifyProof(root, grant, nil, ops); err == nil {
-		t.Fatal("VerifyProof accepted a missing value for a membership proof")
+	if _, _, err := proof.VerifyProof(root, grant, nil, ops); err == nil {
+		t.Fatal("proof.VerifyProof accepted a missing value for a membership proof")
 	}
 
 	// Failures.
 	fails := map[string]func() error{
-		"tampered value": func() error { return VerifyValue(root, grant, []byte("ten thousand yen!"), ops) },
-		"empty value":    func() error { return VerifyValue(root, grant, []byte{}, ops) },
+		"tampered value": func() error { return proof.VerifyValue(root, grant, []byte("ten thousand yen!"), ops) },
+		"empty value":    func() error { return proof.VerifyValue(root, grant, []byte{}, ops) },
 		"wrong weight": func() error {
-			return VerifyValueWeight(root, grant, v, 9999, ops)
+			return proof.VerifyValueWeight(root, grant, v, 9999, ops)
 		},
 		"tampered weight in op": func() error {
 			bad := cloneOps(ops)
 			binary.BigEndian.PutUint64(bad.Ops[0].Data[2+RootSize:], 20000)
-			return VerifyValue(root, grant, v, bad)
+			return proof.VerifyValue(root, grant, v, bad)
 		},
-		"wrong key (key path)": func() error { return VerifyValue(root, []byte("grant/2"), v, ops) },
+		"wrong key (key path)": func() error { return proof.VerifyValue(root, []byte("grant/2"), v, ops) },
 		"wrong key (op key)": func() error {
 			bad := cloneOps(ops)
 			bad.Ops[0].Key = []byte("grant/2")
-			return VerifyValue(root, []byte("grant/2"), v, bad)
+			return proof.VerifyValue(root, []byte("grant/2"), v, bad)
 		},
 		"wrong app hash": func() error {
 			r := bytes.Clone(root)
 			r[3] ^= 1
-			return VerifyValue(r, grant, v, ops)
+			return proof.VerifyValue(r, grant, v, ops)
 		},
 		"wrong sum in app hash": func() error {
 			r := bytes.Clone(root)
 			r[digestSize+7] ^= 1
-			return VerifyValue(r, grant, v, ops)
+			return proof.VerifyValue(r, grant, v, ops)
 		},
 		"tampered root in op": func() error {
 			bad := cloneOps(ops)
 			bad.Ops[0].Data[2] ^= 1
-			return VerifyValue(root, grant, v, bad)
+			return proof.VerifyValue(root, grant, v, bad)
 		},
-		"absence with a membership proof": func() error { return VerifyAbsence(root, grant, ops) },
-		"no ops":                          func() error { return VerifyValue(root, grant, v, &cmtcrypto.ProofOps{}) },
-		"nil ops":                         func() error { return VerifyAbsence(root, grant, nil) },
+		"absence with a membership proof": func() error { return proof.VerifyAbsence(root, grant, ops) },
+		"no ops":                          func() error { return proof.VerifyValue(root, grant, v, &cmtcrypto.ProofOps{}) },
+		"nil ops":                         func() error { return proof.VerifyAbsence(root, grant, nil) },
 		"wrong type": func() error {
 			bad := cloneOps(ops)
 			bad.Ops[0].Type = "iavl:v"
-			return VerifyValue(root, grant, v, bad)
+			return proof.VerifyValue(root, grant, v, bad)
 		},
 	}
 	for name, f := range fails {
@@ -151,46 +151,46 @@ func TestProofs(t *testing.T) {
 	if mv != nil || mw != 0 {
 		t.Fatalf("missing key: %q %d", mv, mw)
 	}
-	if err := VerifyAbsence(root, missing, mops); err != nil {
+	if err := proof.VerifyAbsence(root, missing, mops); err != nil {
 		t.Fatalf("absence: %v", err)
 	}
-	if err := ProofRuntime().VerifyAbsence(mops, root, KeyPath(missing)); err != nil {
+	if err := proof.ProofRuntime().VerifyAbsence(mops, root, proof.KeyPath(missing)); err != nil {
 		t.Fatalf("runtime absence: %v", err)
 	}
-	if err := VerifyValue(root, missing, []byte{}, mops); err == nil {
+	if err := proof.VerifyValue(root, missing, []byte{}, mops); err == nil {
 		t.Fatal("absence proof proved an empty value")
 	}
-	if err := VerifyAbsence(root, grant, mops); err == nil {
+	if err := proof.VerifyAbsence(root, grant, mops); err == nil {
 		t.Fatal("absence proof of one key worked for another")
 	}
-	if ok, _, err := VerifyProof(root, missing, nil, mops); err != nil || ok {
-		t.Fatalf("VerifyProof absence: %v %v", ok, err)
+	if ok, _, err := proof.VerifyProof(root, missing, nil, mops); err != nil || ok {
+		t.Fatalf("proof.VerifyProof absence: %v %v", ok, err)
 	}
-	if _, _, err := VerifyProof(root, missing, []byte("x"), mops); err == nil {
-		t.Fatal("VerifyProof: absence proof with a value")
+	if _, _, err := proof.VerifyProof(root, missing, []byte("x"), mops); err == nil {
+		t.Fatal("proof.VerifyProof: absence proof with a value")
 	}
 
 	// Another height's root: the proofs above fail once the state moves on,
 	// and proofs of the new state fail against the old root.
 	commitBlock(t, s, block{{key: []byte("other"), value: []byte("x"), weight: 1}}, 5)
 	root5 := s.AppHash()
-	if err := VerifyValue(root5, grant, v, ops); err == nil {
+	if err := proof.VerifyValue(root5, grant, v, ops); err == nil {
 		t.Fatal("old proof verified against a newer root")
 	}
 	_, _, ops5 := mustProve(t, s, grant)
-	if err := VerifyValue(root5, grant, v, ops5); err != nil {
+	if err := proof.VerifyValue(root5, grant, v, ops5); err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifyValue(root, grant, v, ops5); err == nil {
+	if err := proof.VerifyValue(root, grant, v, ops5); err == nil {
 		t.Fatal("new proof verified against an older root")
 	}
 	// The missing key became present: its old absence proof fails now.
 	commitBlock(t, s, block{{key: missing, value: []byte("now here")}}, 6)
-	if err := VerifyAbsence(s.AppHash(), missing, mops); err == nil {
+	if err := proof.VerifyAbsence(s.AppHash(), missing, mops); err == nil {
 		t.Fatal("stale absence proof verified")
 	}
 	_, _, nops := mustProve(t, s, missing)
-	if err := VerifyAbsence(s.AppHash(), missing, nops); err == nil {
+	if err := proof.VerifyAbsence(s.AppHash(), missing, nops); err == nil {
 		t.Fatal("absence verified for a present key")
 	}
 }
@@ -199,10 +199,10 @@ func TestProofEdgeCases(t *testing.T) {
 	s := openMem(t)
 	// Empty trie: absence proof against the empty root.
 	_, _, ops := mustProve(t, s, []byte("k"))
-	if err := VerifyAbsence(s.AppHash(), []byte("k"), ops); err != nil {
+	if err := proof.VerifyAbsence(s.AppHash(), []byte("k"), ops); err != nil {
 		t.Fatalf("empty trie absence: %v", err)
 	}
-	if err := VerifyValue(s.AppHash(), []byte("k"), []byte("v"), ops); err == nil {
+	if err := proof.VerifyValue(s.AppHash(), []byte("k"), []byte("v"), ops); err == nil {
 		t.Fatal("empty trie membership")
 	}
 	// Single leaf: membership of it, absence of anything else (the proof
@@ -210,87 +210,23 @@ func TestProofEdgeCases(t *testing.T) {
 	commitBlock(t, s, block{{key: []byte("k"), value: []byte("v"), weight: 3}}, 1)
 	root := s.AppHash()
 	_, _, ops = mustProve(t, s, []byte("k"))
-	if err := VerifyValueWeight(root, []byte("k"), []byte("v"), 3, ops); err != nil {
+	if err := proof.VerifyValueWeight(root, []byte("k"), []byte("v"), 3, ops); err != nil {
 		t.Fatalf("single leaf: %v", err)
 	}
 	_, _, aops := mustProve(t, s, []byte("other"))
-	if err := VerifyAbsence(root, []byte("other"), aops); err != nil {
+	if err := proof.VerifyAbsence(root, []byte("other"), aops); err != nil {
 		t.Fatalf("single leaf absence: %v", err)
 	}
-	if err := VerifyAbsence(root, []byte("k"), ops); err == nil {
+	if err := proof.VerifyAbsence(root, []byte("k"), ops); err == nil {
 		t.Fatal("single leaf proved absent")
 	}
 	// Two leaves.
 	commitBlock(t, s, block{{key: []byte("k2"), value: []byte("v2"), weight: 4}}, 2)
 	_, _, ops = mustProve(t, s, []byte("k"))
-	if err := VerifyValueWeight(s.AppHash(), []byte("k"), []byte("v"), 3, ops); err != nil {
+	if err := proof.VerifyValueWeight(s.AppHash(), []byte("k"), []byte("v"), 3, ops); err != nil {
 		t.Fatalf("two leaves: %v", err)
 	}
 	if _, _, _, err := s.Prove(nil); err == nil {
 		t.Fatal("proof of an empty key")
-	}
-}
-
-// Malformed proof data must be rejected with an error, never a panic, and
-// the encoding must round-trip.
-func TestProofDecoding(t *testing.T) {
-	s := openMem(t)
-	for i, blk := range genBlocks(11, 2, 300, 300) {
-		commitBlock(t, s, blk, int64(i+1))
-	}
-	root := s.AppHash()
-	var cases []*cmtcrypto.ProofOps
-	for i := 0; i < 300; i += 7 {
-		_, _, ops, err := s.Prove(testKey(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases = append(cases, ops)
-	}
-	for _, ops := range cases {
-		op, err := decodeProofOp(ops.Ops[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(op.encode(), ops.Ops[0].Data) {
-			t.Fatal("encoding does not round-trip")
-		}
-		key := ops.Ops[0].Key
-		verify := func(o *cmtcrypto.ProofOps) error {
-			if op.Exists {
-				v, _ := s.Get(key)
-				return VerifyValue(root, key, v, o)
-			}
-			return VerifyAbsence(root, key, o)
-		}
-		if err := verify(ops); err != nil {
-			t.Fatal(err)
-		}
-		data := ops.Ops[0].Data
-		// Every truncation and every single-byte change fails.
-		for n := 0; n < len(data); n++ {
-			bad := cloneOps(ops)
-			bad.Ops[0].Data = bad.Ops[0].Data[:n]
-			if verify(bad) == nil {
-				t.Fatalf("truncated to %d bytes verified", n)
-			}
-		}
-		for i := range data {
-			for _, x := range []byte{1, 0x80, 0xff} {
-				bad := cloneOps(ops)
-				bad.Ops[0].Data[i] ^= x
-				if verify(bad) == nil {
-					t.Fatalf("byte %d ^ %x verified", i, x)
-				}
-			}
-		}
-		bad := cloneOps(ops)
-		bad.Ops[0].Data = append(bad.Ops[0].Data, 0)
-		if verify(bad) == nil {
-			t.Fatal("trailing byte verified")
-		}
-	}
-	if _, err := DecodeProofOp(cmtcrypto.ProofOp{Type: ProofOpType, Key: []byte("k"), Data: []byte{1, 1}}); !errors.Is(err, ErrInvalidProof) {
-		t.Fatalf("short data: %v", err)
 	}
 }

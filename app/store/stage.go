@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/mykeyledger/mykey/app/proof"
 )
 
 // Stage is the working set of one block over the committed state. It is
@@ -103,12 +105,7 @@ func (st *Stage) Delete(key []byte) error {
 	return nil
 }
 
-func checkKey(key []byte) error {
-	if len(key) == 0 || len(key) > MaxKeySize {
-		return fmt.Errorf("%w: length %d", ErrInvalidKey, len(key))
-	}
-	return nil
-}
+func checkKey(key []byte) error { return proof.CheckKey(key) }
 
 // Root applies the keys changed since the previous call to the trie and
 // returns the new root. The root depends only on the resulting set of

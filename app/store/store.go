@@ -1,24 +1,25 @@
 package store
 
 import (
-	"crypto/sha256"
 	"errors"
 	"sync"
 	"sync/atomic"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/mykeyledger/mykey/app/proof"
 )
 
 const (
 	// MaxKeySize is the largest record key accepted by Stage.Set.
-	MaxKeySize = 4096
+	MaxKeySize = proof.MaxKeySize
 	// MaxValueSize is the largest record value accepted by Stage.Set.
 	MaxValueSize = 4 << 20
 
 	// RootSize is the size of an SMST root: digest, sum and count.
-	RootSize = digestSize + 16
+	RootSize = proof.RootSize
 
-	digestSize  = sha256.Size
+	digestSize  = proof.DigestSize
 	weightBytes = 8
 
 	defaultRedoChunkSize   = 4 << 20
@@ -45,11 +46,9 @@ var (
 	// before another commit, or that was already committed or discarded.
 	ErrStaleStage = errors.New("store: stale stage")
 	// ErrInvalidKey is returned for empty or too long keys.
-	ErrInvalidKey = errors.New("store: invalid key")
+	ErrInvalidKey = proof.ErrInvalidKey
 	// ErrValueTooLarge is returned for values above MaxValueSize.
 	ErrValueTooLarge = errors.New("store: value too large")
-	// ErrInvalidProof is returned when a proof does not verify.
-	ErrInvalidProof = errors.New("store: invalid proof")
 )
 
 // Options configures Open. The zero value is a sane on-disk configuration.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mykeyledger/mykey/app/proof"
 )
 
 func TestStageVisibility(t *testing.T) {
@@ -277,7 +279,7 @@ func TestSum(t *testing.T) {
 	m := model{}
 	check := func() {
 		t.Helper()
-		sum, err := RootSum(s.AppHash())
+		sum, err := proof.RootSum(s.AppHash())
 		if err != nil || sum != m.sum() {
 			t.Fatalf("sum %d (%v), want %d", sum, err, m.sum())
 		}
@@ -534,10 +536,10 @@ func TestBigBlock(t *testing.T) {
 		t.Fatalf("big block: %v", err)
 	}
 	root := s.AppHash()
-	if got, _ := RootCount(root); got != n {
+	if got, _ := proof.RootCount(root); got != n {
 		t.Fatalf("count %d", got)
 	}
-	if got, _ := RootSum(root); got != sum {
+	if got, _ := proof.RootSum(root); got != sum {
 		t.Fatalf("sum %d, want %d", got, sum)
 	}
 	if err := s.Close(); err != nil {
@@ -569,7 +571,7 @@ func TestBigBlock(t *testing.T) {
 	if err := s.Commit(st, 2); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := RootCount(s.AppHash()); got != n-n/4 {
+	if got, _ := proof.RootCount(s.AppHash()); got != n-n/4 {
 		t.Fatalf("count after second block %d", got)
 	}
 	checkTrieNodes(t, s)
@@ -659,12 +661,12 @@ func TestConcurrentReads(t *testing.T) {
 						errc <- err
 						return
 					}
-					op, err := decodeProofOp(ops.Ops[0])
+					op, err := proof.Decode(ops.Ops[0])
 					if err != nil {
 						errc <- err
 						return
 					}
-					if err := VerifyValue(op.Root, testKey(n%keys), v, ops); err != nil {
+					if err := proof.VerifyValue(op.Root, testKey(n%keys), v, ops); err != nil {
 						errc <- err
 						return
 					}

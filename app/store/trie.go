@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/mykeyledger/mykey/app/proof"
 )
 
 // The sparse Merkle sum trie, computed without storing its nodes.
@@ -77,7 +78,7 @@ func newLeaf(key, value []byte, weight uint64) leaf {
 // encodeNode is smt's encoding of the leaf node (also the non-membership
 // leaf data of proofs).
 func (l *leaf) encodeNode() []byte {
-	b := make([]byte, 0, leafDataSize)
+	b := make([]byte, 0, proof.LeafDataSize)
 	b = append(b, 0)
 	b = append(b, l.path[:]...)
 	b = append(b, l.vhash[:]...)

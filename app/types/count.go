@@ -25,25 +25,25 @@ const CountPrefix = "count/"
 
 // CountedRoots are the top-level directories whose records are counted.
 var CountedRoots = []string{
-	"charge/",
-	"daily/",
-	"history/",
-	"link/",
-	"linkhistory/",
-	"mykey/",
-	"overgrant/",
-	"person/",
-	"program/",
-	"programtotals/",
-	"provider/",
-	"providertotals/",
+	PrefixCharge,
+	PrefixDaily,
+	PrefixHistory,
+	PrefixLink,
+	PrefixLinkHistory,
+	PrefixMyKey,
+	PrefixOverGrant,
+	PrefixPerson,
+	PrefixProgram,
+	PrefixProgramTotals,
+	PrefixProvider,
+	PrefixProviderTotals,
 }
 
 // fallingRoots are the counted directories whose records the ledger may
 // delete (a merged person's linkage and totals). Under every other
 // counted directory a count never falls from one block to the next, so a
 // record present at one height is present at every later one.
-var fallingRoots = []string{"link/", "person/"}
+var fallingRoots = []string{PrefixLink, PrefixPerson}
 
 // CountMayFall reports whether the count of the counted directory dir may
 // fall from one block to the next.

@@ -208,3 +208,21 @@ func ValidateProgram(p *Program) error {
 	}
 	return nil
 }
+
+// CheckProvider is ValidateProvider as the ledger's rejection: a provider
+// that breaks a rule is malformed. The government's register_provider and
+// InitChain apply it, and clients before they sign.
+func CheckProvider(p *Provider) error {
+	if err := ValidateProvider(p, MaxTotalPower); err != nil {
+		return ErrMalformed.Wrapf("provider: %v", err)
+	}
+	return nil
+}
+
+// CheckProgram is ValidateProgram as the ledger's rejection.
+func CheckProgram(p *Program) error {
+	if err := ValidateProgram(p); err != nil {
+		return ErrMalformed.Wrapf("program: %v", err)
+	}
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	"github.com/mykeyledger/mykey/client/audit/report"
 )
@@ -339,7 +340,7 @@ func runExport(ctx context.Context, c *lightverify.Client, o *exportOpts, filter
 // are not public.
 func chargesRefused(err error) error {
 	var re *lightverify.RefusedError
-	if errors.As(err, &re) && strings.HasPrefix(re.Key, report.PrefixCharge) {
+	if errors.As(err, &re) && strings.HasPrefix(re.Key, types.PrefixCharge) {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("audit: node %s does not serve the charge records (%s, code %d): "+
 			"charge-level detail (each charge's amount, time and reference) is not public; it needs a validator's full RPC as --node", re.Node, re.Log, re.Code)}
 	}

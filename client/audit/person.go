@@ -53,17 +53,7 @@ type LinkEventJSON struct {
 }
 
 // LinkStatus names a linkage's state.
-func LinkStatus(l *types.Linkage) string {
-	switch {
-	case l == nil:
-		return "none"
-	case l.Status == types.LinkStatus_LINK_STATUS_ACTIVE:
-		return "active"
-	case l.Status == types.LinkStatus_LINK_STATUS_VOIDED:
-		return "voided"
-	}
-	return "unknown"
-}
+func LinkStatus(l *types.Linkage) string { return types.LinkStatusOf(l) }
 
 // PersonToJSON turns a person report into its JSON form; t gives the
 // programs' caps.

@@ -58,15 +58,7 @@ func overGrantJSON(og *report.OverGrantView) OverGrantJSON {
 }
 
 // ProviderStatus names a provider status.
-func ProviderStatus(s types.ProviderStatus) string {
-	switch s {
-	case types.ProviderStatus_PROVIDER_STATUS_ACTIVE:
-		return "active"
-	case types.ProviderStatus_PROVIDER_STATUS_SUSPENDED:
-		return "suspended"
-	}
-	return "unknown"
-}
+func ProviderStatus(s types.ProviderStatus) string { return s.Name() }
 
 // MentionsProvider reports whether a history item concerns provider.
 func MentionsProvider(it *report.HistoryItem, provider string) bool {
@@ -120,7 +112,7 @@ naming it. --no-daily leaves the days out of the output.`,
 			// the provider's figures are not to be relied on.
 			for _, m := range report.Reconcile(t, nil) {
 				for _, k := range m.Records {
-					if strings.HasPrefix(k, report.PrefixDaily) || strings.HasPrefix(k, report.PrefixProviderTotals) {
+					if strings.HasPrefix(k, types.PrefixDaily) || strings.HasPrefix(k, types.PrefixProviderTotals) {
 						if strings.Contains(k, "/"+id+"/") || strings.HasSuffix(k, "/"+id) {
 							out.Mismatches = append(out.Mismatches, m)
 							break

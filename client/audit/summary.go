@@ -78,15 +78,7 @@ func providerJSON(v *report.ProviderView) ProviderJSON {
 }
 
 // ProgramKind names a program kind.
-func ProgramKind(k types.ProgramKind) string {
-	switch k {
-	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
-		return "percent_of_charge"
-	case types.ProgramKind_PROGRAM_KIND_FIXED:
-		return "fixed"
-	}
-	return "unknown"
-}
+func ProgramKind(k types.ProgramKind) string { return k.Name() }
 
 func newSummaryCmd(f *flags) *cobra.Command {
 	return &cobra.Command{

@@ -26,7 +26,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/txbuild"
 )
@@ -172,19 +171,19 @@ func (c cols) charge(rec []string, defaultProgram string) (*types.Charge, error)
 		program = defaultProgram
 	}
 	if !txbuild.ValidID(program) {
-		return nil, fmt.Errorf("program_id %q: 1-%d characters of A-Z a-z 0-9 . _ -", program, app.MaxIDLen)
+		return nil, fmt.Errorf("program_id %q: 1-%d characters of A-Z a-z 0-9 . _ -", program, types.MaxIDLen)
 	}
 	mykey := strings.ToUpper(get(c.mykey))
 	if !txbuild.ValidMyKeyID(mykey) {
-		return nil, fmt.Errorf("mykey_id %q: a MyKey ID is %d characters of 0-9 and A-Z without I, L, O, U", get(c.mykey), app.MyKeyIDLen)
+		return nil, fmt.Errorf("mykey_id %q: a MyKey ID is %d characters of 0-9 and A-Z without I, L, O, U", get(c.mykey), types.MyKeyIDLen)
 	}
 	ref := get(c.ref)
 	if !txbuild.ValidChargeRef(ref) {
-		return nil, fmt.Errorf("charge_ref %q: 1-%d printable ASCII characters", ref, app.MaxChargeRefLen)
+		return nil, fmt.Errorf("charge_ref %q: 1-%d printable ASCII characters", ref, types.MaxChargeRefLen)
 	}
 	amount, err := strconv.ParseInt(get(c.amount), 10, 64)
-	if err != nil || amount < 0 || amount > app.MaxAmountYen {
-		return nil, fmt.Errorf("amount_yen %q: whole yen, 0 to %d, without separators", get(c.amount), int64(app.MaxAmountYen))
+	if err != nil || amount < 0 || amount > types.MaxAmountYen {
+		return nil, fmt.Errorf("amount_yen %q: whole yen, 0 to %d, without separators", get(c.amount), int64(types.MaxAmountYen))
 	}
 	at, err := ParseTime(get(c.at))
 	if err != nil {

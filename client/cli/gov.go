@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 	"github.com/mykeyledger/mykey/client/rpc"
@@ -196,7 +195,7 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 	}
 	if a.Sequence != gs.NextSequence {
 		return &cmdenv.ExitError{Code: ExitRejected, Err: fmt.Errorf("%s: nothing was sent",
-			RejectionText("the proposal (checked before sending)", app.ErrBadSequence.Code,
+			RejectionText("the proposal (checked before sending)", types.ErrBadSequence.Code,
 				fmt.Sprintf("it has sequence %d, the ledger's next is %d", a.Sequence, gs.NextSequence)))}
 	}
 	signed, err := txbuild.Combine(a, sigs, names)
@@ -205,7 +204,7 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 	}
 	if err := txbuild.CheckAuthority(gs, signed); err != nil {
 		return &cmdenv.ExitError{Code: ExitRejected, Err: fmt.Errorf("%s: nothing was sent",
-			RejectionText("the proposal (checked before sending)", app.ErrUnauthorized.Code, err.Error()))}
+			RejectionText("the proposal (checked before sending)", types.ErrUnauthorized.Code, err.Error()))}
 	}
 	tx, err := txbuild.GovTx(signed)
 	if err != nil {
@@ -220,12 +219,12 @@ func (c *cmdCtx) submitGov(ctx context.Context, a *types.GovAction, sigs []*txbu
 		Signatures: len(signed.Signatures), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
 		Outcome: "accepted", Stage: res.Stage, Height: res.Height, TxHash: res.HashHex()}
 	for _, it := range rpc.Items(res.Events) {
-		if it.Type == "gov" && it.Get("summary") != "" {
-			out.Summary = it.Get("summary")
+		if it.Type == types.EventGov && it.Get(types.AttrSummary) != "" {
+			out.Summary = it.Get(types.AttrSummary)
 		}
 	}
 	if res.Code != 0 {
-		out.Outcome, out.Reason = "rejected", app.CodeName(res.Code)
+		out.Outcome, out.Reason = "rejected", types.CodeName(res.Code)
 	}
 	err = c.output(out, func(w io.Writer) {
 		if out.Code == 0 {

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
 	"github.com/mykeyledger/mykey/internal/cardfile"
 	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 func TestGovKOfNFiles(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/chargecsv"
 	"github.com/mykeyledger/mykey/client/txbuild"
@@ -46,7 +45,7 @@ func newGovRegisterProviderCmd(c *cmdCtx) *cobra.Command {
 			}
 			p := &types.Provider{Id: id, Name: name, GrantKey: gk, ValidatorKey: vk, Power: power,
 				Status: types.ProviderStatus_PROVIDER_STATUS_ACTIVE}
-			if err := app.ValidateProvider(p); err != nil {
+			if err := types.CheckProvider(p); err != nil {
 				return nil, usageErr("%v", err)
 			}
 			return &types.GovAction{Action: &types.GovAction_RegisterProvider{RegisterProvider: &types.RegisterProvider{Provider: p}}}, nil
@@ -173,7 +172,7 @@ RFC 3339 or Unix seconds.`,
 			if err != nil {
 				return nil, usageErr("%v", err)
 			}
-			if err := app.ValidateProgram(pp); err != nil {
+			if err := types.CheckProgram(pp); err != nil {
 				return nil, usageErr("%v", err)
 			}
 			return &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: pp}}}, nil
@@ -264,8 +263,8 @@ func newGovCorrectCmd(c *cmdCtx) *cobra.Command {
 					k.ToAccountCommitment = txbuild.Commitment(account)
 				case account == "" && commitment != "":
 					b, err := hex.DecodeString(commitment)
-					if err != nil || len(b) != app.CommitmentLen {
-						return nil, usageErr("--account-commitment must be %d bytes of hex", app.CommitmentLen)
+					if err != nil || len(b) != types.CommitmentLen {
+						return nil, usageErr("--account-commitment must be %d bytes of hex", types.CommitmentLen)
 					}
 					k.ToAccountCommitment = b
 				default:
@@ -294,7 +293,7 @@ func newGovSetNodesCmd(c *cmdCtx) *cobra.Command {
 		},
 		func(context.Context) (*types.GovAction, error) {
 			if !txbuild.ValidID(owner) {
-				return nil, usageErr("--owner is required: a provider ID, or %q", app.GovernmentOwner)
+				return nil, usageErr("--owner is required: a provider ID, or %q", types.GovernmentOwner)
 			}
 			if none == (len(ids) > 0) {
 				return nil, usageErr("give --node-id (one or more) or --none")

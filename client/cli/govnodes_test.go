@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 // TestGovSetNodes: set-nodes registers an owner's P2P nodes, which the

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/chargecsv"
 	"github.com/mykeyledger/mykey/client/rpc"
@@ -128,9 +127,9 @@ func (c *cmdCtx) runGrant(ctx context.Context, f *grantFlags) error {
 	case !txbuild.ValidMyKeyID(f.mykey):
 		return usageErr("--mykey %q: a MyKey ID is 8 characters of 0-9 and A-Z without I, L, O, U", f.mykey)
 	case !txbuild.ValidChargeRef(f.ref):
-		return usageErr("--charge-ref must be 1-%d printable ASCII characters", app.MaxChargeRefLen)
-	case f.amount < 0 || f.amount > app.MaxAmountYen:
-		return usageErr("--amount must be 0 to %d yen", int64(app.MaxAmountYen))
+		return usageErr("--charge-ref must be 1-%d printable ASCII characters", types.MaxChargeRefLen)
+	case f.amount < 0 || f.amount > types.MaxAmountYen:
+		return usageErr("--amount must be 0 to %d yen", int64(types.MaxAmountYen))
 	}
 	if f.at != "" {
 		if ch.ChargedAt, err = chargecsv.ParseTime(f.at); err != nil {
@@ -156,7 +155,7 @@ func (c *cmdCtx) runGrant(ctx context.Context, f *grantFlags) error {
 		if err != nil {
 			return err
 		}
-		cr := chargeResult(0, ch, itemsOf(res, "grant", 1)[0], res, st.Height)
+		cr := chargeResult(0, ch, itemsOf(res, types.EventGrant, 1)[0], res, st.Height)
 		r = &cr
 		if r.Outcome == OutcomeDuplicate {
 			if err := c.fillRecorded(ctx, key.ID, []*ChargeResult{r}); err != nil {
@@ -185,23 +184,23 @@ func (c *cmdCtx) runGrant(ctx context.Context, f *grantFlags) error {
 // duplicates of themselves).
 func chargeResult(line int, ch *types.Charge, it rpc.Item, res *rpc.Result, before int64) ChargeResult {
 	r := ChargeResult{Line: line, ProgramID: ch.ProgramId, MyKeyID: ch.MykeyId, ChargeRef: ch.ChargeRef,
-		AmountYen: ch.AmountYen, Code: it.Code(), Log: it.Get("log"), TxHash: res.HashHex(), Outcome: OutcomeGranted}
+		AmountYen: ch.AmountYen, Code: it.Code(), Log: it.Get(types.AttrLog), TxHash: res.HashHex(), Outcome: OutcomeGranted}
 	if res.Stage == rpc.StageBlock {
 		r.Height = res.Height
 	}
 	switch {
-	case it.Get("outcome") == "accepted" && res.Resent && res.Height <= before:
-		r.Outcome, r.Code, r.Reason = OutcomeDuplicate, app.ErrDuplicateCharge.Code, app.ErrDuplicateCharge.Name
-		r.Log = fmt.Sprintf("%s: recorded in block %d by the same transaction, sent before", app.ErrDuplicateCharge.Msg, res.Height)
-	case it.Get("outcome") == "accepted":
-		r.GrantedYen = it.Int("granted_yen")
+	case it.Accepted() && res.Resent && res.Height <= before:
+		r.Outcome, r.Code, r.Reason = OutcomeDuplicate, types.ErrDuplicateCharge.Code, types.ErrDuplicateCharge.Name
+		r.Log = fmt.Sprintf("%s: recorded in block %d by the same transaction, sent before", types.ErrDuplicateCharge.Msg, res.Height)
+	case it.Accepted():
+		r.GrantedYen = it.Int(types.AttrGrantedYen)
 		r.Log = "ok"
-	case r.Code == app.ErrDuplicateCharge.Code:
-		r.Outcome, r.Reason = OutcomeDuplicate, app.CodeName(r.Code)
+	case r.Code == types.ErrDuplicateCharge.Code:
+		r.Outcome, r.Reason = OutcomeDuplicate, types.CodeName(r.Code)
 	default:
-		r.Outcome, r.Reason = OutcomeRejected, app.CodeName(r.Code)
+		r.Outcome, r.Reason = OutcomeRejected, types.CodeName(r.Code)
 		if r.Code == 0 { // no per-item outcome: never count it as granted
-			r.Code = app.ErrInternal.Code
+			r.Code = types.ErrInternal.Code
 		}
 	}
 	return r
@@ -241,7 +240,7 @@ func recorded(g *types.GrantRecord, amount int64, mykey string) *RecordedCharge 
 
 // codeReason names a rejection code.
 func codeReason(code uint32) string {
-	if n := app.CodeName(code); n != "" {
+	if n := types.CodeName(code); n != "" {
 		return n
 	}
 	return fmt.Sprintf("code %d", code)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/client/rpc"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 // harness runs mykey commands against an in-process chain.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/chargecsv"
 	"github.com/mykeyledger/mykey/client/cli/cmdenv"
@@ -98,8 +97,8 @@ func (c *cmdCtx) runImport(ctx context.Context, f *importFlags, path string) err
 	if err != nil {
 		return err
 	}
-	if f.batch < 1 || f.batch > app.MaxChargesPerTx {
-		return usageErr("--batch must be 1-%d", app.MaxChargesPerTx)
+	if f.batch < 1 || f.batch > types.MaxChargesPerTx {
+		return usageErr("--batch must be 1-%d", types.MaxChargesPerTx)
 	}
 	if f.inflight < 1 {
 		return usageErr("--inflight must be at least 1")
@@ -235,7 +234,7 @@ func (c *cmdCtx) sendGrants(ctx context.Context, txs []txbuild.Signed, b importB
 	prog := newProgress(c.Env.Stderr, c.Env.StderrTTY && !f.quiet, f.quiet, len(b.rows), len(txs))
 	prog.add(countOutcomes(b.results))
 	err := c.sendBatches(ctx, txs, f.inflight, func(bi int, s txbuild.Signed, res *rpc.Result) {
-		items := itemsOf(res, "grant", s.N)
+		items := itemsOf(res, types.EventGrant, s.N)
 		var tl tally
 		for k := 0; k < s.N; k++ {
 			ri := b.sendRows[s.First+k]
@@ -295,9 +294,9 @@ func (c *cmdCtx) findRecorded(ctx context.Context, provider string, rows []charg
 		}
 		ch := rows[i].Charge
 		results[i] = &ChargeResult{Line: rows[i].Line, ProgramID: ch.ProgramId, MyKeyID: ch.MykeyId, ChargeRef: ch.ChargeRef,
-			AmountYen: ch.AmountYen, Outcome: OutcomeDuplicate, Code: app.ErrDuplicateCharge.Code,
-			Reason: app.ErrDuplicateCharge.Name, Height: g.Height,
-			Log:      fmt.Sprintf("%s: recorded in block %d", app.ErrDuplicateCharge.Msg, g.Height),
+			AmountYen: ch.AmountYen, Outcome: OutcomeDuplicate, Code: types.ErrDuplicateCharge.Code,
+			Reason: types.ErrDuplicateCharge.Name, Height: g.Height,
+			Log:      fmt.Sprintf("%s: recorded in block %d", types.ErrDuplicateCharge.Msg, g.Height),
 			Recorded: recorded(&g, ch.AmountYen, ch.MykeyId)}
 		asRecordedRejection(results[i])
 	}

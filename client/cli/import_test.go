@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 // writeCSV writes a charges file: n charges spread over the people, of
@@ -63,7 +63,7 @@ func TestGrantImportRerun(t *testing.T) {
 	if again.Granted != 0 || again.GrantedYen != 0 || again.Duplicates != 1200 || again.Conflicts != 0 || !again.Complete {
 		t.Fatalf("rerun: %+v", summary(again))
 	}
-	if again.Results[7].Recorded == nil || !again.Results[7].Recorded.Same || again.Results[7].Code != app.ErrDuplicateCharge.Code {
+	if again.Results[7].Recorded == nil || !again.Results[7].Recorded.Same || again.Results[7].Code != types.ErrDuplicateCharge.Code {
 		t.Fatalf("rerun result: %+v", again.Results[7])
 	}
 	if h.node.Blocks != blocks {
@@ -108,7 +108,7 @@ func TestGrantImportPartlyRecorded(t *testing.T) {
 		t.Fatalf("ledger totals %+v, want %d yen in 40 grants", tot, want)
 	}
 	last := out.Results[len(out.Results)-1]
-	if last.Line != 42 || last.Outcome != OutcomeRejected || last.Code != app.ErrNotLinked.Code {
+	if last.Line != 42 || last.Outcome != OutcomeRejected || last.Code != types.ErrNotLinked.Code {
 		t.Fatalf("rejected row: %+v", last)
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/cardcmd"
 	"github.com/mykeyledger/mykey/client/rpc"
@@ -90,7 +89,7 @@ request expires after --valid-for (at most 7 days).`,
 
 func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 	if !txbuild.ValidID(f.program) || !txbuild.ValidID(f.provider) {
-		return usageErr("--program and --provider are IDs of 1-%d characters of A-Z a-z 0-9 . _ -", app.MaxIDLen)
+		return usageErr("--program and --provider are IDs of 1-%d characters of A-Z a-z 0-9 . _ -", types.MaxIDLen)
 	}
 	if f.account == "" {
 		return usageErr("--account is the link token your provider's app shows; it cannot be empty")
@@ -138,14 +137,14 @@ func (c *cmdCtx) runLink(ctx context.Context, f *linkFlags) error {
 		Fingerprint: fp, Outcome: "accepted"}
 	if res.Code == 0 {
 		for _, it := range rpc.Items(res.Events) {
-			if it.Type == "link" {
-				out.MyKeyID = it.Get("mykey_id")
+			if it.Type == types.EventLink {
+				out.MyKeyID = it.Get(types.AttrMyKeyID)
 			}
 		}
 	} else {
 		// A rejected link's event may name a MyKey ID issued only in the
 		// rejected attempt; report the one the ledger holds, if any.
-		out.Outcome, out.Reason = "rejected", app.CodeName(res.Code)
+		out.Outcome, out.Reason = "rejected", types.CodeName(res.Code)
 		out.MyKeyID, _ = c.mykeyOf(ctx, cert)
 	}
 	if err := c.output(out, func(w io.Writer) { printLink(w, &out) }); err != nil {
@@ -228,7 +227,7 @@ func printLink(w io.Writer, out *LinkJSON) {
 // certainly refuse: unknown or closed program, unknown or suspended
 // provider, revoked certificate, person already linked.
 func (c *cmdCtx) precheckLink(ctx context.Context, n rpc.Node, now time.Time, program, provider string, certDER []byte) error {
-	refuse := func(e *app.Error, format string, args ...any) error {
+	refuse := func(e *types.Error, format string, args ...any) error {
 		return rejected("the link (checked before signing; nothing was signed)", e.Code, fmt.Sprintf(format, args...))
 	}
 	var prog types.Program
@@ -237,20 +236,20 @@ func (c *cmdCtx) precheckLink(ctx context.Context, n rpc.Node, now time.Time, pr
 		return err
 	}
 	if !a.Found {
-		return refuse(app.ErrUnknownProgram, "unknown program %q", program)
+		return refuse(types.ErrUnknownProgram, "unknown program %q", program)
 	}
 	if t := now.Unix(); t < prog.LinkStart || t >= prog.LinkEnd {
-		return refuse(app.ErrWindowClosed, "program %q takes links from %s to %s", program, unixText(prog.LinkStart), unixText(prog.LinkEnd))
+		return refuse(types.ErrWindowClosed, "program %q takes links from %s to %s", program, unixText(prog.LinkStart), unixText(prog.LinkEnd))
 	}
 	var prov types.Provider
 	if a, err = rpc.Get(ctx, n, rpc.KeyProvider(provider), &prov, false); err != nil {
 		return err
 	}
 	if !a.Found {
-		return refuse(app.ErrUnknownProvider, "unknown provider %q", provider)
+		return refuse(types.ErrUnknownProvider, "unknown provider %q", provider)
 	}
 	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
-		return refuse(app.ErrProviderSuspended, "provider %q is suspended", provider)
+		return refuse(types.ErrProviderSuspended, "provider %q is suspended", provider)
 	}
 	var cr types.CertRecord
 	ref, err := certRefOf(certDER)
@@ -261,7 +260,7 @@ func (c *cmdCtx) precheckLink(ctx context.Context, n rpc.Node, now time.Time, pr
 		return err
 	}
 	if a.Found && cr.Revoked {
-		return refuse(app.ErrCertRevoked, "this card's certificate was revoked: %s", cr.RevokeReason)
+		return refuse(types.ErrCertRevoked, "this card's certificate was revoked: %s", cr.RevokeReason)
 	}
 	id, err := c.mykeyOf(ctx, certDER)
 	if err != nil || id == "" {
@@ -272,7 +271,7 @@ func (c *cmdCtx) precheckLink(ctx context.Context, n rpc.Node, now time.Time, pr
 		return err
 	}
 	if a.Found && l.Status == types.LinkStatus_LINK_STATUS_ACTIVE {
-		return refuse(app.ErrAlreadyLinked, "this card's MyKey ID %s is already linked to provider %q in program %q", id, l.ProviderId, program)
+		return refuse(types.ErrAlreadyLinked, "this card's MyKey ID %s is already linked to provider %q in program %q", id, l.ProviderId, program)
 	}
 	return nil
 }

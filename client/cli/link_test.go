@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mykeyledger/mykey/app"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/cardfile"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 func TestLinkGrantQuery(t *testing.T) {
@@ -23,7 +23,7 @@ func TestLinkGrantQuery(t *testing.T) {
 	m := fields(t, r.stdout)
 	requireKeys(t, "link", m, "mykey_id", "height", "code", "log")
 	id, _ := m["mykey_id"].(string)
-	if len(id) != app.MyKeyIDLen || m["code"].(float64) != 0 || m["height"].(float64) < 1 {
+	if len(id) != types.MyKeyIDLen || m["code"].(float64) != 0 || m["height"].(float64) < 1 {
 		t.Fatalf("link output: %v", m)
 	}
 	if strings.Contains(r.stderr+r.stdout, rpctest.PIN+"\n") {
@@ -45,7 +45,7 @@ func TestLinkGrantQuery(t *testing.T) {
 	// The same charge again: a duplicate, granted once; exit 0.
 	var dup GrantJSON
 	h.ok("", &dup, "grant", "--key", key, "--program", rpctest.Program, "--mykey", id, "--charge-ref", "pp-1", "--amount", "1000", "--json")
-	if dup.Outcome != OutcomeDuplicate || dup.GrantedYen != 0 || dup.Code != app.ErrDuplicateCharge.Code ||
+	if dup.Outcome != OutcomeDuplicate || dup.GrantedYen != 0 || dup.Code != types.ErrDuplicateCharge.Code ||
 		dup.Recorded == nil || !dup.Recorded.Same || dup.Recorded.GrantedYen != 250 {
 		t.Fatalf("rerun: %+v %+v", dup, dup.Recorded)
 	}
@@ -155,7 +155,7 @@ func TestLinkRejections(t *testing.T) {
 	if err := jsonUnmarshal(r.stdout, &out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Code != app.ErrAccountLinked.Code || out.Reason != "account_already_linked" || out.Outcome != "rejected" || out.MyKeyID != "" {
+	if out.Code != types.ErrAccountLinked.Code || out.Reason != "account_already_linked" || out.Outcome != "rejected" || out.MyKeyID != "" {
 		t.Fatalf("account reused: %+v", out)
 	}
 	if !strings.Contains(r.stderr, "code 12") || !strings.Contains(r.stderr, "another person") {

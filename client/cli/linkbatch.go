@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/cli/cmdenv"
 	"github.com/mykeyledger/mykey/client/rpc"
@@ -116,18 +115,18 @@ func (c *cmdCtx) runLinkBatch(ctx context.Context, keyPath string, args []string
 		if err != nil {
 			return fmt.Errorf("%w (batches before %d were sent; a rerun does not link anyone twice)", err, bi+1)
 		}
-		items := itemsOf(res, "link", s.N)
+		items := itemsOf(res, types.EventLink, s.N)
 		for k := 0; k < s.N; k++ {
 			li := in[s.First+k]
 			it := items[k]
 			r := LinkBatchResult{File: li.file, Fingerprint: li.lf.Fingerprint, ProgramID: li.lf.ProgramID,
-				MyKeyID: it.Get("mykey_id"), Code: it.Code(), Log: it.Get("log"), Outcome: "accepted",
+				MyKeyID: it.Get(types.AttrMyKeyID), Code: it.Code(), Log: it.Get(types.AttrLog), Outcome: "accepted",
 				TxHash: res.HashHex()}
 			if res.Stage == rpc.StageBlock {
 				r.Height = res.Height
 			}
 			if r.Code != 0 {
-				r.Outcome, r.Reason = "rejected", app.CodeName(r.Code)
+				r.Outcome, r.Reason = "rejected", types.CodeName(r.Code)
 				// The event may name a MyKey ID issued only in the
 				// rejected attempt: report the ledger's.
 				r.MyKeyID, _ = c.mykeyOf(ctx, li.sl.GetRequest().GetCertificate())
@@ -212,10 +211,10 @@ func itemsOf(res *rpc.Result, typ string, n int) []rpc.Item {
 		return got
 	}
 	whole := rpc.Item{Type: typ, Attrs: map[string]string{
-		"outcome": "rejected", "code": fmt.Sprint(res.Code), "reason": app.CodeName(res.Code), "log": res.Log}}
+		"outcome": "rejected", "code": fmt.Sprint(res.Code), "reason": types.CodeName(res.Code), "log": res.Log}}
 	if res.Code == 0 {
 		// Accepted without per-item events: should not happen; say so.
-		whole.Attrs["outcome"], whole.Attrs["code"] = "unknown", fmt.Sprint(app.ErrInternal.Code)
+		whole.Attrs["outcome"], whole.Attrs["code"] = "unknown", fmt.Sprint(types.ErrInternal.Code)
 		whole.Attrs["log"] = "the node reported no per-item outcome: look the transaction up with mykey query tx"
 	}
 	out := make([]rpc.Item, n)

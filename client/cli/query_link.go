@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/cardcmd"
 	"github.com/mykeyledger/mykey/client/rpc"
@@ -56,8 +55,8 @@ in the reader (--card; no PIN needed).`,
 				cm := txbuild.Commitment(account)
 				if commitment != "" {
 					b, err := hex.DecodeString(commitment)
-					if err != nil || len(b) != app.CommitmentLen {
-						return usageErr("--account-commitment must be %d bytes of hex", app.CommitmentLen)
+					if err != nil || len(b) != types.CommitmentLen {
+						return usageErr("--account-commitment must be %d bytes of hex", types.CommitmentLen)
 					}
 					cm = b
 				} else if account == "" {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
@@ -124,14 +123,14 @@ type CertRecordJSON struct {
 const needsFullRPC = "a certificate's record can only be found through a validator's full RPC (--node): the ledger keeps it under a keyed hash only the validators can compute, and the public endpoint does not serve it"
 
 // certRecord asks the node for the record of the certificate ref names.
-// The node computes the certificate's index (app.CertIndexPath); the
+// The node computes the certificate's index (types.CertIndexPath); the
 // answer, proved when prove is set, is the record under that index.
 func certRecord(ctx context.Context, n rpc.Node, ref *types.CertRef, cr *types.CertRecord, prove bool) (*rpc.Answer, error) {
 	bz, err := ref.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	res, err := n.Query(ctx, app.CertIndexPath+"/"+hex.EncodeToString(bz), prove)
+	res, err := n.Query(ctx, types.CertIndexPath+"/"+hex.EncodeToString(bz), prove)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, needsFullRPC)
 	}
@@ -282,7 +281,7 @@ func (q *querier) txCmd() *cobra.Command {
 			}
 			out := TxJSON{TxHash: strings.ToUpper(args[0]), Height: t.Height, Code: t.Result.Code, Log: t.Result.Log, Items: []ItemJSON{}}
 			if out.Code != 0 {
-				out.Reason = app.CodeName(out.Code)
+				out.Reason = types.CodeName(out.Code)
 			}
 			for _, it := range rpc.Items(t.Result.Events) {
 				out.Items = append(out.Items, ItemJSON{Type: it.Type, Attrs: it.Attrs})
@@ -290,8 +289,8 @@ func (q *querier) txCmd() *cobra.Command {
 			return q.c.output(out, func(w io.Writer) {
 				fmt.Fprintf(w, "transaction %s in block %d: code %d %s: %s\n", out.TxHash, out.Height, out.Code, out.Reason, out.Log)
 				for _, it := range rpc.Items(t.Result.Events) {
-					fmt.Fprintf(w, "  %s %s", it.Type, it.Get("outcome"))
-					for _, k := range []string{"mykey_id", "charge_ref", "granted_yen", "action", "reason"} {
+					fmt.Fprintf(w, "  %s %s", it.Type, it.Get(types.AttrOutcome))
+					for _, k := range []string{types.AttrMyKeyID, types.AttrChargeRef, types.AttrGrantedYen, types.AttrAction, types.AttrReason} {
 						if v := it.Get(k); v != "" {
 							fmt.Fprintf(w, " %s=%s", k, v)
 						}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
+	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 // A charge the ledger rejected is recorded under its reference with its
@@ -45,7 +45,7 @@ func TestRejectedChargeStaysRejected(t *testing.T) {
 		t.Fatalf("rerun: %s", summary(again))
 	}
 	z := again.Results[1]
-	if z.ChargeRef != "zero-1" || z.Outcome != OutcomeRejected || z.Code != app.ErrZeroGrant.Code || z.Reason != "zero_grant" ||
+	if z.ChargeRef != "zero-1" || z.Outcome != OutcomeRejected || z.Code != types.ErrZeroGrant.Code || z.Reason != "zero_grant" ||
 		!strings.Contains(z.Log, "rejected") || z.Recorded == nil || z.Recorded.Rejected != "zero_grant" || z.GrantedYen != 0 {
 		t.Fatalf("rerun result of the rejected charge: %+v (recorded %+v)", z, z.Recorded)
 	}
@@ -70,7 +70,7 @@ func TestRejectedChargeStaysRejected(t *testing.T) {
 	// The query shows the record as rejected.
 	var c ChargeJSON
 	h.ok("", &c, "query", "charge", "--program", rpctest.Program, "--provider", "paypay", "--ref", "zero-1", "--json")
-	if c.Code != app.ErrZeroGrant.Code || c.Rejected != "zero_grant" || c.GrantedYen != 0 {
+	if c.Code != types.ErrZeroGrant.Code || c.Rejected != "zero_grant" || c.GrantedYen != 0 {
 		t.Errorf("query charge: %+v", c)
 	}
 	r = h.ok("", nil, "query", "charge", "--program", rpctest.Program, "--provider", "paypay", "--ref", "zero-1")

@@ -4,14 +4,16 @@ import (
 	"strconv"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // Item is one judged item of a transaction, from its event: a link, a
 // charge, a government action, or the whole transaction ("rejected" event,
 // when it was refused before its items were judged).
 type Item struct {
-	Type  string            // event type: "link", "grant", "gov" or "rejected"
-	Attrs map[string]string // event attributes (first value of each key)
+	Type  string            // event type: types.EventLink, EventGrant, EventGov or EventRejected
+	Attrs map[string]string // event attributes (types.Attr*; first value of each key)
 }
 
 // Items returns the items of a transaction result, in the order judged.
@@ -20,7 +22,7 @@ func Items(events []abci.Event) []Item {
 	var out []Item
 	for _, ev := range events {
 		switch ev.Type {
-		case "link", "grant", "gov", "rejected":
+		case types.EventLink, types.EventGrant, types.EventGov, types.EventRejected:
 		default:
 			continue
 		}
@@ -36,11 +38,11 @@ func Items(events []abci.Event) []Item {
 }
 
 // Accepted reports whether the ledger accepted the item.
-func (it Item) Accepted() bool { return it.Attrs["outcome"] == "accepted" }
+func (it Item) Accepted() bool { return it.Attrs[types.AttrOutcome] == types.OutcomeAccepted }
 
 // Code is the item's result code (0 accepted).
 func (it Item) Code() uint32 {
-	c, _ := strconv.ParseUint(it.Attrs["code"], 10, 32)
+	c, _ := strconv.ParseUint(it.Attrs[types.AttrCode], 10, 32)
 	return uint32(c)
 }
 

@@ -8,7 +8,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 )
 
 // Record is a protobuf state record.
@@ -68,9 +68,9 @@ func Verify(ctx context.Context, n Node, key string, res *abci.QueryResponse) er
 		return err
 	}
 	if Found(res) {
-		err = store.VerifyValue(root, []byte(key), res.Value, res.ProofOps)
+		err = proof.VerifyValue(root, []byte(key), res.Value, res.ProofOps)
 	} else {
-		err = store.VerifyAbsence(root, []byte(key), res.ProofOps)
+		err = proof.VerifyAbsence(root, []byte(key), res.ProofOps)
 	}
 	if err != nil {
 		return fmt.Errorf("rpc: %s's answer for %s does not match the app hash in its block %d header: do not trust this answer: %w",

@@ -10,11 +10,10 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
-	"github.com/mykeyledger/mykey/client/rpc/rpctest"
 	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/rpctest"
 )
 
 // govTx is a signed government action registering a provider.
@@ -68,7 +67,7 @@ func TestSubmitStages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bad.Stage != rpc.StageCheck || bad.Code != app.ErrBadSequence.Code || bad.Height != 0 || len(bad.Events) == 0 {
+	if bad.Stage != rpc.StageCheck || bad.Code != types.ErrBadSequence.Code || bad.Height != 0 || len(bad.Events) == 0 {
 		t.Fatalf("refused: %+v", bad)
 	}
 

@@ -14,29 +14,7 @@ import (
 
 // ActionName is the ledger's name of a government action (the "action"
 // attribute of its "gov" event).
-func ActionName(a *types.GovAction) string {
-	switch a.Action.(type) {
-	case *types.GovAction_RegisterProvider:
-		return "register_provider"
-	case *types.GovAction_UpdateProvider:
-		return "update_provider"
-	case *types.GovAction_SetProgram:
-		return "set_program"
-	case *types.GovAction_RevokeCertificates:
-		return "revoke_certificates"
-	case *types.GovAction_Succession:
-		return "succession"
-	case *types.GovAction_AttestEligibility:
-		return "attest_eligibility"
-	case *types.GovAction_Settle:
-		return "settle"
-	case *types.GovAction_CorrectLinkage:
-		return "correct_linkage"
-	case *types.GovAction_SetNodes:
-		return "set_nodes"
-	}
-	return "unknown"
-}
+func ActionName(a *types.GovAction) string { return types.GovActionName(a) }
 
 // Describe says in one line what a government action does, for the key
 // holders who sign it.

@@ -3,7 +3,6 @@ package txbuild
 import (
 	"fmt"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/keyfile"
 )
@@ -30,8 +29,8 @@ type Signed struct {
 // GrantTxs signs the charges as grants of the key's provider, at most
 // perTx charges (and MaxTxBytes) per transaction, in order.
 func GrantTxs(key *keyfile.Key, chainID string, charges []*types.Charge, perTx int) ([]Signed, error) {
-	if perTx <= 0 || perTx > app.MaxChargesPerTx {
-		return nil, fmt.Errorf("txbuild: %d charges per transaction: use 1-%d", perTx, app.MaxChargesPerTx)
+	if perTx <= 0 || perTx > types.MaxChargesPerTx {
+		return nil, fmt.Errorf("txbuild: %d charges per transaction: use 1-%d", perTx, types.MaxChargesPerTx)
 	}
 	var out []Signed
 	for first := 0; first < len(charges); {
@@ -64,7 +63,7 @@ func GrantTx(key *keyfile.Key, chainID string, charges []*types.Charge) ([]byte,
 }
 
 // LinkBatchTxs signs citizen-signed links as the key's provider's link
-// batches, within app.MaxLinksPerBatch and MaxTxBytes each, in order.
+// batches, within types.MaxLinksPerBatch and MaxTxBytes each, in order.
 func LinkBatchTxs(key *keyfile.Key, chainID string, links []*types.SignedLink) ([]Signed, error) {
 	if key.Role != keyfile.RoleProvider {
 		return nil, fmt.Errorf("txbuild: key %q is a %s key, not a provider's grant key", key.ID, key.Role)
@@ -72,7 +71,7 @@ func LinkBatchTxs(key *keyfile.Key, chainID string, links []*types.SignedLink) (
 	var out []Signed
 	for first := 0; first < len(links); {
 		n, size := 0, 0
-		for first+n < len(links) && n < app.MaxLinksPerBatch {
+		for first+n < len(links) && n < types.MaxLinksPerBatch {
 			s := links[first+n].Size() + 8
 			if n > 0 && size+s > MaxTxBytes-1024 {
 				break

@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/jpki"
 	"github.com/mykeyledger/mykey/app/types"
 )
@@ -27,7 +26,7 @@ func Commitment(token string) []byte {
 const DefaultLinkValidity = time.Hour
 
 // LinkRequest builds the request a card signs. expires must be within
-// app.MaxLinkValidity of the block time the ledger judges it at.
+// types.MaxLinkValidity of the block time the ledger judges it at.
 func LinkRequest(chainID, program, provider, token string, expires time.Time, cert []byte) *types.LinkRequest {
 	return &types.LinkRequest{
 		ChainId: chainID, ProgramId: program, ProviderId: provider,
@@ -38,8 +37,8 @@ func LinkRequest(chainID, program, provider, token string, expires time.Time, ce
 
 // CheckValidity refuses a validity the ledger would refuse.
 func CheckValidity(d time.Duration) error {
-	if d <= 0 || d > app.MaxLinkValidity*time.Second {
-		return fmt.Errorf("txbuild: a link request is valid for up to %s, not %s", time.Duration(app.MaxLinkValidity)*time.Second, d)
+	if d <= 0 || d > types.MaxLinkValidity*time.Second {
+		return fmt.Errorf("txbuild: a link request is valid for up to %s, not %s", time.Duration(types.MaxLinkValidity)*time.Second, d)
 	}
 	return nil
 }

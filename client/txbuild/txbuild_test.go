@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/keyfile"
 	"github.com/mykeyledger/mykey/internal/testca"
@@ -59,9 +58,9 @@ func TestGrantTxsChunks(t *testing.T) {
 	}
 	// Long references: the byte bound splits before the count does.
 	for _, ch := range charges {
-		ch.ChargeRef = strings.Repeat("x", app.MaxChargeRefLen-6) + ch.ChargeRef
+		ch.ChargeRef = strings.Repeat("x", types.MaxChargeRefLen-6) + ch.ChargeRef
 	}
-	txs, err = GrantTxs(k, "c", charges, app.MaxChargesPerTx)
+	txs, err = GrantTxs(k, "c", charges, types.MaxChargesPerTx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +77,7 @@ func TestGrantTxsChunks(t *testing.T) {
 	if _, err := GrantTxs(key(t, keyfile.RoleGovernment, "g"), "c", charges, 10); err == nil {
 		t.Fatal("a government key signed a grant")
 	}
-	if _, err := GrantTxs(k, "c", charges, app.MaxChargesPerTx+1); err == nil {
+	if _, err := GrantTxs(k, "c", charges, types.MaxChargesPerTx+1); err == nil {
 		t.Fatal("more charges per tx than the ledger takes")
 	}
 }
@@ -87,7 +86,7 @@ func TestLinkFileAndBatches(t *testing.T) {
 	ca := testca.MustCA(t)
 	card := ca.MustIssue(t, testca.CardOptions{})
 	req := LinkRequest("c", "mynapoint", "paypay", "token", time.Unix(2000, 0), card.CertDER)
-	if !bytes.Equal(req.AccountCommitment, Commitment("token")) || len(req.AccountCommitment) != app.CommitmentLen {
+	if !bytes.Equal(req.AccountCommitment, Commitment("token")) || len(req.AccountCommitment) != types.CommitmentLen {
 		t.Fatal("commitment")
 	}
 	sl := &types.SignedLink{Request: req, Signature: card.MustSign(t, req.SignBytes())}

@@ -25,7 +25,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/keyfile"
 	"github.com/mykeyledger/mykey/internal/netlayout"
@@ -483,9 +483,9 @@ func (nw *network) verify(i int, key string, r *abci.QueryResponse) {
 	}
 	root := blk.Block.AppHash
 	if r.Value == nil {
-		err = store.VerifyAbsence(root, []byte(key), r.ProofOps)
+		err = proof.VerifyAbsence(root, []byte(key), r.ProofOps)
 	} else {
-		err = store.VerifyValue(root, []byte(key), r.Value, r.ProofOps)
+		err = proof.VerifyValue(root, []byte(key), r.Value, r.ProofOps)
 	}
 	if err != nil {
 		nw.t.Fatalf("node %d: proof of %s at height %d does not verify: %v", i, key, r.Height, err)

@@ -18,7 +18,6 @@ import (
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	mykeyrpc "github.com/mykeyledger/mykey/client/rpc"
@@ -408,7 +407,7 @@ func TestPublicEndpoint(t *testing.T) {
 			// the answer.
 			var res ctypes.ResultABCIQuery
 			_, a, bz := call(t, pub, "abci_query", params)
-			if a.Error != nil || cmtjson.Unmarshal(a.Result, &res) != nil || res.Response.Code != app.ErrNotPublic.Code ||
+			if a.Error != nil || cmtjson.Unmarshal(a.Result, &res) != nil || res.Response.Code != types.ErrNotPublic.Code ||
 				!strings.Contains(res.Response.Log, node.ErrNotPublic.Error()) || len(res.Response.Value) != 0 || res.Response.ProofOps != nil {
 				t.Errorf("public abci_query %s %q: %.300s, want refused as not public", q.path, q.data, bz)
 			}
@@ -416,7 +415,7 @@ func TestPublicEndpoint(t *testing.T) {
 			if len(q.data) > 0 {
 				gq.Set("data", "0x"+hex.EncodeToString(q.data))
 			}
-			if _, bz := uriGet(t, pub, "abci_query", gq); !bytes.Contains(bz, []byte(fmt.Sprintf(`"code":%d`, app.ErrNotPublic.Code))) ||
+			if _, bz := uriGet(t, pub, "abci_query", gq); !bytes.Contains(bz, []byte(fmt.Sprintf(`"code":%d`, types.ErrNotPublic.Code))) ||
 				!bytes.Contains(bz, []byte(node.ErrNotPublic.Error())) {
 				t.Errorf("public GET abci_query %s: %.300s, want refused as not public", q.path, bz)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/pseudonym"
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -41,9 +42,9 @@ func TestRestartNetwork(t *testing.T) {
 		if r == nil || r.TxResult.Code != 0 {
 			t.Fatalf("link %d not committed: %+v", k, r)
 		}
-		keys = append(keys, "link/"+node.DefaultProgram+"/"+attr(r.TxResult, "link", "mykey_id"))
+		keys = append(keys, string(types.KeyLink(node.DefaultProgram, attr(r.TxResult, "link", "mykey_id"))))
 	}
-	mykey := keys[0][len("link/"+node.DefaultProgram+"/"):]
+	mykey := keys[0][len(types.KeyLink(node.DefaultProgram, "")):]
 	// The grant goes to node 1, whose CheckTx reads its own committed
 	// state: wait until that node has the linkage too.
 	if r := nw.committed(1, txs[0], 30*time.Second); r == nil || r.TxResult.Code != 0 {
@@ -56,7 +57,7 @@ func TestRestartNetwork(t *testing.T) {
 	if r := nw.committed(0, grant, 30*time.Second); r == nil || r.TxResult.Code != 0 {
 		t.Fatalf("grant not committed: %+v", r)
 	}
-	keys = append(keys, "charge/"+node.DefaultProgram+"/paypay/before-restart", "programtotals/"+node.DefaultProgram)
+	keys = append(keys, string(types.KeyCharge(node.DefaultProgram, "paypay", "before-restart")), string(types.KeyProgramTotals(node.DefaultProgram)))
 	before, _ := nw.queryManySameHeight(all, keys)
 
 	// Stop everything at once.

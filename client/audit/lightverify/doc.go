@@ -11,8 +11,8 @@
 //     hash (TrustHeight, TrustHash), or a genesis file, whose validators
 //     must have signed the chain's first block (Genesis).
 //  2. Each record's Merkle proof (the app's "mykey:smst" proof operation)
-//     is checked against that header's AppHash with store.VerifyValue, an
-//     absent record's with store.VerifyAbsence.
+//     is checked against that header's AppHash with proof.VerifyValue, an
+//     absent record's with proof.VerifyAbsence.
 //  3. A "/range" answer must also be well formed: keys under the asked
 //     prefix, strictly increasing, after the cursor, and a next cursor
 //     that is the last key or empty.

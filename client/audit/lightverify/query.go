@@ -9,11 +9,11 @@ import (
 	cmtcrypto "github.com/cometbft/cometbft/api/cometbft/crypto/v1"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 )
 
-// MaxPage is the most records one "/range" answer holds (app.MaxRangeLimit).
+// MaxPage is the most records one "/range" answer holds (types.MaxRangeLimit).
 const MaxPage = 1000
 
 // Record is one verified record.
@@ -104,15 +104,15 @@ func (c *Client) VerifyRecord(ctx context.Context, raw *RawRecord) (*Record, err
 	}
 	ops := raw.ProofOps
 	if rec.Value == nil {
-		if err := store.VerifyAbsence(root, []byte(key), ops); err != nil {
+		if err := proof.VerifyAbsence(root, []byte(key), ops); err != nil {
 			return nil, perr(err)
 		}
 		return rec, nil
 	}
-	if err := store.VerifyValue(root, []byte(key), rec.Value, ops); err != nil {
+	if err := proof.VerifyValue(root, []byte(key), rec.Value, ops); err != nil {
 		return nil, perr(err)
 	}
-	if rec.Weight, err = store.ProofWeight(ops); err != nil {
+	if rec.Weight, err = proof.ProofWeight(ops); err != nil {
 		return nil, perr(err)
 	}
 	return rec, nil
@@ -192,10 +192,10 @@ func (c *Client) VerifyPage(ctx context.Context, raw *RawPage) (*Page, error) {
 			if err := ops.Unmarshal(r.ProofOps); err != nil {
 				return nil, perr(r.Key, fmt.Errorf("proof does not decode: %w", err))
 			}
-			if err := store.VerifyValue(root, []byte(r.Key), r.Value, &ops); err != nil {
+			if err := proof.VerifyValue(root, []byte(r.Key), r.Value, &ops); err != nil {
 				return nil, perr(r.Key, err)
 			}
-			w, err := store.ProofWeight(&ops)
+			w, err := proof.ProofWeight(&ops)
 			if err != nil {
 				return nil, perr(r.Key, err)
 			}
@@ -231,9 +231,9 @@ func (c *Client) verifyCount(raw *RawPage, root []byte, page *Page) error {
 		}
 		var err error
 		if len(cnt.Value) == 0 {
-			err = store.VerifyAbsence(root, []byte(key), &ops)
+			err = proof.VerifyAbsence(root, []byte(key), &ops)
 		} else {
-			err = store.VerifyValue(root, []byte(key), cnt.Value, &ops)
+			err = proof.VerifyValue(root, []byte(key), cnt.Value, &ops)
 		}
 		if err != nil {
 			return perr(err)

@@ -25,7 +25,7 @@
 //     totals) and keeps the grants recorded at or before H0, each proved at
 //     its own page's height. They are exactly the grants that existed at
 //     H0, so their sum must equal what the totals at H0 say, and for a full
-//     scan the total yen the app hash of H0 commits to (store.RootSum):
+//     scan the total yen the app hash of H0 commits to (proof.RootSum):
 //     a grant a node hid from a page, or invented, breaks the sum.
 //     History entries are immutable too and numbered without gaps up to
 //     the government's next sequence at H0. A rejected charge is recorded

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // CSVHeader is the header row of a grant export.
@@ -144,7 +146,7 @@ func ParseCSVRow(row []string) (*Grant, error) {
 	}
 	g.AmountYen, g.GrantedYen, g.Height = num(row[4]), num(row[5]), num(row[8])
 	g.ChargedAt, g.Time = ts(row[6]), ts(row[7])
-	g.Key = PrefixCharge + g.ProgramId + "/" + g.ProviderId + "/" + g.ChargeRef
+	g.Key = types.PrefixCharge + g.ProgramId + "/" + g.ProviderId + "/" + g.ChargeRef
 	if err != nil {
 		return nil, fmt.Errorf("report: CSV row %v: %w", row, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 )
@@ -28,7 +27,7 @@ func (g *Grant) Reason() string {
 	if g.Code == 0 {
 		return ""
 	}
-	if n := app.CodeName(g.Code); n != "" {
+	if n := types.CodeName(g.Code); n != "" {
 		return n
 	}
 	return fmt.Sprintf("code %d", g.Code)
@@ -44,11 +43,11 @@ type Scope struct {
 func (s Scope) Prefix() string {
 	switch {
 	case s.Program == "":
-		return PrefixCharge
+		return types.PrefixCharge
 	case s.Provider == "":
-		return PrefixCharge + s.Program + "/"
+		return types.PrefixCharge + s.Program + "/"
 	}
-	return PrefixCharge + s.Program + "/" + s.Provider + "/"
+	return types.PrefixCharge + s.Program + "/" + s.Provider + "/"
 }
 
 // All reports whether the scope is every grant.
@@ -193,7 +192,7 @@ func (s *Scan) record(src Source, r *lightverify.Record, filter Filter, emit fun
 	if err := decode(*r, &g.GrantRecord); err != nil {
 		return err
 	}
-	if want := PrefixCharge + g.ProgramId + "/" + g.ProviderId + "/" + g.ChargeRef; want != r.Key {
+	if want := types.PrefixCharge + g.ProgramId + "/" + g.ProviderId + "/" + g.ChargeRef; want != r.Key {
 		s.problem(r.Key, "the record names program %q, provider %q, charge %q", g.ProgramId, g.ProviderId, g.ChargeRef)
 	}
 	if src.Verified() && (g.GrantedYen < 0 || r.Weight != uint64(g.GrantedYen)) {

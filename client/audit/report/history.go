@@ -59,13 +59,13 @@ func ReadHistory(ctx context.Context, src Source, t *Totals) (*History, error) {
 	h := &History{Height: t.Height}
 	next := t.Gov.NextSequence
 	want := uint64(1)
-	err := readPages(ctx, src, PrefixHistory, func(page *lightverify.Page) error {
+	err := readPages(ctx, src, types.PrefixHistory, func(page *lightverify.Page) error {
 		for _, r := range page.Records {
 			var e types.HistoryEntry
 			if err := decode(r, &e); err != nil {
 				return err
 			}
-			if r.Key != fmt.Sprintf("%s%016x", PrefixHistory, e.Sequence) {
+			if r.Key != fmt.Sprintf("%s%016x", types.PrefixHistory, e.Sequence) {
 				h.Missing = append(h.Missing, Mismatch{Check: "history record", Records: []string{r.Key},
 					Detail: fmt.Sprintf("the entry under %s has sequence %d", r.Key, e.Sequence)})
 				continue
@@ -92,52 +92,50 @@ func ReadHistory(ctx context.Context, src Source, t *Totals) (*History, error) {
 }
 
 func missing(seq uint64, height int64) Mismatch {
-	return Mismatch{Check: "history complete", Records: []string{fmt.Sprintf("%s%016x", PrefixHistory, seq), PrefixGov},
+	return Mismatch{Check: "history complete", Records: []string{fmt.Sprintf("%s%016x", types.PrefixHistory, seq), types.PrefixGov},
 		Detail: fmt.Sprintf("government action %d was applied by height %d (gov.next_sequence) but the node gave no history entry for it", seq, height)}
 }
 
 // describe names what a history entry did.
 func describe(key string, e *types.HistoryEntry, provedAt int64) *HistoryItem {
-	it := &HistoryItem{Key: key, Sequence: e.Sequence, Height: e.Height, Time: e.Time, Summary: e.Summary, ProvedAt: provedAt, Entry: e}
+	it := &HistoryItem{Key: key, Sequence: e.Sequence, Height: e.Height, Time: e.Time, Summary: e.Summary, ProvedAt: provedAt, Entry: e,
+		Action: types.GovActionName(e.Action)}
 	if e.Action == nil {
-		it.Action = "unknown"
 		return it
 	}
 	switch a := e.Action.Action.(type) {
 	case *types.GovAction_RegisterProvider:
-		it.Action, it.Kind = "register_provider", KindProvider
+		it.Kind = KindProvider
 		if a.RegisterProvider.Provider != nil {
 			it.Provider = a.RegisterProvider.Provider.Id
 		}
 	case *types.GovAction_UpdateProvider:
-		it.Action, it.Kind, it.Provider = "update_provider", KindProvider, a.UpdateProvider.ProviderId
+		it.Kind, it.Provider = KindProvider, a.UpdateProvider.ProviderId
 	case *types.GovAction_SetProgram:
-		it.Action, it.Kind = "set_program", KindProgram
+		it.Kind = KindProgram
 		if a.SetProgram.Program != nil {
 			it.Program = a.SetProgram.Program.Id
 		}
 	case *types.GovAction_RevokeCertificates:
-		it.Action, it.Kind, it.Reference = "revoke_certificates", KindRevocation, a.RevokeCertificates.Reason
+		it.Kind, it.Reference = KindRevocation, a.RevokeCertificates.Reason
 		for _, c := range a.RevokeCertificates.Certificates {
 			it.Certificates = append(it.Certificates, hex.EncodeToString(c.GetIndex()))
 		}
 	case *types.GovAction_Succession:
-		it.Action, it.Kind, it.Reference = "succession", KindSuccession, a.Succession.Reason
+		it.Kind, it.Reference = KindSuccession, a.Succession.Reason
 		it.Certificates = []string{hex.EncodeToString(a.Succession.OldCert.GetIndex()), hex.EncodeToString(a.Succession.NewCert.GetIndex())}
 	case *types.GovAction_AttestEligibility:
-		it.Action, it.Kind, it.Program = "attest_eligibility", KindAttestation, a.AttestEligibility.ProgramId
+		it.Kind, it.Program = KindAttestation, a.AttestEligibility.ProgramId
 	case *types.GovAction_Settle:
 		s := a.Settle
-		it.Action, it.Kind, it.Program, it.Provider, it.AmountYen, it.Reference = "settle", KindSettlement, s.ProgramId, s.ProviderId, s.AmountYen, s.Reference
+		it.Kind, it.Program, it.Provider, it.AmountYen, it.Reference = KindSettlement, s.ProgramId, s.ProviderId, s.AmountYen, s.Reference
 	case *types.GovAction_CorrectLinkage:
 		c := a.CorrectLinkage
-		it.Action, it.Kind, it.Program, it.MyKeyID, it.Provider, it.Reference = "correct_linkage", KindCorrection, c.ProgramId, c.MykeyId, c.ToProviderId, c.IncidentRef
+		it.Kind, it.Program, it.MyKeyID, it.Provider, it.Reference = KindCorrection, c.ProgramId, c.MykeyId, c.ToProviderId, c.IncidentRef
 	case *types.GovAction_SetNodes:
 		// The owner's P2P node IDs: which nodes may connect to the
 		// consortium's network.
-		it.Action, it.Kind, it.Provider = "set_nodes", KindNodes, a.SetNodes.Owner
-	default:
-		it.Action = "unknown"
+		it.Kind, it.Provider = KindNodes, a.SetNodes.Owner
 	}
 	return it
 }

@@ -80,7 +80,7 @@ var mergedRE = regexp.MustCompile(`merged MyKey IDs ([0-9A-Z]{8}) and ([0-9A-Z]{
 // grant records of every provider it was linked to) and checks they add
 // up to its totals. ErrNotFound if the ledger proves the ID absent.
 func Person(ctx context.Context, src Source, t *Totals, h *History, id string, grants bool) (*PersonReport, error) {
-	r, err := src.Get(ctx, PrefixMyKey+id)
+	r, err := src.Get(ctx, types.PrefixMyKey+id)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func Person(ctx context.Context, src Source, t *Totals, h *History, id string, g
 		// A merged-away ID's totals moved to the ID it was merged into.
 		if p.Record.MergedInto == "" && n == pp.Scan.Passed && got != pp.Totals.GrantedYen {
 			p.Mismatches = append(p.Mismatches, Mismatch{Check: "person = grants",
-				Records: []string{PrefixPerson + program + "/" + id, PrefixCharge + program + "/*"},
+				Records: []string{types.PrefixPerson + program + "/" + id, types.PrefixCharge + program + "/*"},
 				Detail: fmt.Sprintf("person %s in program %s: totals say %d yen granted, the grants to it and the IDs merged into it add up to %d yen",
 					id, program, pp.Totals.GrantedYen, got)})
 		}
@@ -144,7 +144,7 @@ func Person(ctx context.Context, src Source, t *Totals, h *History, id string, g
 
 func personProgram(ctx context.Context, src Source, t *Totals, program, id string, ids map[string]bool, grants bool) (*PersonProgram, error) {
 	pp := &PersonProgram{Program: program}
-	r, err := src.Get(ctx, PrefixLink+program+"/"+id)
+	r, err := src.Get(ctx, types.PrefixLink+program+"/"+id)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func personProgram(ctx context.Context, src Source, t *Totals, program, id strin
 			return nil, err
 		}
 	}
-	r, err = src.Get(ctx, PrefixPerson+program+"/"+id)
+	r, err = src.Get(ctx, types.PrefixPerson+program+"/"+id)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func personProgram(ctx context.Context, src Source, t *Totals, program, id strin
 // be of different heights).
 func linkEvents(ctx context.Context, src Source, program, id string) ([]*types.LinkEvent, error) {
 	var out []*types.LinkEvent
-	err := readPages(ctx, src, PrefixLinkHistory+program+"/"+id+"/", func(page *lightverify.Page) error {
+	err := readPages(ctx, src, types.PrefixLinkHistory+program+"/"+id+"/", func(page *lightverify.Page) error {
 		for _, r := range page.Records {
 			e := &types.LinkEvent{}
 			if err := decode(r, e); err != nil {

@@ -44,8 +44,8 @@ func ScanPersons(ctx context.Context, src Source, t *Totals, program string, emi
 	if program != "" {
 		dir = program + "/"
 	}
-	persons := newRangeIter(ctx, src, PrefixPerson+dir)
-	links := newRangeIter(ctx, src, PrefixLink+dir)
+	persons := newRangeIter(ctx, src, types.PrefixPerson+dir)
+	links := newRangeIter(ctx, src, types.PrefixLink+dir)
 	s := &PersonScan{}
 	p, err := persons.next()
 	if err != nil {
@@ -58,10 +58,10 @@ func ScanPersons(ctx context.Context, src Source, t *Totals, program string, emi
 	for p != nil || l != nil {
 		var pk, lk string
 		if p != nil {
-			pk = strings.TrimPrefix(p.Key, PrefixPerson)
+			pk = strings.TrimPrefix(p.Key, types.PrefixPerson)
 		}
 		if l != nil {
-			lk = strings.TrimPrefix(l.Key, PrefixLink)
+			lk = strings.TrimPrefix(l.Key, types.PrefixLink)
 		}
 		row := &PersonRow{LinkStatus: "none"}
 		var key string
@@ -89,7 +89,7 @@ func ScanPersons(ctx context.Context, src Source, t *Totals, program string, emi
 			if err := decode(*l, &link); err != nil {
 				return s, err
 			}
-			row.Provider, row.LinkStatus = link.ProviderId, linkStatus(&link)
+			row.Provider, row.LinkStatus = link.ProviderId, types.LinkStatusOf(&link)
 			if row.Height == 0 {
 				row.Height = l.Height
 			}
@@ -111,16 +111,6 @@ func ScanPersons(ctx context.Context, src Source, t *Totals, program string, emi
 	}
 	s.Pages = persons.tally.Pages + links.tally.Pages
 	return s, nil
-}
-
-func linkStatus(l *types.Linkage) string {
-	switch l.Status {
-	case types.LinkStatus_LINK_STATUS_ACTIVE:
-		return "active"
-	case types.LinkStatus_LINK_STATUS_VOIDED:
-		return "voided"
-	}
-	return "unknown"
 }
 
 // rangeIter reads the range under a prefix in full, record by record,

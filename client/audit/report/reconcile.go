@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // Mismatch is one check that failed, with the records involved.
@@ -54,23 +56,23 @@ func Reconcile(t *Totals, scan *Scan) []Mismatch {
 		add("cutoff", []string{root}, "grants were cut off at height %d, the totals are of height %d", scan.Cutoff, t.Height)
 	}
 	if got := t.GrantedYen(); got < 0 || uint64(got) != t.RootSum {
-		add("root = program totals", []string{root, PrefixProgramTotals + "*"},
+		add("root = program totals", []string{root, types.PrefixProgramTotals + "*"},
 			"the state root commits to %d yen granted, the program totals add up to %d yen", t.RootSum, got)
 	}
 	if got := t.DailyYen(); got < 0 || uint64(got) != t.RootSum {
-		add("root = daily", []string{root, PrefixDaily + "*"},
+		add("root = daily", []string{root, types.PrefixDaily + "*"},
 			"the state root commits to %d yen granted, the daily records add up to %d yen", t.RootSum, got)
 	}
 	checkDaily(t, add)
 	if scan != nil && len(scan.Scopes) == 1 && scan.Scopes[0].All() {
 		if scan.Total.Yen < 0 || uint64(scan.Total.Yen) != t.RootSum {
-			add("root = grants", []string{root, PrefixCharge + "*"},
+			add("root = grants", []string{root, types.PrefixCharge + "*"},
 				"the state root commits to %d yen granted, the %d grant records recorded by height %d add up to %d yen (%+d)",
 				t.RootSum, scan.Total.Grants, t.Height, scan.Total.Yen, scan.Total.Yen-int64(t.RootSum))
 		}
 	}
 	for _, p := range t.Programs {
-		pk := PrefixProgramTotals + p.ID
+		pk := types.PrefixProgramTotals + p.ID
 		var granted, grants, linked int64
 		for _, v := range p.Providers {
 			granted += v.Totals.GrantedYen
@@ -78,14 +80,14 @@ func Reconcile(t *Totals, scan *Scan) []Mismatch {
 			linked += v.Totals.Linked
 		}
 		if granted != p.Totals.GrantedYen || grants != p.Totals.Grants || linked != p.Totals.Linked {
-			add("program = providers", []string{pk, PrefixProviderTotals + p.ID + "/*"},
+			add("program = providers", []string{pk, types.PrefixProviderTotals + p.ID + "/*"},
 				"program %s totals say %d yen, %d grants, %d linked; its providers' add up to %d yen, %d grants, %d linked",
 				p.ID, p.Totals.GrantedYen, p.Totals.Grants, p.Totals.Linked, granted, grants, linked)
 		}
 		if p.Program == nil {
 			add("program exists", []string{pk}, "totals for program %s, which is not defined", p.ID)
 		} else if p.Totals.GrantedYen > p.Program.BudgetYen {
-			add("granted <= budget", []string{pk, PrefixProgram + p.ID},
+			add("granted <= budget", []string{pk, types.PrefixProgram + p.ID},
 				"program %s granted %d yen of a %d yen budget", p.ID, p.Totals.GrantedYen, p.Program.BudgetYen)
 		}
 		for _, v := range p.Providers {
@@ -98,7 +100,7 @@ func Reconcile(t *Totals, scan *Scan) []Mismatch {
 			add("grant record", []string{pr.Key}, "%s", pr.Detail)
 		}
 		if n := scan.ProblemCount - len(scan.Problems); n > 0 {
-			add("grant record", []string{PrefixCharge + "*"}, "%d more grant records disagree with their keys or weights", n)
+			add("grant record", []string{types.PrefixCharge + "*"}, "%d more grant records disagree with their keys or weights", n)
 		}
 	}
 	return out
@@ -121,7 +123,7 @@ func checkProvider(t *Totals, scan *Scan, v *ProviderView, add func(string, []st
 		}
 	}
 	if over != tt.RecoveredYen {
-		add("recovered = over-grants", []string{k, PrefixOverGrant + v.Program + "/" + v.Provider + "/*"},
+		add("recovered = over-grants", []string{k, types.PrefixOverGrant + v.Program + "/" + v.Provider + "/*"},
 			"provider %s in program %s: recovered %d yen, over-grants recorded add up to %d yen", v.Provider, v.Program, tt.RecoveredYen, over)
 	}
 	if scan == nil || !covered(scan, v.Program, v.Provider) {
@@ -132,7 +134,7 @@ func checkProvider(t *Totals, scan *Scan, v *ProviderView, add func(string, []st
 		got = *s
 	}
 	if got.Yen != tt.GrantedYen || got.Grants != tt.Grants {
-		add("provider = grants", []string{k, PrefixCharge + v.Program + "/" + v.Provider + "/*"},
+		add("provider = grants", []string{k, types.PrefixCharge + v.Program + "/" + v.Provider + "/*"},
 			"provider %s in program %s: totals say %d yen in %d grants, its grant records recorded by height %d add up to %d yen in %d grants",
 			v.Provider, v.Program, tt.GrantedYen, tt.Grants, scan.Cutoff, got.Yen, got.Grants)
 	}
@@ -167,7 +169,7 @@ func checkDaily(t *Totals, add func(string, []string, string, ...any)) {
 			got = *s
 		}
 		if got.Yen != p.Totals.GrantedYen || got.Grants != p.Totals.Grants {
-			add("program = daily", []string{PrefixProgramTotals + p.ID, PrefixDaily + p.ID + "/*"},
+			add("program = daily", []string{types.PrefixProgramTotals + p.ID, types.PrefixDaily + p.ID + "/*"},
 				"program %s totals say %d yen in %d grants, its daily records add up to %d yen in %d grants",
 				p.ID, p.Totals.GrantedYen, p.Totals.Grants, got.Yen, got.Grants)
 		}
@@ -177,7 +179,7 @@ func checkDaily(t *Totals, add func(string, []string, string, ...any)) {
 				got = *s
 			}
 			if got.Yen != v.Totals.GrantedYen || got.Grants != v.Totals.Grants {
-				add("provider = daily", []string{v.Key(), PrefixDaily + v.Program + "/" + v.Provider + "/*"},
+				add("provider = daily", []string{v.Key(), types.PrefixDaily + v.Program + "/" + v.Provider + "/*"},
 					"provider %s in program %s: totals say %d yen in %d grants, its daily records add up to %d yen in %d grants",
 					v.Provider, v.Program, v.Totals.GrantedYen, v.Totals.Grants, got.Yen, got.Grants)
 			}
@@ -187,7 +189,7 @@ func checkDaily(t *Totals, add func(string, []string, string, ...any)) {
 	for _, p := range pairs {
 		if t.ProviderIn(p.Program, p.Provider) == nil {
 			s := byPair[p]
-			add("daily have totals", []string{PrefixDaily + p.Program + "/" + p.Provider + "/*", PrefixProviderTotals + p.Program + "/" + p.Provider},
+			add("daily have totals", []string{types.PrefixDaily + p.Program + "/" + p.Provider + "/*", types.PrefixProviderTotals + p.Program + "/" + p.Provider},
 				"%d grants (%d yen) on daily records of provider %s in program %s, which has no totals", s.Grants, s.Yen, p.Provider, p.Program)
 		}
 	}
@@ -208,7 +210,7 @@ func checkScanned(t *Totals, scan *Scan, add func(string, []string, string, ...a
 	for _, p := range pairs {
 		if t.ProviderIn(p.Program, p.Provider) == nil {
 			s := scan.Pairs[p]
-			add("grants have totals", []string{PrefixCharge + p.Program + "/" + p.Provider + "/*", PrefixProviderTotals + p.Program + "/" + p.Provider},
+			add("grants have totals", []string{types.PrefixCharge + p.Program + "/" + p.Provider + "/*", types.PrefixProviderTotals + p.Program + "/" + p.Provider},
 				"%d grants (%d yen) of provider %s in program %s, which has no totals", s.Grants, s.Yen, p.Provider, p.Program)
 		}
 	}

@@ -6,26 +6,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mykeyledger/mykey/app/store"
+	"github.com/mykeyledger/mykey/app/proof"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
-)
-
-// Store key prefixes (app/keys.go is the registry).
-const (
-	PrefixGov            = "gov"
-	PrefixProgram        = "program/"
-	PrefixProgramTotals  = "programtotals/"
-	PrefixProvider       = "provider/"
-	PrefixProviderTotals = "providertotals/"
-	PrefixOverGrant      = "overgrant/"
-	PrefixCharge         = "charge/"
-	PrefixDaily          = "daily/"
-	PrefixHistory        = "history/"
-	PrefixLink           = "link/"
-	PrefixLinkHistory    = "linkhistory/"
-	PrefixPerson         = "person/"
-	PrefixMyKey          = "mykey/"
 )
 
 // Totals is every small figure of the ledger, all proved at one height.
@@ -96,7 +79,7 @@ type ProviderView struct {
 }
 
 // Key is the record's store key.
-func (v *ProviderView) Key() string { return PrefixProviderTotals + v.Program + "/" + v.Provider }
+func (v *ProviderView) Key() string { return types.PrefixProviderTotals + v.Program + "/" + v.Provider }
 
 // Outstanding is granted − settled − recovered: what the government still
 // owes the provider.
@@ -170,8 +153,8 @@ func (t *Totals) GrantedYen() (n int64) {
 // daily grant ledger and the government state, all proved at one height, and the total granted the
 // app hash of that height commits to.
 func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
-	prefixes := []string{PrefixProgram, PrefixProgramTotals, PrefixProvider, PrefixProviderTotals, PrefixOverGrant, PrefixDaily}
-	height, sets, recs, err := ConsistentWith(ctx, src, prefixes, []string{PrefixGov})
+	prefixes := []string{types.PrefixProgram, types.PrefixProgramTotals, types.PrefixProvider, types.PrefixProviderTotals, types.PrefixOverGrant, types.PrefixDaily}
+	height, sets, recs, err := ConsistentWith(ctx, src, prefixes, []string{types.PrefixGov})
 	if err != nil {
 		return nil, err
 	}
@@ -181,10 +164,10 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 	if t.AppHash, err = src.AppHash(ctx, height); err != nil {
 		return nil, err
 	}
-	if t.RootSum, err = store.RootSum(t.AppHash); err != nil {
+	if t.RootSum, err = proof.RootSum(t.AppHash); err != nil {
 		return nil, fmt.Errorf("report: app hash of height %d from node %s: %w", height, src.Node(), err)
 	}
-	if t.RootCount, err = store.RootCount(t.AppHash); err != nil {
+	if t.RootCount, err = proof.RootCount(t.AppHash); err != nil {
 		return nil, fmt.Errorf("report: app hash of height %d from node %s: %w", height, src.Node(), err)
 	}
 	progs := map[string]*ProgramView{}
@@ -209,7 +192,7 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		prog(p.Id).Program = &p
 	}
 	for _, r := range sets[1] {
-		id := strings.TrimPrefix(r.Key, PrefixProgramTotals)
+		id := strings.TrimPrefix(r.Key, types.PrefixProgramTotals)
 		pv := prog(id)
 		if err := decode(r, &pv.Totals); err != nil {
 			return nil, err
@@ -226,7 +209,7 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		names[p.Id] = p.Name
 	}
 	for _, r := range sets[3] {
-		program, provider, ok := strings.Cut(strings.TrimPrefix(r.Key, PrefixProviderTotals), "/")
+		program, provider, ok := strings.Cut(strings.TrimPrefix(r.Key, types.PrefixProviderTotals), "/")
 		if !ok {
 			return nil, fmt.Errorf("report: unexpected key %q", r.Key)
 		}
@@ -246,7 +229,7 @@ func ReadTotals(ctx context.Context, src Source) (*Totals, error) {
 		t.OverGrants = append(t.OverGrants, og)
 	}
 	for _, r := range sets[5] {
-		parts := strings.Split(strings.TrimPrefix(r.Key, PrefixDaily), "/")
+		parts := strings.Split(strings.TrimPrefix(r.Key, types.PrefixDaily), "/")
 		if len(parts) != 3 {
 			return nil, fmt.Errorf("report: unexpected key %q", r.Key)
 		}

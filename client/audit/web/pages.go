@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
@@ -39,43 +40,17 @@ type pages struct{ t map[string]*template.Template }
 var pageNames = []string{"summary", "provider", "grants", "history", "person", "wait", "failure", "notfound"}
 
 var funcs = template.FuncMap{
-	"yen":  report.Yen,
-	"ts":   report.Timestamp,
-	"day":  report.Day,
-	"kind": kindName,
-	"status": func(s types.ProviderStatus) string {
-		switch s {
-		case types.ProviderStatus_PROVIDER_STATUS_ACTIVE:
-			return "active"
-		case types.ProviderStatus_PROVIDER_STATUS_SUSPENDED:
-			return "suspended"
-		}
-		return "unknown"
-	},
-	"link": func(l *types.Linkage) string {
-		switch {
-		case l == nil:
-			return "none"
-		case l.Status == types.LinkStatus_LINK_STATUS_ACTIVE:
-			return "active"
-		case l.Status == types.LinkStatus_LINK_STATUS_VOIDED:
-			return "voided"
-		}
-		return "unknown"
-	},
-	"pct": func(bp int64) string { return fmt.Sprintf("%d.%02d%%", bp/100, bp%100) },
-	"add": func(a, b int) int { return a + b },
+	"yen":    report.Yen,
+	"ts":     report.Timestamp,
+	"day":    report.Day,
+	"kind":   kindName,
+	"status": func(s types.ProviderStatus) string { return s.Name() },
+	"link":   types.LinkStatusOf,
+	"pct":    func(bp int64) string { return fmt.Sprintf("%d.%02d%%", bp/100, bp%100) },
+	"add":    func(a, b int) int { return a + b },
 }
 
-func kindName(k types.ProgramKind) string {
-	switch k {
-	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
-		return "percent of charge"
-	case types.ProgramKind_PROGRAM_KIND_FIXED:
-		return "fixed"
-	}
-	return "unknown"
-}
+func kindName(k types.ProgramKind) string { return strings.ReplaceAll(k.Name(), "_", " ") }
 
 func newPages() (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
