@@ -99,43 +99,15 @@ func (nw *Network) StopAll(tb testing.TB, nodes ...int) {
 	}
 }
 
-// Restart stops node i (SIGTERM, a clean exit) and starts it again with env.
-func (nw *Network) Restart(tb testing.TB, i int, env ...string) {
-	tb.Helper()
-	nw.Stop(tb, i)
-	nw.Start(tb, i, env...)
-}
-
-// Pause suspends node i (SIGSTOP); Resume continues it (SIGCONT).
-func (nw *Network) Pause(tb testing.TB, i int) {
-	tb.Helper()
-	if err := nw.running(tb, i).Pause(); err != nil {
-		tb.Fatalf("node %d: %v", i, err)
-	}
-}
-
-// Resume continues a paused node i.
-func (nw *Network) Resume(tb testing.TB, i int) {
-	tb.Helper()
-	if err := nw.running(tb, i).Resume(); err != nil {
-		tb.Fatalf("node %d: %v", i, err)
-	}
-}
-
-func (nw *Network) running(tb testing.TB, i int) *Process {
+// WaitExit waits up to timeout for node i to exit by itself and returns
+// its exit status (-1 if a signal ended it).
+func (nw *Network) WaitExit(tb testing.TB, i int, timeout time.Duration) int {
 	tb.Helper()
 	p := nw.Process(i)
 	if p == nil {
 		tb.Fatalf("node %d is not running", i)
 	}
-	return p
-}
-
-// WaitExit waits up to timeout for node i to exit by itself and returns
-// its exit status (-1 if a signal ended it).
-func (nw *Network) WaitExit(tb testing.TB, i int, timeout time.Duration) int {
-	tb.Helper()
-	code, err := nw.running(tb, i).Wait(timeout)
+	code, err := p.Wait(timeout)
 	if err != nil {
 		tb.Fatalf("node %d: %v", i, err)
 	}

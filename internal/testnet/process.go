@@ -72,17 +72,13 @@ func (p *Process) Exited() bool {
 	}
 }
 
-// signal sends sig unless the process has ended (its PID may be reused).
-func (p *Process) signal(sig syscall.Signal) error {
+// Kill ends the process with SIGKILL, unless it has ended (its PID may be
+// reused), and waits for it.
+func (p *Process) Kill() error {
 	if p.Exited() {
 		return nil
 	}
-	return p.cmd.Process.Signal(sig)
-}
-
-// Kill ends the process with SIGKILL and waits for it.
-func (p *Process) Kill() error {
-	if err := p.signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("testnet: kill %d: %w", p.PID(), err)
 	}
 	<-p.done
@@ -124,9 +120,3 @@ func (p *Process) Wait(timeout time.Duration) (int, error) {
 		return 0, fmt.Errorf("did not exit within %s", timeout)
 	}
 }
-
-// Pause stops the process with SIGSTOP; Resume continues it (SIGCONT).
-func (p *Process) Pause() error { return p.signal(syscall.SIGSTOP) }
-
-// Resume continues a paused process.
-func (p *Process) Resume() error { return p.signal(syscall.SIGCONT) }

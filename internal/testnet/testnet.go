@@ -46,8 +46,10 @@ const EnvLogDir = "E2E_LOGDIR"
 const (
 	DefaultTimeoutPropose = time.Second
 	DefaultTimeoutCommit  = 300 * time.Millisecond
-	DefaultReadyHeight    = 2
-	DefaultReadyTimeout   = 90 * time.Second
+	// ReadyHeight is the block every node must have made, within
+	// ReadyTimeout, before Start or StartAll returns.
+	ReadyHeight  = 2
+	ReadyTimeout = 90 * time.Second
 )
 
 // Options configure a test network. The zero value is one validator.
@@ -70,19 +72,10 @@ type Options struct {
 	// settings (0 keeps node.DefaultAppConfig's).
 	SnapshotInterval uint64
 	SnapshotKeep     uint32
-	// Config, if set, adjusts node i's configuration before any node
-	// starts.
-	Config func(i int, c *node.Config)
-	// Env holds extra environment (NAME=value) of node i's first start.
-	Env map[int][]string
 	// NoStart writes the network without starting any node: the test
-	// starts them with Network.Start (or in containers).
+	// starts them with Network.Start (extra environment of a node goes
+	// there) or StartAll, or runs them in containers.
 	NoStart bool
-	// ReadyHeight is the block every node must have before Start
-	// returns (0 means DefaultReadyHeight), within ReadyTimeout (0
-	// means DefaultReadyTimeout).
-	ReadyHeight  int64
-	ReadyTimeout time.Duration
 	// Dir is the run directory (the network in Dir/net, the node logs
 	// in Dir); Start defaults it to a temporary directory of the test,
 	// Launch requires it.
@@ -111,7 +104,7 @@ type Network struct {
 }
 
 // Start writes a network with opts, starts its nodes (unless opts.NoStart)
-// and waits until each has made opts.ReadyHeight; when tb's test ends it
+// and waits until each has made ReadyHeight; when tb's test ends it
 // kills the nodes still running and, if the test failed, logs the end of
 // every node's log. It skips the test with -short.
 func Start(tb testing.TB, opts Options) *Network {
@@ -152,12 +145,6 @@ func Launch(opts Options) (*Network, error) {
 	if opts.TimeoutCommit == 0 {
 		opts.TimeoutCommit = DefaultTimeoutCommit
 	}
-	if opts.ReadyHeight == 0 {
-		opts.ReadyHeight = DefaultReadyHeight
-	}
-	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = DefaultReadyTimeout
-	}
 	mykeyd, err := mykeydPath()
 	if err != nil {
 		return nil, err
@@ -174,19 +161,37 @@ func Launch(opts Options) (*Network, error) {
 	if opts.NoStart {
 		return nw, nil
 	}
-	for i := range nw.procs {
-		if err := nw.start(i, mykeyd, opts.Env[i]); err != nil {
-			nw.Close()
-			return nw, err
-		}
-	}
-	for i := range nw.procs {
-		if err := nw.waitHeight(i, opts.ReadyHeight, opts.ReadyTimeout); err != nil {
-			nw.Close()
-			return nw, err
-		}
+	if err := nw.startAll(); err != nil {
+		nw.Close()
+		return nw, err
 	}
 	return nw, nil
+}
+
+// StartAll starts every node not running and waits until each has made
+// ReadyHeight.
+func (nw *Network) StartAll(tb testing.TB) {
+	tb.Helper()
+	if err := nw.startAll(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (nw *Network) startAll() error {
+	for i := range nw.procs {
+		if nw.Process(i) != nil {
+			continue
+		}
+		if err := nw.start(i, nw.mykeyd, nil); err != nil {
+			return err
+		}
+	}
+	for i := range nw.procs {
+		if err := nw.waitHeight(i, ReadyHeight, ReadyTimeout); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // write writes the network and loads what the tests use of it.
@@ -200,18 +205,6 @@ func (nw *Network) write() error {
 		return fmt.Errorf("testnet: %w", err)
 	}
 	nw.Layout = lay
-	if o.Config != nil {
-		for i, n := range lay.Nodes {
-			c, err := node.LoadConfig(n.Home)
-			if err != nil {
-				return fmt.Errorf("testnet: %w", err)
-			}
-			o.Config(i, c)
-			if err := c.Save(); err != nil {
-				return fmt.Errorf("testnet: %w", err)
-			}
-		}
-	}
 	if nw.CA, err = testca.Load(lay.TestCA); err != nil {
 		return fmt.Errorf("testnet: %w", err)
 	}
