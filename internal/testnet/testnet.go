@@ -5,7 +5,7 @@
 // processes, waits for their blocks and ends the processes it started, by
 // PID, when the test ends. The Network gives the layout (network.json), the
 // test CA, the government's and the providers' keys and a CometBFT RPC
-// client per node, and starts, stops, kills, pauses and adds nodes.
+// client per node, and starts, stops, kills and adds nodes.
 //
 // It is a normal package so that every test package can import it, but
 // only _test.go files do: mykeyd and mykey link nothing of it.
