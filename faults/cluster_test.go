@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/mykeyledger/mykey/internal/keyfile"
 	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
+	"github.com/mykeyledger/mykey/internal/testnet"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -68,15 +68,15 @@ func newCluster(t *testing.T, denv *dockerEnv, rep *report) *cluster {
 	dir := t.TempDir()
 	t.Cleanup(func() { keepRunDir(t, dir) }) // after the containers are gone
 	c := &cluster{
-		t: t, denv: denv, dir: dir, netDir: filepath.Join(dir, "net"),
+		t: t, denv: denv, dir: dir,
 		project: fmt.Sprintf("%s%d-%s", namePrefix, os.Getpid(), randID(6)),
-		keys:    map[string]*keyfile.Key{}, rep: rep, up: make([]bool, validators),
+		rep:     rep, up: make([]bool, validators),
 	}
 	c.image = c.project + ":latest"
 	sweepStale(t)
 
 	start := time.Now()
-	mykeyd, mykey := buildBinaries(t, dir)
+	mykeyd, mykey := binaries(t, dir)
 	c.mykey = mykey
 	t.Logf("faults: built mykeyd (static) and mykey in %s", time.Since(start).Round(time.Second))
 	dockerfile := filepath.Join(repoRoot(t), "docker", "Dockerfile")
@@ -85,30 +85,11 @@ func newCluster(t *testing.T, denv *dockerEnv, rep *report) *cluster {
 	}
 	t.Cleanup(func() { _, _ = run(2*time.Minute, "docker", "rmi", "-f", c.image) })
 
-	_, err := run(2*time.Minute, mykeyd, "testnet", "--validators", strconv.Itoa(validators), "--output", c.netDir,
-		"--chain-id", chainID, "--cards", "0",
-		"--government-keys", strconv.Itoa(govKeys), "--government-threshold", strconv.Itoa(govThreshold))
-	if err != nil {
-		t.Fatalf("faults: %v", err)
-	}
-	if c.lay, err = netlayout.Load(c.netDir); err != nil {
-		t.Fatal(err)
-	}
-	if c.ca, err = testca.Load(c.lay.TestCA); err != nil {
-		t.Fatal(err)
-	}
-	for id, path := range c.lay.ProviderKeys {
-		if c.keys[id], err = keyfile.Load(path); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, path := range c.lay.GovernmentKeys {
-		k, err := keyfile.Load(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.gov = append(c.gov, k)
-	}
+	// The network is written as for processes; the Docker layer
+	// (startNetwork) then runs it in containers.
+	nw := testnet.Start(t, testnet.Options{Validators: validators, ChainID: chainID, Dir: dir,
+		GovernmentKeys: govKeys, GovernmentThreshold: govThreshold, NoStart: true})
+	c.netDir, c.lay, c.ca, c.keys, c.gov = nw.NetDir, nw.Layout, nw.CA, nw.ProviderKeys, nw.GovKeys
 	t.Cleanup(c.remove)
 	c.startNetwork()
 	c.live = startLiveness(c)
@@ -180,7 +161,7 @@ func (c *cluster) startNetwork() {
 		c.comet = append(c.comet, cn)
 	}
 	for i := range validators {
-		c.waitFor(90*time.Second, fmt.Sprintf("node %d to make block 2 at %s (the suite reaches each container at its address on a Docker bridge network it made: the host must route to it)",
+		testnet.WaitFor(t, 90*time.Second, fmt.Sprintf("node %d to make block 2 at %s (the suite reaches each container at its address on a Docker bridge network it made: the host must route to it)",
 			i, c.nw.Nodes[i].RPC), func() bool { return c.height(i) >= 2 })
 		c.setUp(i, true)
 	}

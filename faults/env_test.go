@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mykeyledger/mykey/internal/testnet"
 )
 
 // Environment variables of the suite.
@@ -118,23 +120,25 @@ func repoRoot(t testing.TB) string {
 	return root
 }
 
-// buildBinaries builds a static mykeyd (for the image) and mykey (the
-// client the storms run) into dir.
-func buildBinaries(t *testing.T, dir string) (mykeyd, mykey string) {
+// binaries returns the static mykeyd (internal/testnet builds it without
+// cgo), linked into dir/image as the image's build context, and mykey (the
+// client the storms run).
+func binaries(t *testing.T, dir string) (mykeyd, mykey string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	mykeyd, mykey = filepath.Join(dir, "image", "mykeyd"), filepath.Join(dir, "bin", "mykey")
-	if _, err := runCtx(ctx, []string{"CGO_ENABLED=0"}, "go", "build", "-o", mykeyd, "github.com/mykeyledger/mykey/cmd/mykeyd"); err != nil {
-		t.Fatalf("faults: building a static mykeyd (CGO_ENABLED=0): %v", err)
-	}
-	if err := checkStatic(mykeyd); err != nil {
+	built := testnet.Mykeyd(t)
+	if err := checkStatic(built); err != nil {
 		t.Fatalf("faults: %v", err)
 	}
-	if _, err := runCtx(ctx, nil, "go", "build", "-o", mykey, "github.com/mykeyledger/mykey/cmd/mykey"); err != nil {
-		t.Fatalf("faults: building mykey: %v", err)
+	mykeyd = filepath.Join(dir, "image", "mykeyd")
+	if err := os.MkdirAll(filepath.Dir(mykeyd), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	return mykeyd, mykey
+	if err := os.Link(built, mykeyd); err != nil {
+		if _, err := run(time.Minute, "cp", built, mykeyd); err != nil {
+			t.Fatalf("faults: %v", err)
+		}
+	}
+	return mykeyd, testnet.Mykey(t)
 }
 
 // checkStatic refuses a binary that needs a dynamic loader: an image

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mykeyledger/mykey/internal/testnet"
 )
 
 // suite is one run of the fault suite on one network.
@@ -150,7 +152,7 @@ func (s *suite) partitionTwo(t *testing.T, storm func(time.Duration)) string {
 	}
 	healed := time.Now()
 	c.connect(t, 2)
-	c.waitForTB(t, 30*time.Second, "blocks with 3 of 4 validators connected again", func() bool { return maxOf(c.heights()) >= h2+2 })
+	testnet.WaitFor(t, 30*time.Second, "blocks with 3 of 4 validators connected again", func() bool { return maxOf(c.heights()) >= h2+2 })
 	resumed := time.Since(healed)
 	c.connect(t, 3)
 	return fmt.Sprintf("nodes 2 and 3 cut off: no block for 8 s; blocks again %.1f s after node 2 returned", resumed.Seconds())
@@ -215,7 +217,7 @@ func (s *suite) restoreDisk(t *testing.T, storm func(time.Duration)) string {
 	storm(6 * time.Second)
 	c.docker(t, "start", c.container(1))
 	var from int64
-	c.waitForTB(t, 60*time.Second, "node 1 to answer after the restore", func() bool {
+	testnet.WaitFor(t, 60*time.Second, "node 1 to answer after the restore", func() bool {
 		from = c.height(1)
 		return from > 0
 	})

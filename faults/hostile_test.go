@@ -15,6 +15,7 @@ import (
 	"github.com/mykeyledger/mykey/client/txbuild"
 	"github.com/mykeyledger/mykey/internal/keyfile"
 	"github.com/mykeyledger/mykey/internal/testca"
+	"github.com/mykeyledger/mykey/internal/testnet"
 )
 
 // hostileCase is one transaction an attacker or a broken client sends.
@@ -267,7 +268,7 @@ func (s *suite) submit(t *testing.T, i int, kind string, bz []byte, charges ...*
 	// node to have that block applied (the next block stored means it
 	// was committed).
 	if h := s.submitted; h > 0 {
-		s.c.waitForTB(t, 60*time.Second, fmt.Sprintf("node %d past height %d", i, h), func() bool { return s.c.height(i) > h })
+		testnet.WaitFor(t, 60*time.Second, fmt.Sprintf("node %d past height %d", i, h), func() bool { return s.c.height(i) > h })
 	}
 	ctx, cancel := ctxT(90 * time.Second)
 	defer cancel()

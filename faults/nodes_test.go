@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mykeyledger/mykey/internal/testnet"
 )
 
 // Faults: each declares the node down before it acts.
@@ -102,7 +104,7 @@ func (c *cluster) waitRejoin(tb testing.TB, i int) {
 		}
 	}
 	start := time.Now()
-	c.waitForTB(tb, 120*time.Second, fmt.Sprintf("node %d to rejoin (%d peers, caught up)", i, others), func() bool {
+	testnet.WaitFor(tb, 120*time.Second, fmt.Sprintf("node %d to rejoin (%d peers, caught up)", i, others), func() bool {
 		ctx, cancel := ctxT(2 * time.Second)
 		defer cancel()
 		st, err := c.comet[i].Status(ctx)
@@ -168,27 +170,11 @@ func minOf(hs []int64) int64 {
 	return m
 }
 
-func (c *cluster) waitFor(timeout time.Duration, what string, cond func() bool) {
-	c.t.Helper()
-	c.waitForTB(c.t, timeout, what, cond)
-}
-
-func (c *cluster) waitForTB(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("faults: timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // waitBlocks waits until every node has made n more blocks.
 func (c *cluster) waitBlocks(tb testing.TB, n int64) {
 	tb.Helper()
 	target := maxOf(c.heights()) + n
-	c.waitForTB(tb, 60*time.Second, fmt.Sprintf("every node at height %d", target), func() bool {
+	testnet.WaitFor(tb, 60*time.Second, fmt.Sprintf("every node at height %d", target), func() bool {
 		return minOf(c.heights()) >= target
 	})
 }

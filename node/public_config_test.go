@@ -12,6 +12,7 @@ import (
 
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/mykeyledger/mykey/internal/netlayout"
+	"github.com/mykeyledger/mykey/internal/testnet/freeport"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -72,7 +73,7 @@ func TestPublicConfig(t *testing.T) {
 // TestTestnetPublic: each node of a test network has its public endpoint
 // next to its other ports, in config.toml and network.json.
 func TestTestnetPublic(t *testing.T) {
-	base := freePorts(t, 2)
+	base := freeport.Base(t, 2, PortsPerNode)
 	lay, err := Testnet(TestnetOptions{Validators: 2, Output: filepath.Join(t.TempDir(), "net"), BasePort: base})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestPublicStartStop(t *testing.T) {
 
 	for _, disabled := range []bool{false, true} {
 		// A network each: a home is opened once per process.
-		lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freePorts(t, 1),
+		lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freeport.Base(t, 1, PortsPerNode),
 			TimeoutPropose: time.Second, TimeoutCommit: 200 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/testca"
+	"github.com/mykeyledger/mykey/internal/testnet/freeport"
 )
 
 // syncBuffer is a log sink safe for the nodes' goroutines.
@@ -42,31 +42,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// freePorts finds a base port with n nodes' port ranges free on 127.0.0.1.
-func freePorts(t *testing.T, n int) int {
-	t.Helper()
-	for range 200 {
-		// Below 32768: Linux hands out ports from 32768 up to outgoing
-		// connections, which could take a port between this check and
-		// the node binding it.
-		base := 20000 + rand.IntN(12000/PortsPerNode)*PortsPerNode
-		ok := true
-		for i := 0; i < n*PortsPerNode && ok; i++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range on 127.0.0.1")
-	return 0
 }
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -102,7 +77,7 @@ func TestNodesInProcess(t *testing.T) {
 		t.Skip("starts a network; skipped with -short")
 	}
 	lay, err := Testnet(TestnetOptions{Validators: 2, Output: filepath.Join(t.TempDir(), "net"),
-		BasePort: freePorts(t, 2), TimeoutPropose: time.Second, TimeoutCommit: 300 * time.Millisecond})
+		BasePort: freeport.Base(t, 2, PortsPerNode), TimeoutPropose: time.Second, TimeoutCommit: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +229,7 @@ func TestStartFails(t *testing.T) {
 	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = reg, reg
 	defer func() { prometheus.DefaultRegisterer, prometheus.DefaultGatherer = defReg, defGat }()
 
-	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freePorts(t, 1)})
+	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freeport.Base(t, 1, PortsPerNode)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +265,7 @@ func TestStartFails(t *testing.T) {
 // or is not the one genesis commits to stops before CometBFT starts, with a
 // message naming the key file and what to do.
 func TestWrongPseudonymKeyStops(t *testing.T) {
-	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freePorts(t, 1)})
+	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freeport.Base(t, 1, PortsPerNode)})
 	if err != nil {
 		t.Fatal(err)
 	}

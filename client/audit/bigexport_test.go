@@ -51,10 +51,10 @@ func TestExport100k(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer n.stop()
+	defer n.Close()
 	wantYen, err := loadGrants(n, total)
 	if err != nil {
-		t.Fatalf("loading %d grants: %v (node log %s/node.log)", total, err, dir)
+		t.Fatalf("loading %d grants: %v (node log %s/node0.log)", total, err, dir)
 	}
 	t.Logf("recorded %d grants (¥%d) in %s", total, wantYen, time.Since(start).Round(time.Second))
 

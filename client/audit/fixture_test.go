@@ -50,7 +50,7 @@ func buildFixture(dir string) (f *fixture, err error) {
 	}
 	defer func() {
 		if err != nil {
-			n.stop()
+			n.Close()
 		}
 	}()
 	f = &fixture{net: n, granted: map[pair]int64{}, grants: map[pair]int64{}, settled: map[pair]int64{},
@@ -253,7 +253,7 @@ func buildFixture(dir string) (f *fixture, err error) {
 		ProviderId: "aupay", Status: types.ProviderStatus_PROVIDER_STATUS_SUSPENDED}}}); err != nil {
 		return nil, fmt.Errorf("suspend: %w", err)
 	}
-	if f.readyHeight, err = n.height(); err != nil {
+	if f.readyHeight, err = n.Status(0, time.Minute); err != nil {
 		return nil, err
 	}
 	return f, nil

@@ -227,7 +227,7 @@ func TestUnreachableIsNotTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := f.net.height()
+	h, err := f.net.Status(0, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,9 +243,7 @@ func TestUnreachableIsNotTampering(t *testing.T) {
 		t.Fatalf("an unreachable node is called untrustworthy (%s): %v", node, err)
 	}
 	p.down.Store(false)
-	if err := f.net.waitHeight(h+3, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	f.net.WaitHeight(t, 0, h+3, time.Minute)
 	if _, err := c.AppHash(ctx, h+1); err != nil {
 		t.Fatalf("after the node came back: %v", err)
 	}

@@ -6,14 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,145 +17,25 @@ import (
 
 	"github.com/mykeyledger/mykey/client/card/pcsctest"
 	"github.com/mykeyledger/mykey/client/cli"
+	"github.com/mykeyledger/mykey/internal/netlayout"
+	"github.com/mykeyledger/mykey/internal/testnet"
 )
 
-// The binaries under test, built by TestMain.
-var mykeyBin, mykeydBin string
+func TestMain(m *testing.M) { os.Exit(testnet.Main(m)) }
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	flag.Parse()
-	if testing.Short() {
-		return m.Run() // the tests that need the binaries skip
-	}
-	dir, err := os.MkdirTemp("", "mykey-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	mykeyBin, mykeydBin = filepath.Join(dir, "mykey"), filepath.Join(dir, "mykeyd")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	for bin, pkg := range map[string]string{mykeyBin: "github.com/mykeyledger/mykey/cmd/mykey", mykeydBin: "github.com/mykeyledger/mykey/cmd/mykeyd"} {
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: building %s: %v\n%s", pkg, err, out)
-			return 1
-		}
-	}
-	return m.Run()
-}
-
-// localnet is a `mykeyd testnet` network of mykeyd processes.
+// localnet is a test network of mykeyd processes (internal/testnet) that
+// the tests drive through the mykey binary.
 type localnet struct {
-	t     *testing.T
-	dir   string // the testnet's output directory (network.json)
-	lay   layout
-	procs []*exec.Cmd
-	done  []chan struct{}
-}
-
-// layout is what the tests read of network.json.
-type layout struct {
-	ChainID string `json:"chain_id"`
-	Nodes   []struct {
-		RPC  string `json:"rpc"`
-		Home string `json:"home"`
-	} `json:"nodes"`
-	GovernmentKeys []string          `json:"government_keys"`
-	ProviderKeys   map[string]string `json:"provider_keys"`
-	TestCards      []string          `json:"test_cards"`
+	*testnet.Network
+	t   *testing.T
+	dir string // the network's directory (network.json), MYKEY_NETWORK
+	lay *netlayout.Layout
 }
 
 func startLocalnet(t *testing.T, validators, cards int) *localnet {
 	t.Helper()
-	base := freeBasePort(t, validators)
-	dir := filepath.Join(t.TempDir(), "net")
-	out, err := exec.Command(mykeydBin, "testnet", "--validators", strconv.Itoa(validators), "--output", dir,
-		"--base-port", strconv.Itoa(base), "--cards", strconv.Itoa(cards),
-		"--timeout-propose", "1s", "--timeout-commit", "300ms", "--json").Output()
-	if err != nil {
-		t.Fatalf("mykeyd testnet: %v", err)
-	}
-	n := &localnet{t: t, dir: dir}
-	if err := json.Unmarshal(out, &n.lay); err != nil {
-		t.Fatalf("mykeyd testnet --json: %v\n%s", err, out)
-	}
-	t.Cleanup(n.stop)
-	for i, nd := range n.lay.Nodes {
-		logf, err := os.Create(filepath.Join(filepath.Dir(dir), fmt.Sprintf("node%d.log", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(mykeydBin, "start", "--home", nd.Home)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { cmd.Wait(); logf.Close(); close(done) }()
-		n.procs, n.done = append(n.procs, cmd), append(n.done, done)
-	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		r := n.mykey("", "status", "--json")
-		var st cli.StatusJSON
-		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &st) == nil && st.Height >= 2 {
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the network made no block 2 in 90s: %s", r)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-}
-
-// stop stops the nodes this test started, by PID: SIGTERM, then SIGKILL.
-func (n *localnet) stop() {
-	for _, p := range n.procs {
-		_ = p.Process.Signal(syscall.SIGTERM)
-	}
-	for i, p := range n.procs {
-		select {
-		case <-n.done[i]:
-		case <-time.After(20 * time.Second):
-			_ = p.Process.Kill()
-			<-n.done[i]
-		}
-	}
-	if n.t.Failed() {
-		logs, _ := filepath.Glob(filepath.Join(filepath.Dir(n.dir), "node*.log"))
-		for _, l := range logs {
-			bz, _ := os.ReadFile(l)
-			lines := strings.Split(strings.TrimSpace(string(bz)), "\n")
-			n.t.Logf("---- %s ----\n%s", filepath.Base(l), strings.Join(lines[max(0, len(lines)-15):], "\n"))
-		}
-	}
-}
-
-func freeBasePort(t *testing.T, nodes int) int {
-	t.Helper()
-	for range 200 {
-		// Below 32768: Linux hands out ports from 32768 up to outgoing
-		// connections, which could take a port between this check and
-		// the node binding it.
-		base := 20000 + rand.IntN(1200)*10
-		ok := true
-		for i := 0; i < nodes*10 && ok; i++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range on 127.0.0.1")
-	return 0
+	nw := testnet.Start(t, testnet.Options{Validators: validators, Cards: cards})
+	return &localnet{Network: nw, t: t, dir: nw.NetDir, lay: nw.Layout}
 }
 
 type result struct {
@@ -176,7 +52,7 @@ func (n *localnet) mykey(stdin string, args ...string) result {
 	n.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mykeyBin, args...)
+	cmd := exec.CommandContext(ctx, testnet.Mykey(n.t), args...)
 	cmd.Env = append(os.Environ(), cli.EnvNetwork+"="+n.dir, cli.EnvNode+"=")
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
@@ -353,7 +229,7 @@ func TestLocalnet(t *testing.T) {
 	t.Run("pcsc", func(t *testing.T) {
 		// A fifth card, of the network's test CA, in pcscd's virtual
 		// reader: mykey link --card pcsc through ebfe/scard.
-		n := &localnet{t: t, dir: n.dir, lay: n.lay}
+		n := &localnet{Network: n.Network, t: t, dir: n.dir, lay: n.lay}
 		pcsctest.Setup(t)
 		var issued struct {
 			File string `json:"file"`
@@ -382,7 +258,7 @@ func TestLocalnet(t *testing.T) {
 // first batch is in a block.
 func killedImport(t *testing.T, n *localnet, key, path string) {
 	t.Helper()
-	cmd := exec.Command(mykeyBin, "grant", "import", "--key", key, path)
+	cmd := exec.Command(testnet.Mykey(t), "grant", "import", "--key", key, path)
 	cmd.Env = append(os.Environ(), cli.EnvNetwork+"="+n.dir, cli.EnvNode+"=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

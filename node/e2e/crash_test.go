@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testnet"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -17,8 +18,8 @@ import (
 // to the same app hash at every height, and that every committed grant is
 // in its state exactly once while none that was not committed is.
 func TestKillUnderLoad(t *testing.T) {
-	nw := newNetwork(t, 4)
-	nw.startAll()
+	nw := newNetwork(t, testnet.Options{Validators: 4})
+	nw.StartAll(t)
 	all := []int{0, 1, 2, 3}
 	const victim = 3
 
@@ -85,11 +86,11 @@ func TestKillUnderLoad(t *testing.T) {
 
 	time.Sleep(3 * time.Second)
 	down.Store(true)
-	killedAt := nw.height(victim)
-	nw.kill(victim)
+	killedAt := nw.Height(victim)
+	nw.Kill(t, victim)
 	t.Logf("killed node %d at height %d", victim, killedAt)
 	time.Sleep(3 * time.Second)
-	nw.start(victim)
+	nw.Start(t, victim)
 	time.Sleep(1 * time.Second)
 	down.Store(false)
 	time.Sleep(3 * time.Second)
@@ -98,10 +99,10 @@ func TestKillUnderLoad(t *testing.T) {
 
 	t0 := time.Now()
 	// Let the mempools drain, then let the victim catch up.
-	waitFor(t, 60*time.Second, "mempools to drain", func() bool {
+	testnet.WaitFor(t, 60*time.Second, "mempools to drain", func() bool {
 		for _, i := range all {
 			ctx, cancel := ctxT(3 * time.Second)
-			r, err := nw.rpc[i].NumUnconfirmedTxs(ctx)
+			r, err := nw.RPC[i].NumUnconfirmedTxs(ctx)
 			cancel()
 			if err != nil || r.Total > 0 {
 				return false
@@ -109,11 +110,11 @@ func TestKillUnderLoad(t *testing.T) {
 		}
 		return true
 	})
-	top := nw.maxHeight(all...) + 1
+	top := nw.MaxHeight(all...) + 1
 	for _, i := range all {
-		nw.waitHeight(i, top, 60*time.Second)
+		nw.WaitHeight(t, i, top, 60*time.Second)
 	}
-	if restartedAt := nw.height(victim); restartedAt <= killedAt {
+	if restartedAt := nw.Height(victim); restartedAt <= killedAt {
 		t.Fatalf("node %d did not move past height %d", victim, killedAt)
 	}
 	nw.sameAppHashes(all, 1, top)

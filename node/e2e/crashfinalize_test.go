@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykeyledger/mykey/internal/testnet"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -18,7 +19,7 @@ import (
 // without the hook it executes the block again and catches up, and that
 // its app hashes and records then equal the other nodes'.
 func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
-	nw := newNetwork(t, 4)
+	nw := newNetwork(t, testnet.Options{Validators: 4})
 	all := []int{0, 1, 2, 3}
 	const victim = 3
 	// Late enough that the links below stream in before it, early
@@ -69,25 +70,25 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 	}()
 
 	for _, i := range all[:3] {
-		nw.start(i)
+		nw.Start(t, i)
 	}
-	nw.startEnv(victim, fmt.Sprintf("%s=%d", node.CrashAfterFinalizeEnv, crashAt))
+	nw.Start(t, victim, fmt.Sprintf("%s=%d", node.CrashAfterFinalizeEnv, crashAt))
 
 	// The victim goes down by itself at crashAt.
-	if code := nw.waitExit(victim, 120*time.Second); code != node.CrashExitCode {
+	if code := nw.WaitExit(t, victim, 120*time.Second); code != node.CrashExitCode {
 		t.Fatalf("node %d exited with status %d, want %d", victim, code, node.CrashExitCode)
 	}
-	bz, err := os.ReadFile(nw.logPath(victim))
+	bz, err := os.ReadFile(nw.LogPath(victim))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := fmt.Sprintf("crash hook: exiting after FinalizeBlock of height %d", crashAt); !strings.Contains(string(bz), want) {
 		t.Fatalf("node %d's log lacks %q", victim, want)
 	}
-	nw.waitHeight(0, crashAt+1, 60*time.Second)
+	nw.WaitHeight(t, 0, crashAt+1, 60*time.Second)
 	ctx, cancel := ctxT(5 * time.Second)
 	h := int64(crashAt)
-	blk, err := nw.rpc[0].Block(ctx, &h)
+	blk, err := nw.RPC[0].Block(ctx, &h)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -108,16 +109,16 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 	t.Logf("node %d crashed after FinalizeBlock of height %d (%d txs); its app state stayed at %d", victim, crashAt, len(blk.Block.Txs), height)
 
 	// Restarted without the hook, it replays the block and catches up.
-	nw.start(victim)
-	top := nw.maxHeight(0, 1, 2) + 2
-	nw.waitHeight(victim, top, 90*time.Second)
+	nw.Start(t, victim)
+	top := nw.MaxHeight(0, 1, 2) + 2
+	nw.WaitHeight(t, victim, top, 90*time.Second)
 	close(stop)
 	<-stopped
 	t.Logf("node %d caught up to height %d; %d links accepted by CheckTx", victim, top, <-sent)
 
-	end := nw.maxHeight(all...) + 1
+	end := nw.MaxHeight(all...) + 1
 	for _, i := range all {
-		nw.waitHeight(i, end, 60*time.Second)
+		nw.WaitHeight(t, i, end, 60*time.Second)
 	}
 	// The same app hash from crashAt-1 on, as computed in FinalizeBlock
 	// (block results) and as committed to in the next headers.
@@ -126,7 +127,7 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 		var want []byte
 		for _, i := range all {
 			ctx, cancel := ctxT(5 * time.Second)
-			b, err := nw.rpc[i].Block(ctx, &h)
+			b, err := nw.RPC[i].Block(ctx, &h)
 			cancel()
 			if err != nil {
 				t.Fatalf("node %d: block %d: %v", i, h, err)
@@ -142,7 +143,7 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 	// The records of the links of block crashAt, and the program totals,
 	// are the same on every node.
 	ctx, cancel = ctxT(5 * time.Second)
-	res, err := nw.rpc[0].BlockResults(ctx, &h)
+	res, err := nw.RPC[0].BlockResults(ctx, &h)
 	cancel()
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/testca"
+	"github.com/mykeyledger/mykey/internal/testnet"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -21,8 +22,8 @@ import (
 // and all four validators hold the same linkage and the same app hash at
 // every height. Then 50 cards at once.
 func TestDoubleLink(t *testing.T) {
-	nw := newNetwork(t, 4)
-	nw.startAll()
+	nw := newNetwork(t, testnet.Options{Validators: 4})
+	nw.StartAll(t)
 	all := []int{0, 1, 2, 3}
 	linked := 0
 	for _, n := range []int{1, 50} {
@@ -160,9 +161,9 @@ func (nw *network) claimTwice(all []int, cards []*testca.Card, round string) {
 	t.Logf("%s: %d cards, each linked exactly once; for %d both claims reached a block and the later one was rejected there, %d later claims were dropped from the mempools by recheck",
 		round, len(cards), bothInBlocks, evicted)
 
-	top := nw.maxHeight(all...)
+	top := nw.MaxHeight(all...)
 	for _, i := range all {
-		nw.waitHeight(i, top, 20*time.Second)
+		nw.WaitHeight(nw.t, i, top, 20*time.Second)
 	}
 	nw.sameAppHashes(all, 1, top)
 }

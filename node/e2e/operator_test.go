@@ -14,6 +14,8 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/mykeyledger/mykey/genesis"
+	"github.com/mykeyledger/mykey/internal/testnet"
+	"github.com/mykeyledger/mykey/internal/testnet/freeport"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -28,7 +30,8 @@ func TestOperatorSetup(t *testing.T) {
 		t.Skip("starts real nodes; skipped with -short")
 	}
 	dir := t.TempDir()
-	base := freeBasePort(t, 2)
+	base := freeport.Base(t, 2, node.PortsPerNode)
+	mykeyd := testnet.Mykeyd(t)
 	mykeydOut := func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command(mykeyd, args...).Output()
@@ -46,7 +49,7 @@ func TestOperatorSetup(t *testing.T) {
 	type op struct{ home, nodeID, valKey, p2p, rpc, ready string }
 	ops := make([]op, 2)
 	for i, name := range names {
-		port := base + 10*i
+		port := base + node.PortsPerNode*i
 		o := op{home: filepath.Join(dir, name),
 			p2p:   fmt.Sprintf("127.0.0.1:%d", port),
 			rpc:   fmt.Sprintf("127.0.0.1:%d", port+1),
@@ -134,28 +137,21 @@ func TestOperatorSetup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var procs []*proc
-	t.Cleanup(func() { // on failure: stop what still runs
-		for _, p := range procs {
-			if p != nil {
-				_ = stopProc(p)
-			}
-		}
-	})
+	var procs []*testnet.Process
 	for i, o := range ops {
-		procs = append(procs, startProc(t, o.home, filepath.Join(dir, fmt.Sprintf("node%d.log", i))))
+		procs = append(procs, testnet.StartProcess(t, mykeyd, o.home, filepath.Join(dir, fmt.Sprintf("node%d.log", i))))
 	}
 	c, err := rpchttp.NewWithTimeout("http://"+ops[1].rpc, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "the two operators' nodes to make block 3", func() bool {
+	testnet.WaitFor(t, 60*time.Second, "the two operators' nodes to make block 3", func() bool {
 		ctx, cancel := ctxT(3 * time.Second)
 		defer cancel()
 		st, err := c.Status(ctx)
 		return err == nil && st.SyncInfo.LatestBlockHeight >= 3
 	})
-	waitFor(t, 20*time.Second, "the provider's node to be ready", func() bool {
+	testnet.WaitFor(t, 20*time.Second, "the provider's node to be ready", func() bool {
 		resp, err := http.Get("http://" + ops[1].ready + "/ready")
 		if err != nil {
 			return false
@@ -164,8 +160,7 @@ func TestOperatorSetup(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 	for i, p := range procs {
-		procs[i] = nil
-		if err := stopProc(p); err != nil {
+		if err := p.Stop(testnet.StopTimeout); err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
 	}

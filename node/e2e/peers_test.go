@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/txbuild"
-	"github.com/mykeyledger/mykey/internal/keyfile"
+	"github.com/mykeyledger/mykey/internal/testnet"
 )
 
 // peerIDs lists the node IDs node i has as peers (its /net_info).
@@ -17,7 +16,7 @@ func (nw *network) peerIDs(i int) []string {
 	nw.t.Helper()
 	ctx, cancel := ctxT(5 * time.Second)
 	defer cancel()
-	ni, err := nw.rpc[i].NetInfo(ctx)
+	ni, err := nw.RPC[i].NetInfo(ctx)
 	if err != nil {
 		nw.t.Fatalf("node %d: net_info: %v", i, err)
 	}
@@ -33,29 +32,12 @@ func (nw *network) peerIDs(i int) []string {
 // committed, accepted.
 func (nw *network) setNodes(via int, owner string, ids ...string) {
 	nw.t.Helper()
-	key, err := keyfile.Load(nw.lay.GovernmentKeys[0])
-	if err != nil {
-		nw.t.Fatal(err)
-	}
 	val, _ := nw.query(via, "gov")
 	var gs types.GovState
 	if err := gs.Unmarshal(val); err != nil {
 		nw.t.Fatal(err)
 	}
-	a := &types.GovAction{ChainId: nw.lay.ChainID, Sequence: gs.NextSequence,
-		Action: &types.GovAction_SetNodes{SetNodes: &types.SetNodes{Owner: owner, NodeIds: ids}}}
-	sig, err := txbuild.SignGov(key, a)
-	if err != nil {
-		nw.t.Fatal(err)
-	}
-	s, err := txbuild.Combine(a, []*txbuild.SignatureFile{sig}, []string{"gov-0"})
-	if err != nil {
-		nw.t.Fatal(err)
-	}
-	tx, err := txbuild.GovTx(s)
-	if err != nil {
-		nw.t.Fatal(err)
-	}
+	tx := nw.govTx(gs.NextSequence, &types.GovAction{Action: &types.GovAction_SetNodes{SetNodes: &types.SetNodes{Owner: owner, NodeIds: ids}}})
 	if res, err := nw.broadcast(via, tx); err != nil || res.Code != 0 {
 		nw.t.Fatalf("set-nodes: %v %+v", err, res)
 	}
@@ -71,13 +53,13 @@ func (nw *network) setNodes(via int, owner string, ids ...string) {
 // the government registers it as a provider's sentry, it connects and
 // syncs.
 func TestPeersFromLedger(t *testing.T) {
-	nw := newNetwork(t, 2)
-	nw.startAll()
+	nw := newNetwork(t, testnet.Options{Validators: 2})
+	nw.StartAll(t)
 	gov, pay := nw.lay.Nodes[0].NodeID, nw.lay.Nodes[1].NodeID
 
-	s := nw.addNode("stranger")
+	s := nw.AddNode(t, "stranger")
 	stranger := nw.lay.Nodes[s].NodeID
-	nw.start(s)
+	nw.Start(t, s)
 	// The stranger dials both validators from the start and, refused,
 	// again every ~5 s: watch a few rounds.
 	deadline := time.Now().Add(12 * time.Second)
@@ -93,10 +75,10 @@ func TestPeersFromLedger(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if h := nw.height(s); h != 0 {
+	if h := nw.Height(s); h != 0 {
 		t.Fatalf("the unregistered node has block %d", h)
 	}
-	log, _ := os.ReadFile(nw.logPath(0))
+	log, _ := os.ReadFile(nw.LogPath(0))
 	if !strings.Contains(string(log), "node "+stranger+" is not registered") {
 		t.Errorf("validator 0's log does not say why the stranger is refused")
 	}
@@ -104,10 +86,10 @@ func TestPeersFromLedger(t *testing.T) {
 	// Registered as paypay's sentry (paypay's list is replaced whole, so
 	// it names paypay's validator node too), the stranger connects.
 	nw.setNodes(0, "paypay", pay, stranger)
-	waitFor(t, 60*time.Second, "the registered node to sync", func() bool {
-		return nw.height(s) >= nw.height(0)-1 && nw.height(s) > 2
+	testnet.WaitFor(t, 60*time.Second, "the registered node to sync", func() bool {
+		return nw.Height(s) >= nw.Height(0)-1 && nw.Height(s) > 2
 	})
-	waitFor(t, 30*time.Second, "a validator to list the registered node as a peer", func() bool {
+	testnet.WaitFor(t, 30*time.Second, "a validator to list the registered node as a peer", func() bool {
 		return slices.Contains(nw.peerIDs(0), stranger) || slices.Contains(nw.peerIDs(1), stranger)
 	})
 }

@@ -21,9 +21,11 @@ import (
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/audit/lightverify"
 	mykeyrpc "github.com/mykeyledger/mykey/client/rpc"
-	"github.com/mykeyledger/mykey/internal/keyfile"
 	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/node"
+
+	"github.com/mykeyledger/mykey/client/txbuild"
+	"github.com/mykeyledger/mykey/internal/testnet"
 )
 
 // rpcAnswer is a JSON-RPC answer of CometBFT's server.
@@ -119,13 +121,13 @@ type activity struct {
 // certificate into its predecessor (succession), revokes a certificate and
 // voids and moves linkages.
 func publicNetwork(t *testing.T) (*network, *activity) {
-	nw := newNetwork(t, 4)
-	nw.startAll()
+	nw := newNetwork(t, testnet.Options{Validators: 4})
+	nw.StartAll(t)
 	act := &activity{cards: map[string]*testca.Card{}, mykeyOf: map[string]string{}}
 	// Serials of 8 random bytes: long enough that finding one in what the
 	// public endpoint serves is no coincidence.
 	issue := func(name string) *testca.Card {
-		c, err := nw.ca.Issue(testca.CardOptions{Serial: 1<<62 | rand.Int64N(1<<62)})
+		c, err := nw.CA.Issue(testca.CardOptions{Serial: 1<<62 | rand.Int64N(1<<62)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,20 +159,11 @@ func publicNetwork(t *testing.T) (*network, *activity) {
 	nw.mustCommit(2, nw.grantTx("linepay", act.mykeyOf["carol"], 800, "lp-carol-1"))
 	nw.mustCommit(2, nw.grantTx("linepay", act.mykeyOf["alice-renewed"], 2000, "lp-alice-1"))
 
-	gov, err := keyfile.Load(nw.lay.GovernmentKeys[0])
-	if err != nil {
-		t.Fatal(err)
-	}
 	seq := uint64(1)
 	govDo := func(a *types.GovAction) {
 		t.Helper()
-		a.ChainId, a.Sequence = nw.lay.ChainID, seq
+		tx := nw.govTx(seq, a)
 		seq++
-		s := &types.SignedGov{Action: a, Signatures: []*types.GovSignature{{PublicKey: gov.Public(), Signature: gov.Sign(a.SignBytes())}}}
-		tx, err := types.EncodeTx(types.WrapGov(s))
-		if err != nil {
-			t.Fatal(err)
-		}
 		r := nw.mustCommit(0, tx)
 		if o := attr(r.TxResult, "gov", "outcome"); o != "" && o != "accepted" {
 			t.Fatalf("government action %s: %s (%s)", a.String()[:min(80, len(a.String()))], o, attr(r.TxResult, "gov", "log"))
@@ -189,7 +182,7 @@ func publicNetwork(t *testing.T) (*network, *activity) {
 		IncidentRef: "INC-1"}}})
 	govDo(&types.GovAction{Action: &types.GovAction_CorrectLinkage{CorrectLinkage: &types.CorrectLinkage{
 		ProgramId: node.DefaultProgram, MykeyId: act.mykeyOf["frank-moved"], Kind: types.CorrectionKind_CORRECTION_KIND_MOVE,
-		ToProviderId: "paypay", ToAccountCommitment: commitment("account-frank-at-paypay"), IncidentRef: "KIOSK-2"}}})
+		ToProviderId: "paypay", ToAccountCommitment: txbuild.Commitment("account-frank-at-paypay"), IncidentRef: "KIOSK-2"}}})
 	// The government's history must hold all four.
 	v, _ := nw.query(0, "gov")
 	if gs := decode[types.GovState](t, v); gs.NextSequence != seq {
@@ -233,15 +226,15 @@ func TestPublicEndpoint(t *testing.T) {
 		t.Fatal("network.json gives node 0 no public endpoint")
 	}
 	for i, n := range nw.lay.Nodes {
-		if want := fmt.Sprintf("http://127.0.0.1:%d", nw.base+node.PortsPerNode*i+4); n.Public != want {
+		if want := fmt.Sprintf("http://127.0.0.1:%d", nw.BasePort+node.PortsPerNode*i+4); n.Public != want {
 			t.Errorf("node %d: public %q, want %q", i, n.Public, want)
 		}
 	}
-	h := nw.mustHeight(0) - 1
+	h := nw.MustHeight(t, 0) - 1
 	// A block hash and a tx hash to ask for.
 	ctx, cancel := ctxT(10 * time.Second)
 	defer cancel()
-	blk, err := nw.rpc[0].Block(ctx, &h)
+	blk, err := nw.RPC[0].Block(ctx, &h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +441,7 @@ func TestPublicEndpoint(t *testing.T) {
 		}
 		ctx, cancel := ctxT(10 * time.Second)
 		defer cancel()
-		if res, err := nw.rpc[0].BroadcastTxSync(ctx, link); err != nil && !strings.Contains(err.Error(), "is invalid") || err == nil && res == nil {
+		if res, err := nw.RPC[0].BroadcastTxSync(ctx, link); err != nil && !strings.Contains(err.Error(), "is invalid") || err == nil && res == nil {
 			t.Errorf("full RPC broadcast_tx_sync: %v", err)
 		}
 		if code := wsUpgrade(t, full+"/websocket"); code != http.StatusSwitchingProtocols {

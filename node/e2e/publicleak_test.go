@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -29,6 +28,7 @@ import (
 	"github.com/mykeyledger/mykey/client/audit/web"
 	"github.com/mykeyledger/mykey/client/cli"
 	"github.com/mykeyledger/mykey/internal/testca"
+	"github.com/mykeyledger/mykey/internal/testnet"
 )
 
 // The outsider's view. Everything the public endpoint serves is crawled
@@ -453,33 +453,15 @@ func reportLeaks(t *testing.T, found []finding) {
 // on its public endpoint, must be reported.
 func (nw *network) plantedLeak(t *testing.T, card *testca.Card) {
 	dir := t.TempDir()
-	leaky := filepath.Join(dir, "mykeyd-leaky")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "mykeytestleak", "-o", leaky, "github.com/mykeyledger/mykey/cmd/mykeyd").CombinedOutput(); err != nil {
-		t.Fatalf("building mykeyd -tags mykeytestleak: %v\n%s", err, out)
-	}
+	leaky := testnet.Mykeyd(t, "mykeytestleak")
 	der := filepath.Join(dir, "leaked.der")
 	if err := os.WriteFile(der, card.CertDER, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	const i = 3
-	nw.stop(i)
-	f, err := os.OpenFile(nw.logPath(i), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(leaky, "start", "--home", nw.lay.Nodes[i].Home)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), "MYKEY_TEST_PUBLIC_LEAK="+der)
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, done: make(chan error, 1), log: f}
-	go func() { p.done <- cmd.Wait() }()
-	nw.procs[i] = p
-	nw.waitHeight(i, nw.mustHeight(0)+1, 60*time.Second)
+	nw.Stop(t, i)
+	nw.StartBin(t, i, leaky, "MYKEY_TEST_PUBLIC_LEAK="+der)
+	nw.WaitHeight(nw.t, i, nw.MustHeight(nw.t, 0)+1, 60*time.Second)
 
 	found := crawlPublic(t, nw.lay.Nodes[i].Public, nw.lay.Genesis).search(needlesOf(map[string]*testca.Card{"planted": card}))
 	ok := false

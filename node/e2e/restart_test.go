@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/testnet"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -22,8 +22,8 @@ import (
 // that the network continues from that state: the same height and app
 // hash, the records written before, and new blocks on top.
 func TestRestartNetwork(t *testing.T) {
-	nw := newNetwork(t, 4)
-	nw.startAll()
+	nw := newNetwork(t, testnet.Options{Validators: 4})
+	nw.StartAll(t)
 	all := []int{0, 1, 2, 3}
 
 	// Some state: linkages through each provider, and a grant.
@@ -61,20 +61,7 @@ func TestRestartNetwork(t *testing.T) {
 	before, _ := nw.queryManySameHeight(all, keys)
 
 	// Stop everything at once.
-	var wg sync.WaitGroup
-	errs := make([]error, len(all))
-	for _, i := range all {
-		p := nw.procs[i]
-		nw.procs[i] = nil
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = stopProc(p) }()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
-	}
+	nw.StopAll(t, all...)
 
 	// What each node's app state holds now.
 	heights := make([]int64, len(all))
@@ -102,15 +89,15 @@ func TestRestartNetwork(t *testing.T) {
 
 	// Start again from the data directories.
 	for _, i := range all {
-		nw.start(i)
+		nw.Start(t, i)
 	}
 	for _, i := range all {
-		nw.waitHeight(i, top+3, 60*time.Second)
+		nw.WaitHeight(t, i, top+3, 60*time.Second)
 	}
 	for _, i := range all {
 		h := top + 1
 		ctx, cancel := ctxT(5 * time.Second)
-		blk, err := nw.rpc[i].Block(ctx, &h)
+		blk, err := nw.RPC[i].Block(ctx, &h)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -128,7 +115,7 @@ func TestRestartNetwork(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("restarted: continued from height %d to %d with the same records", top, nw.maxHeight(all...))
+	t.Logf("restarted: continued from height %d to %d with the same records", top, nw.MaxHeight(all...))
 }
 
 // appInfo opens the app state of the stopped node at home and returns its

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykeyledger/mykey/internal/testnet"
 	"github.com/mykeyledger/mykey/node"
 )
 
@@ -19,8 +20,8 @@ func TestStateSyncJoin(t *testing.T) {
 	// CometBFT v1.0.1 asks again forever for a chunk the peer has pruned.
 	// With blocks every ~0.5 s, 20 snapshots 5 blocks apart last ~50 s.
 	const interval = 5
-	nw := newNetwork(t, 4, "--snapshot-interval", fmt.Sprint(interval), "--snapshot-keep", "20")
-	nw.startAll()
+	nw := newNetwork(t, testnet.Options{Validators: 4, SnapshotInterval: interval, SnapshotKeep: 20})
+	nw.StartAll(t)
 	validators := []int{0, 1, 2, 3}
 
 	var keys []string
@@ -41,17 +42,17 @@ func TestStateSyncJoin(t *testing.T) {
 	}
 	keys = append(keys, "programtotals/"+node.DefaultProgram)
 	// Two snapshot intervals past the links, so a snapshot holds them.
-	linkedAt := nw.maxHeight(validators...)
+	linkedAt := nw.MaxHeight(validators...)
 	for _, i := range validators {
-		nw.waitHeight(i, linkedAt+2*interval+1, 60*time.Second)
+		nw.WaitHeight(t, i, linkedAt+2*interval+1, 60*time.Second)
 	}
 
-	j := nw.addNode("joiner")
+	j := nw.AddNode(t, "joiner")
 	// Validators admit only registered nodes as peers.
 	nw.setNodes(0, "government", nw.lay.Nodes[0].NodeID, nw.lay.Nodes[j].NodeID)
 	// The joiner trusts headers from the validators' public endpoints:
 	// they serve what state sync's light client needs, and no block.
-	out, err := exec.Command(mykeyd, "statesync", "--home", nw.lay.Nodes[j].Home,
+	out, err := exec.Command(testnet.Mykeyd(t), "statesync", "--home", nw.lay.Nodes[j].Home,
 		"--rpc-servers", nw.lay.Nodes[0].Public+","+nw.lay.Nodes[1].Public, "--trust-back", fmt.Sprint(interval)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mykeyd statesync: %v\n%s", err, out)
@@ -69,15 +70,15 @@ func TestStateSyncJoin(t *testing.T) {
 	}
 	t.Logf("joiner trusts height %d", c.Comet.StateSync.TrustHeight)
 
-	nw.start(j)
-	waitFor(t, 120*time.Second, "the joiner to state sync and catch up", func() bool {
+	nw.Start(t, j)
+	testnet.WaitFor(t, 120*time.Second, "the joiner to state sync and catch up", func() bool {
 		ctx, cancel := ctxT(3 * time.Second)
 		defer cancel()
-		st, err := nw.rpc[j].Status(ctx)
-		return err == nil && !st.SyncInfo.CatchingUp && st.SyncInfo.LatestBlockHeight >= nw.height(0)
+		st, err := nw.RPC[j].Status(ctx)
+		return err == nil && !st.SyncInfo.CatchingUp && st.SyncInfo.LatestBlockHeight >= nw.Height(0)
 	})
 	ctx, cancel := ctxT(5 * time.Second)
-	st, err := nw.rpc[j].Status(ctx)
+	st, err := nw.RPC[j].Status(ctx)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -88,9 +89,9 @@ func TestStateSyncJoin(t *testing.T) {
 	}
 	t.Logf("joiner restored a snapshot and has blocks from height %d", earliest)
 
-	top := nw.maxHeight(0, j) + 1
-	nw.waitHeight(0, top, 30*time.Second)
-	nw.waitHeight(j, top, 30*time.Second)
+	top := nw.MaxHeight(0, j) + 1
+	nw.WaitHeight(t, 0, top, 30*time.Second)
+	nw.WaitHeight(t, j, top, 30*time.Second)
 	// The joiner executed every block after the snapshot itself.
 	nw.sameAppHashes([]int{0, j}, earliest+1, top)
 
