@@ -211,10 +211,10 @@ func itemsOf(res *rpc.Result, typ string, n int) []rpc.Item {
 		return got
 	}
 	whole := rpc.Item{Type: typ, Attrs: map[string]string{
-		"outcome": "rejected", "code": fmt.Sprint(res.Code), "reason": types.CodeName(res.Code), "log": res.Log}}
+		types.AttrOutcome: types.OutcomeRejected, types.AttrCode: fmt.Sprint(res.Code), types.AttrReason: types.CodeName(res.Code), types.AttrLog: res.Log}}
 	if res.Code == 0 {
 		// Accepted without per-item events: should not happen; say so.
-		whole.Attrs["outcome"], whole.Attrs["code"] = "unknown", fmt.Sprint(types.ErrInternal.Code)
+		whole.Attrs[types.AttrOutcome], whole.Attrs[types.AttrCode] = "unknown", fmt.Sprint(types.ErrInternal.Code)
 		whole.Attrs["log"] = "the node reported no per-item outcome: look the transaction up with mykey query tx"
 	}
 	out := make([]rpc.Item, n)

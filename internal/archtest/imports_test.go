@@ -21,6 +21,7 @@ const (
 	store   = module + "/app/store"
 	badger  = "github.com/dgraph-io/badger/v4"
 	rpctest = module + "/internal/rpctest"
+	testnet = module + "/internal/testnet"
 )
 
 // pkg is what the rules need of a package: its own imports and everything
@@ -52,8 +53,9 @@ func links(p pkg, target string) bool {
 //     the certificate rules (app/jpki).
 //   - node/ links nothing under client/: the node binary is not a client.
 //   - No package of this module linked into a binary imports "testing".
-//   - Under internal/, only the in-process test node (internal/rpctest)
-//     links app/store or Badger.
+//   - Under internal/, only the test harnesses that run the ledger
+//     (internal/rpctest in process, internal/testnet as processes) link
+//     app/store or Badger, and no binary links either harness.
 func violations(pkgs []pkg, binaries map[string]bool) []string {
 	var out []string
 	for _, p := range pkgs {
@@ -69,12 +71,15 @@ func violations(pkgs []pkg, binaries map[string]bool) []string {
 			if links(p, module+"/client") {
 				out = append(out, fmt.Sprintf("%s links a package under client/", path))
 			}
-		case under(path, module+"/internal") && !under(path, rpctest):
+		case under(path, module+"/internal") && !under(path, rpctest) && !under(path, testnet):
 			for _, bad := range []string{store, badger} {
 				if links(p, bad) {
 					out = append(out, fmt.Sprintf("%s links %s", path, bad))
 				}
 			}
+		}
+		if binaries[path] && (under(path, rpctest) || under(path, testnet)) {
+			out = append(out, fmt.Sprintf("%s is a test harness and is linked into a binary", path))
 		}
 		if binaries[path] && under(path, module) {
 			for _, imp := range p.Imports {
@@ -189,6 +194,8 @@ func TestViolationsFlagsPlantedImports(t *testing.T) {
 		{"internal links the store", pkg{ImportPath: module + "/internal/keyfile", Deps: []string{store}}, false, "links " + store},
 		{"internal links badger", pkg{ImportPath: module + "/internal/x", Deps: []string{badger}}, false, "links " + badger},
 		{"rpctest links the app", pkg{ImportPath: rpctest, Deps: []string{appPkg, store, badger}}, false, ""},
+		{"testnet links the node", pkg{ImportPath: testnet, Deps: []string{module + "/node", store, badger}}, false, ""},
+		{"a binary links a harness", pkg{ImportPath: testnet + "/freeport"}, true, "is a test harness and is linked into a binary"},
 		{"linked package imports testing", pkg{ImportPath: module + "/internal/testca", Imports: []string{"testing"}}, true, "imports testing"},
 		{"test helper imports testing", pkg{ImportPath: rpctest, Imports: []string{"testing"}}, false, ""},
 		{"CometBFT imports testing", pkg{ImportPath: "github.com/cometbft/cometbft/libs/log", Imports: []string{"testing"}}, true, ""},

@@ -63,6 +63,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/keyfile"
 	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
@@ -505,19 +506,19 @@ func acceptedItems(r *abci.ExecTxResult) (int, []linkedPerson) {
 	n := 0
 	var people []linkedPerson
 	for _, ev := range r.Events {
-		if ev.Type != "link" && ev.Type != "grant" {
+		if ev.Type != types.EventLink && ev.Type != types.EventGrant {
 			continue
 		}
 		a := map[string]string{}
 		for _, kv := range ev.Attributes {
 			a[kv.Key] = kv.Value
 		}
-		if a["outcome"] != "accepted" {
+		if a[types.AttrOutcome] != types.OutcomeAccepted {
 			continue
 		}
 		n++
-		if ev.Type == "link" {
-			people = append(people, linkedPerson{a["provider"], a["mykey_id"]})
+		if ev.Type == types.EventLink {
+			people = append(people, linkedPerson{a[types.AttrProvider], a[types.AttrMyKeyID]})
 		}
 	}
 	return n, people
