@@ -16,7 +16,6 @@ import (
 	"github.com/mykeyledger/mykey/app/snapshot"
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/genesis"
 )
 
 // Version is the application's protocol version, reported by Info.
@@ -186,7 +185,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if a.store.Height() > 0 {
 		return nil, fmt.Errorf("app: InitChain on a chain already at height %d", a.store.Height())
 	}
-	gen, err := genesis.DecodeAppState(req.AppStateBytes)
+	gen, err := types.DecodeGenesisState(req.AppStateBytes)
 	if err != nil {
 		return nil, fmt.Errorf("app: genesis app state: %w", err)
 	}
@@ -386,10 +385,13 @@ func (a *App) VerifyVoteExtension(_ context.Context, req *abci.VerifyVoteExtensi
 	return &abci.VerifyVoteExtensionResponse{Status: abci.VERIFY_VOTE_EXTENSION_STATUS_ACCEPT}, nil
 }
 
-// initState writes the genesis app state.
-// CometBFT's genesis validators, when given, must be the ones the app state
-// names: the ledger checks every later power change against that set.
-func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci.ValidatorUpdate) error {
+// initState writes the genesis app state, which DecodeGenesisState has
+// validated: the state's rules are GenesisState.Validate's, the same that
+// genesis validation applies, so a state it accepts is one InitChain
+// accepts. CometBFT's genesis validators, when given, must be the ones the
+// app state names: the ledger checks every later power change against that
+// set.
+func initState(c *cache, chainID string, gen *types.GenesisState, cometVals []abci.ValidatorUpdate) error {
 	anchors, err := gen.Anchors()
 	if err != nil {
 		return err
@@ -397,19 +399,8 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 	gs := &types.GovState{NextSequence: 1, Threshold: gen.Government.Threshold, ChainId: chainID,
 		ValidatorKey: gen.Government.ValidatorKey, Power: gen.Government.Power,
 		PseudonymCommitment: gen.PseudonymCommitment}
-	for i, k := range gen.Government.Keys {
-		if err := types.ValidKey(k); err != nil {
-			return fmt.Errorf("app: genesis government key %d %w", i, err)
-		}
+	for _, k := range gen.Government.Keys {
 		gs.Keys = append(gs.Keys, k)
-	}
-	if len(gs.ValidatorKey) > 0 {
-		if err := types.ValidKey(gs.ValidatorKey); err != nil {
-			return fmt.Errorf("app: genesis government validator key %w", err)
-		}
-		if err := types.ValidPower(gs.Power, cmttypes.MaxTotalVotingPower); err != nil {
-			return fmt.Errorf("app: genesis government validator: %w", err)
-		}
 	}
 	for _, cert := range anchors {
 		gs.TrustAnchors = append(gs.TrustAnchors, cert.Raw)
@@ -426,9 +417,6 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 	}
 	for _, gp := range gen.Providers {
 		p := gp.Proto()
-		if err := types.CheckProvider(p); err != nil {
-			return fmt.Errorf("app: genesis provider %q: %w", gp.ID, err)
-		}
 		if len(p.ValidatorKey) > 0 {
 			if err := x.claimValidatorKey(c, p.ValidatorKey, p.Id); err != nil {
 				return fmt.Errorf("app: genesis: %w", err)
@@ -461,9 +449,6 @@ func initState(c *cache, chainID string, gen *genesis.AppState, cometVals []abci
 	for _, gp := range gen.Programs {
 		p, err := gp.Proto()
 		if err != nil {
-			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
-		}
-		if err := types.CheckProgram(p); err != nil {
 			return fmt.Errorf("app: genesis program %q: %w", gp.ID, err)
 		}
 		if err := save(c, types.KeyProgram(p.Id), p, 0); err != nil {

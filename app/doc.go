@@ -122,8 +122,8 @@
 //
 // # State
 //
-// keys.go lists every record kind and its key. The app hash is the root of
-// a sparse Merkle sum trie over all records; grant records weigh the yen
+// app/types/keys.go lists every record kind and its key. The app hash is
+// the root of a sparse Merkle sum trie over all records; grant records weigh the yen
 // they granted, so the root also commits to the total yen granted. Each
 // counted directory has a count record (types.CountedRoots), maintained
 // when a block's cache is flushed, so that a client paging through a range

@@ -193,7 +193,7 @@ func TestGovActionNearMaxTxBytes(t *testing.T) {
 	wantCode(t, n.block(tx)[0], nil)
 }
 
-func fixedProgram(id string, fixed, budget int64) genesis.Program {
+func fixedProgram(id string, fixed, budget int64) types.GenesisProgram {
 	return genesis.NewProgramFixed(id, fixed, budget, t0, windowEnd)
 }
 
@@ -202,7 +202,7 @@ func attest(program string, ids ...string) *types.GovAction {
 }
 
 func TestFixedProgramPaysOncePerPerson(t *testing.T) {
-	n := newTestNet(t, netOptions{programs: []genesis.Program{fixedProgram("flat", 7500, 10000)}})
+	n := newTestNet(t, netOptions{programs: []types.GenesisProgram{fixedProgram("flat", 7500, 10000)}})
 	n.block()
 	a, b := n.card(), n.card()
 	n.block(n.linkTx(a, "flat", "paypay", "a"), n.linkTx(b, "flat", "paypay", "b"))
@@ -214,7 +214,7 @@ func TestFixedProgramPaysOncePerPerson(t *testing.T) {
 	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: p}}}))[0], types.ErrMalformed)
 	gp := fixedProgram("flat2", 7500, 100000)
 	gp.CapYen = 15000
-	if err := (&genesis.AppState{Programs: []genesis.Program{gp}}).Validate(); err == nil || !strings.Contains(err.Error(), "cap_yen") {
+	if err := (&types.GenesisState{Programs: []types.GenesisProgram{gp}}).Validate(); err == nil || !strings.Contains(err.Error(), "cap_yen") {
 		t.Fatalf("genesis accepts a fixed program with a cap above its amount: %v", err)
 	}
 
@@ -331,12 +331,12 @@ func TestSmallOrderKeysRefused(t *testing.T) {
 
 	// Genesis refuses them as authority, grant and validator keys, and so
 	// does InitChain.
-	for _, edit := range []func(*genesis.AppState){
-		func(s *genesis.AppState) { s.Government.Keys[0] = zero },
-		func(s *genesis.AppState) { s.Providers[0].GrantKey = smallOrderKeys[2] },
-		func(s *genesis.AppState) { s.Providers[0].ValidatorKey = smallOrderKeys[1] },
+	for _, edit := range []func(*types.GenesisState){
+		func(s *types.GenesisState) { s.Government.Keys[0] = zero },
+		func(s *types.GenesisState) { s.Providers[0].GrantKey = smallOrderKeys[2] },
+		func(s *types.GenesisState) { s.Providers[0].ValidatorKey = smallOrderKeys[1] },
 	} {
-		var s genesis.AppState
+		var s types.GenesisState
 		if err := json.Unmarshal(n.genesis, &s); err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +351,7 @@ func TestSmallOrderKeysRefused(t *testing.T) {
 }
 
 // initChain runs InitChain on a fresh in-memory app with the app state.
-func initChain(t testing.TB, s *genesis.AppState) error {
+func initChain(t testing.TB, s *types.GenesisState) error {
 	bz, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -367,8 +367,8 @@ func initChain(t testing.TB, s *genesis.AppState) error {
 
 func TestGenesisValidationAndInitChainAgree(t *testing.T) {
 	n := newTestNet(t, netOptions{})
-	base := func() *genesis.AppState {
-		var s genesis.AppState
+	base := func() *types.GenesisState {
+		var s types.GenesisState
 		if err := json.Unmarshal(n.genesis, &s); err != nil {
 			t.Fatal(err)
 		}
@@ -376,14 +376,14 @@ func TestGenesisValidationAndInitChainAgree(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		edit func(*genesis.AppState)
+		edit func(*types.GenesisState)
 		ok   bool
 	}{
-		{"provider name in Japanese", func(s *genesis.AppState) { s.Providers[0].Name = "ペイペイ" }, true},
-		{"budget above 10^15", func(s *genesis.AppState) { s.Programs[0].BudgetYen = 1_000_000_000_000_001 }, false},
-		{"cap above 10^12", func(s *genesis.AppState) { s.Programs[0].CapYen = 1_000_000_000_001 }, false},
-		{"id dot", func(s *genesis.AppState) { s.Providers[0].ID = "." }, false},
-		{"validator key with power 0", func(s *genesis.AppState) { s.Providers[0].Power = 0 }, false},
+		{"provider name in Japanese", func(s *types.GenesisState) { s.Providers[0].Name = "ペイペイ" }, true},
+		{"budget above 10^15", func(s *types.GenesisState) { s.Programs[0].BudgetYen = 1_000_000_000_000_001 }, false},
+		{"cap above 10^12", func(s *types.GenesisState) { s.Programs[0].CapYen = 1_000_000_000_001 }, false},
+		{"id dot", func(s *types.GenesisState) { s.Providers[0].ID = "." }, false},
+		{"validator key with power 0", func(s *types.GenesisState) { s.Providers[0].Power = 0 }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := base()
@@ -401,20 +401,20 @@ func TestGenesisValidationAndInitChainAgree(t *testing.T) {
 func FuzzGenesisInitChain(f *testing.F) {
 	// The seed is built without a test CA (whose RSA keys would make every
 	// fuzz worker slow to start): the production J-LIS roots are anchors.
-	gs := genesis.AppState{
-		Government: genesis.Government{Threshold: 1, Name: "government",
-			Keys:         []genesis.HexBytes{genesis.HexBytes(pub(testKey("gov/0")))},
-			ValidatorKey: genesis.HexBytes(pub(testKey("val/government"))), Power: 10},
-		Programs: []genesis.Program{
+	gs := types.GenesisState{
+		Government: types.GenesisGovernment{Threshold: 1, Name: "government",
+			Keys:         []types.HexBytes{types.HexBytes(pub(testKey("gov/0")))},
+			ValidatorKey: types.HexBytes(pub(testKey("val/government"))), Power: 10},
+		Programs: []types.GenesisProgram{
 			genesis.NewProgramPercent("mynapoint", 2500, 5000, 1_000_000_000, t0, windowEnd),
 			fixedProgram("flat", 7500, 1_000_000)},
 		TrustAnchors:        genesis.ProductionTrustAnchors(),
 		PseudonymCommitment: pseudonym.Commitment(testPseudonymKey),
 	}
 	for _, id := range []string{"paypay", "linepay"} {
-		gs.Providers = append(gs.Providers, genesis.Provider{ID: id, Name: id,
-			GrantKey:     genesis.HexBytes(pub(testKey("provider/" + id))),
-			ValidatorKey: genesis.HexBytes(pub(testKey("val/" + id))), Power: 10})
+		gs.Providers = append(gs.Providers, types.GenesisProvider{ID: id, Name: id,
+			GrantKey:     types.HexBytes(pub(testKey("provider/" + id))),
+			ValidatorKey: types.HexBytes(pub(testKey("val/" + id))), Power: 10})
 	}
 	seed, err := json.Marshal(gs)
 	if err != nil {
@@ -434,7 +434,7 @@ func FuzzGenesisInitChain(f *testing.F) {
 	}
 	defer a.Close()
 	f.Fuzz(func(t *testing.T, bz []byte) {
-		s, err := genesis.DecodeAppState(bz)
+		s, err := types.DecodeGenesisState(bz)
 		if err != nil || s.Validate() != nil {
 			return
 		}
@@ -499,7 +499,7 @@ func linkedOn(t *testing.T, n *testNet) (*testNet, *testca.Card, string) {
 }
 
 func TestRejectedChargeCannotTakeEffectLater(t *testing.T) {
-	n := newTestNet(t, netOptions{programs: []genesis.Program{genesis.NewProgramPercent("tight", 2500, 5000, 1000, t0, windowEnd)}})
+	n := newTestNet(t, netOptions{programs: []types.GenesisProgram{genesis.NewProgramPercent("tight", 2500, 5000, 1000, t0, windowEnd)}})
 	n.block()
 	card := n.card()
 	wantCode(t, n.block(n.linkTx(card, "tight", "paypay", "a"))[0], nil)
@@ -523,7 +523,7 @@ func TestRejectedChargeCannotTakeEffectLater(t *testing.T) {
 }
 
 func TestMergeKeepsTheLosersAttestation(t *testing.T) {
-	n := newTestNet(t, netOptions{programs: []genesis.Program{
+	n := newTestNet(t, netOptions{programs: []types.GenesisProgram{
 		genesis.NewProgramPercent("mynapoint", 2500, 5000, 1_000_000_000, t0, windowEnd),
 		fixedProgram("flat", 7500, 1_000_000)}})
 	n.block()

@@ -48,7 +48,7 @@ type netOptions struct {
 	dir       string // "" = in memory
 	threshold uint32
 	govKeys   int
-	programs  []genesis.Program
+	programs  []types.GenesisProgram
 	keepOpen  bool // shared across tests: not closed at the end of one
 	// moreAnchors are trust anchors beside the shared test CA.
 	moreAnchors []*testca.CA
@@ -62,8 +62,8 @@ type netOptions struct {
 // testPseudonymKey is the network pseudonym key of test networks.
 var testPseudonymKey = pseudonym.Key(sha256.Sum256([]byte("test pseudonym key")))
 
-func defaultPrograms() []genesis.Program {
-	return []genesis.Program{
+func defaultPrograms() []types.GenesisProgram {
+	return []types.GenesisProgram{
 		genesis.NewProgramPercent("mynapoint", 2500, 5000, 1_000_000_000, t0, windowEnd),
 	}
 }
@@ -97,24 +97,24 @@ func newTestNet(t testing.TB, o netOptions) *testNet {
 	if o.pseudonymKey != nil {
 		n.pk = *o.pseudonymKey
 	}
-	gs := genesis.AppState{
+	gs := types.GenesisState{
 		PseudonymCommitment: pseudonym.Commitment(n.pk),
-		Government: genesis.Government{Threshold: o.threshold, Name: "government",
-			ValidatorKey: genesis.HexBytes(pub(testKey("val/government"))), Power: 10},
+		Government: types.GenesisGovernment{Threshold: o.threshold, Name: "government",
+			ValidatorKey: types.HexBytes(pub(testKey("val/government"))), Power: 10},
 		Programs:     o.programs,
 		TrustAnchors: anchorPEMs(n.ca, o.moreAnchors),
 	}
 	for i := 0; i < o.govKeys; i++ {
 		k := testKey(fmt.Sprintf("gov/%d", i))
 		n.gov = append(n.gov, k)
-		gs.Government.Keys = append(gs.Government.Keys, genesis.HexBytes(k.Public().(ed25519.PublicKey)))
+		gs.Government.Keys = append(gs.Government.Keys, types.HexBytes(k.Public().(ed25519.PublicKey)))
 	}
 	for _, id := range []string{"paypay", "linepay", "rakuten"} {
 		k := testKey("provider/" + id)
 		n.provs[id] = k
-		gs.Providers = append(gs.Providers, genesis.Provider{ID: id, Name: id,
-			GrantKey:     genesis.HexBytes(k.Public().(ed25519.PublicKey)),
-			ValidatorKey: genesis.HexBytes(testKey("val/" + id).Public().(ed25519.PublicKey)), Power: 10,
+		gs.Providers = append(gs.Providers, types.GenesisProvider{ID: id, Name: id,
+			GrantKey:     types.HexBytes(k.Public().(ed25519.PublicKey)),
+			ValidatorKey: types.HexBytes(testKey("val/" + id).Public().(ed25519.PublicKey)), Power: 10,
 			NodeIDs: o.nodes[id]})
 	}
 	gs.Government.NodeIDs = o.nodes[types.GovernmentOwner]

@@ -10,7 +10,6 @@ import (
 
 	"github.com/mykeyledger/mykey/app/store"
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/genesis"
 )
 
 // The node registry. Blocks carry card certificates, so the consortium's
@@ -22,7 +21,7 @@ import (
 
 // MaxNodesPerOwner bounds the node IDs one owner registers: a validator's
 // node and a few sentries, with room to replace them one by one.
-const MaxNodesPerOwner = genesis.MaxNodesPerOwner
+const MaxNodesPerOwner = types.MaxNodesPerOwner
 
 // P2P filter query paths, as CometBFT asks them (node/setup.go).
 const (
@@ -31,9 +30,9 @@ const (
 )
 
 // ValidateNodeIDs checks an owner's node ID list by the rule genesis
-// validation applies too (genesis.ValidateNodeIDs).
+// validation applies too (types.ValidateNodeIDs).
 func ValidateNodeIDs(ids []string) error {
-	if err := genesis.ValidateNodeIDs(ids); err != nil {
+	if err := types.ValidateNodeIDs(ids); err != nil {
 		return types.ErrMalformed.Wrapf("node IDs: %v", err)
 	}
 	return nil
@@ -70,7 +69,7 @@ type nodeOwner struct {
 
 // genesisNodeOwners lists the owners genesis registers node IDs for: the
 // government, then each provider.
-func genesisNodeOwners(gen *genesis.AppState) []nodeOwner {
+func genesisNodeOwners(gen *types.GenesisState) []nodeOwner {
 	owners := []nodeOwner{{types.GovernmentOwner, gen.Government.NodeIDs}}
 	for _, p := range gen.Providers {
 		owners = append(owners, nodeOwner{p.ID, p.NodeIDs})
@@ -79,7 +78,7 @@ func genesisNodeOwners(gen *genesis.AppState) []nodeOwner {
 }
 
 // genesisPeers lists the node IDs the genesis app state registers.
-func genesisPeers(gen *genesis.AppState) peerSet {
+func genesisPeers(gen *types.GenesisState) peerSet {
 	s := peerSet{}
 	for _, o := range genesisNodeOwners(gen) {
 		for _, id := range o.ids {
@@ -204,7 +203,7 @@ func writeNodes(c *cache, owner string, old, ids []string) error {
 }
 
 // initNodes writes the node IDs the genesis app state registers.
-func initNodes(c *cache, gen *genesis.AppState) error {
+func initNodes(c *cache, gen *types.GenesisState) error {
 	seen := map[string]string{}
 	for _, o := range genesisNodeOwners(gen) {
 		if err := ValidateNodeIDs(o.ids); err != nil {

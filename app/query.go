@@ -16,7 +16,7 @@ import (
 
 // Query serves committed records. The path names the record's store key
 // ("/provider/paypay", "/link/<program>/<mykey>", "/charge/<program>/<provider>/<ref>",
-// see keys.go), or is "/key" with the raw key in Data. With Prove the answer
+// see app/types/keys.go), or is "/key" with the raw key in Data. With Prove the answer
 // carries ProofOps that verify the value (or its absence) against the app
 // hash of the returned height, which the header at height+1 holds.
 // Queries always answer from the last committed state; Height must be 0

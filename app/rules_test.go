@@ -252,7 +252,7 @@ func TestCap(t *testing.T) {
 
 func TestBudgetExhaustedMidBlock(t *testing.T) {
 	prog := genesis.NewProgramPercent("mynapoint", 2500, 5000, 6000, t0, windowEnd)
-	n := newTestNet(t, netOptions{programs: []genesis.Program{prog}})
+	n := newTestNet(t, netOptions{programs: []types.GenesisProgram{prog}})
 	var ids []string
 	for i := 0; i < 3; i++ {
 		c := n.card()

@@ -101,8 +101,8 @@ type sim struct {
 	repro string
 }
 
-func simGenesisPrograms() []genesis.Program {
-	return []genesis.Program{
+func simGenesisPrograms() []types.GenesisProgram {
+	return []types.GenesisProgram{
 		genesis.NewProgramPercent("mynapoint", 2500, 5000, 1_000_000_000, t0, windowEnd),
 		genesis.NewProgramPercent("tight", 1000, 3000, 4000, t0, windowEnd),
 		genesis.NewProgramFixed("fixedpt", 1000, 5000, t0, windowEnd),

@@ -17,10 +17,16 @@
 //	if err := doc.Save("config/genesis.json"); err != nil { ... } // validates
 //	doc, err := genesis.Load("config/genesis.json")                // validates
 //
-// At InitChain the application receives the app_state bytes and decodes them
-// with DecodeAppState, which is strict (unknown fields are errors) and
-// validates. Validation collects every problem it finds; each message names
-// the field and the problem and starts with "genesis: ".
+// The app state's type and its rules are the ledger's: app/types
+// (GenesisState and GenesisState.Validate; AppState, Program ... here are
+// aliases of its types). At InitChain the application receives the
+// app_state bytes and decodes them with types.DecodeGenesisState, which is
+// strict (unknown fields are errors) and validates by the same rules, so a
+// document Validate accepts is one InitChain accepts. This package keeps
+// the document: CometBFT's genesis.json around the app state, its chain ID,
+// time and consensus parameters, loading and saving, and the embedded
+// production trust anchors. Validation collects every problem it finds;
+// each message names the field and the problem and starts with "genesis: ".
 //
 // ProductionTrustAnchors returns the real J-LIS user-authentication CA roots
 // (embedded from anchors/), which a production network lists in

@@ -32,7 +32,7 @@ type Document struct {
 // the government's validator first (if it has a validator key and power >
 // 0), then each such provider in order, named by provider ID. It does not
 // validate; see Validate.
-func (a *AppState) Validators() []cmttypes.GenesisValidator {
+func Validators(a *AppState) []cmttypes.GenesisValidator {
 	var vals []cmttypes.GenesisValidator
 	add := func(key HexBytes, power int64, name string) {
 		if len(key) == 0 || power <= 0 {
@@ -79,7 +79,7 @@ func (d *Document) CometGenesis() (*cmttypes.GenesisDoc, error) {
 		ChainID:         d.ChainID,
 		InitialHeight:   initialHeight,
 		ConsensusParams: params,
-		Validators:      d.AppState.Validators(),
+		Validators:      Validators(&d.AppState),
 		AppState:        appState,
 	}
 	if err := gd.ValidateAndComplete(); err != nil {
@@ -172,7 +172,7 @@ func Load(path string) (*Document, error) {
 	if err := d.Validate(); err != nil {
 		ps = append(ps, err)
 	}
-	ps = append(ps, compareValidators(gd.Validators, app.Validators())...)
+	ps = append(ps, compareValidators(gd.Validators, Validators(app))...)
 	if len(ps) > 0 {
 		return nil, fmt.Errorf("genesis: %s is invalid:\n%w", path, ps.err())
 	}

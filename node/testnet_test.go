@@ -38,7 +38,7 @@ func TestTestnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals := doc.AppState.Validators()
+	vals := genesis.Validators(&doc.AppState)
 	if len(vals) != 3 || doc.AppState.Government.Threshold != 2 || len(doc.AppState.Government.Keys) != 3 {
 		t.Fatalf("genesis: %d validators, %d of %d government keys", len(vals), doc.AppState.Government.Threshold, len(doc.AppState.Government.Keys))
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app"
 	"github.com/mykeyledger/mykey/app/pseudonym"
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/genesis"
 	"github.com/mykeyledger/mykey/internal/cardfile"
@@ -100,12 +101,12 @@ func New(t testing.TB, opts Options) *Node {
 		t.Fatal(err)
 	}
 	n.PseudonymKey = pk
-	st := genesis.AppState{
+	st := types.GenesisState{
 		PseudonymCommitment: pseudonym.Commitment(pk),
-		Government: genesis.Government{Threshold: uint32(opts.Threshold), Name: "government",
-			ValidatorKey: genesis.HexBytes(mustKey(t, "validator", "government").Public()), Power: 10},
+		Government: types.GenesisGovernment{Threshold: uint32(opts.Threshold), Name: "government",
+			ValidatorKey: types.HexBytes(mustKey(t, "validator", "government").Public()), Power: 10},
 		TrustAnchors: []string{string(n.CA.CertPEM)},
-		Programs: []genesis.Program{genesis.NewProgramPercent(Program, 2500, 5000, 1_000_000_000,
+		Programs: []types.GenesisProgram{genesis.NewProgramPercent(Program, 2500, 5000, 1_000_000_000,
 			n.now.Add(-time.Hour), n.now.AddDate(1, 0, 0))},
 	}
 	for i := range opts.GovKeys {
@@ -113,14 +114,14 @@ func New(t testing.TB, opts Options) *Node {
 		path := filepath.Join(dir, fmt.Sprintf("government-%d.json", i))
 		mustSave(t, path, k)
 		n.GovKeys = append(n.GovKeys, path)
-		st.Government.Keys = append(st.Government.Keys, genesis.HexBytes(k.Public()))
+		st.Government.Keys = append(st.Government.Keys, types.HexBytes(k.Public()))
 	}
 	for _, id := range Providers {
 		k := mustKey(t, keyfile.RoleProvider, id)
 		path := filepath.Join(dir, "provider-"+id+".json")
 		mustSave(t, path, k)
 		n.ProvKeys[id] = path
-		st.Providers = append(st.Providers, genesis.Provider{ID: id, Name: id, GrantKey: genesis.HexBytes(k.Public())})
+		st.Providers = append(st.Providers, types.GenesisProvider{ID: id, Name: id, GrantKey: types.HexBytes(k.Public())})
 	}
 	bz, err := json.Marshal(st)
 	if err != nil {

@@ -71,7 +71,7 @@ pseudonym key file whose commitment to write (init prints it too).`,
 			if err := doc.Save(out); err != nil {
 				return err
 			}
-			e.msg("wrote %s (chain %s, %d validators)", out, chainID, len(st.Validators()))
+			e.msg("wrote %s (chain %s, %d validators)", out, chainID, len(genesis.Validators(&st)))
 			return nil
 		},
 	}
@@ -100,7 +100,7 @@ func genesisValidateCmd(e *env) *cobra.Command {
 			st := doc.AppState
 			fmt.Fprintf(e.stdout, "chain %s, genesis time %s\n", doc.ChainID, doc.GenesisTime.Format(time.RFC3339))
 			fmt.Fprintf(e.stdout, "government: %d of %d keys\n", st.Government.Threshold, len(st.Government.Keys))
-			for _, v := range st.Validators() {
+			for _, v := range genesis.Validators(&st) {
 				fmt.Fprintf(e.stdout, "validator %-12s power %d\n", v.Name, v.Power)
 			}
 			for _, p := range st.Programs {
