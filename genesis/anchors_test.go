@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 func TestProductionTrustAnchors(t *testing.T) {
@@ -52,7 +54,7 @@ func TestProductionTrustAnchors(t *testing.T) {
 
 func TestAnchors(t *testing.T) {
 	ca := testCA(t)
-	a := AppState{TrustAnchors: []string{ca}}
+	a := types.GenesisState{TrustAnchors: []string{ca}}
 	certs, err := a.Anchors()
 	if err != nil {
 		t.Fatalf("Anchors(test CA): %v", err)

@@ -25,7 +25,7 @@ func TestDecodeAppState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeAppState(bz)
+	got, err := types.DecodeGenesisState(bz)
 	if err != nil {
 		t.Fatalf("DecodeAppState(valid): %v", err)
 	}
@@ -38,7 +38,7 @@ func TestDecodeAppState(t *testing.T) {
 	if jst == string(bz) {
 		t.Fatal("test setup: link_start not found in JSON")
 	}
-	got, err = DecodeAppState([]byte(jst))
+	got, err = types.DecodeGenesisState([]byte(jst))
 	if err != nil {
 		t.Fatalf("DecodeAppState(JST time): %v", err)
 	}
@@ -75,7 +75,7 @@ func TestDecodeAppStateRejects(t *testing.T) {
 			if tc.json == valid && tc.name != "empty" {
 				t.Fatal("test setup: replacement did not apply")
 			}
-			a, err := DecodeAppState([]byte(tc.json))
+			a, err := types.DecodeGenesisState([]byte(tc.json))
 			if err == nil {
 				t.Fatalf("DecodeAppState accepted %s", tc.json)
 			}
@@ -90,18 +90,18 @@ func TestDecodeAppStateRejects(t *testing.T) {
 }
 
 func TestHexBytesJSON(t *testing.T) {
-	bz, err := json.Marshal(struct{ K, E HexBytes }{HexBytes{0xAB, 0x01}, nil})
+	bz, err := json.Marshal(struct{ K, E types.HexBytes }{types.HexBytes{0xAB, 0x01}, nil})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(bz) != `{"K":"ab01","E":""}` {
 		t.Fatalf("marshal = %s", bz)
 	}
-	var v struct{ K, E, N HexBytes }
+	var v struct{ K, E, N types.HexBytes }
 	if err := json.Unmarshal([]byte(`{"K":"AB01","E":"","N":null}`), &v); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(v.K, HexBytes{0xab, 0x01}) || v.E != nil || v.N != nil {
+	if !reflect.DeepEqual(v.K, types.HexBytes{0xab, 0x01}) || v.E != nil || v.N != nil {
 		t.Fatalf("unmarshal = %#v", v)
 	}
 	if err := json.Unmarshal([]byte(`{"K":12}`), &v); err == nil || !strings.Contains(err.Error(), "want a hex string") {
@@ -118,7 +118,7 @@ func TestProgramProtoRoundTrip(t *testing.T) {
 		if pb.LinkStart != t0.Unix() || pb.LinkEnd != t1.Unix() || pb.GrantStart != 1598918400 || pb.GrantEnd != 1617148800 {
 			t.Fatalf("%s: times = %d %d %d %d, want Unix seconds", p.ID, pb.LinkStart, pb.LinkEnd, pb.GrantStart, pb.GrantEnd)
 		}
-		if back := ProgramFromProto(pb); !reflect.DeepEqual(back, p) {
+		if back := types.GenesisProgramFromProto(pb); !reflect.DeepEqual(back, p) {
 			t.Fatalf("%s: round trip differs:\n got %+v\nwant %+v", p.ID, back, p)
 		}
 	}
@@ -153,11 +153,11 @@ func TestProgramProtoRoundTrip(t *testing.T) {
 
 	// An unknown kind reads back as a kind Validate rejects.
 	pb.Kind = types.ProgramKind_PROGRAM_KIND_UNSPECIFIED
-	back := ProgramFromProto(pb)
+	back := types.GenesisProgramFromProto(pb)
 	if back.Kind != "unspecified" || back.Validate() == nil {
 		t.Fatalf("unspecified kind read back as %q", back.Kind)
 	}
-	if !reflect.DeepEqual(ProgramFromProto(nil), Program{}) {
+	if !reflect.DeepEqual(types.GenesisProgramFromProto(nil), types.GenesisProgram{}) {
 		t.Fatal("ProgramFromProto(nil) is not the zero program")
 	}
 }
@@ -170,7 +170,7 @@ func TestNewProgramConstructors(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatalf("NewProgramPercent is invalid: %v", err)
 	}
-	if p.Kind != KindPercentOfCharge || p.RateBP != 2500 || p.CapYen != 5000 || p.BudgetYen != 1e9 || p.Name != "p2-charge" {
+	if p.Kind != types.KindPercentOfCharge || p.RateBP != 2500 || p.CapYen != 5000 || p.BudgetYen != 1e9 || p.Name != "p2-charge" {
 		t.Fatalf("NewProgramPercent = %+v", p)
 	}
 	wantFrom := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -182,7 +182,7 @@ func TestNewProgramConstructors(t *testing.T) {
 	if err := f.Validate(); err != nil {
 		t.Fatalf("NewProgramFixed is invalid: %v", err)
 	}
-	if f.Kind != KindFixed || f.FixedYen != 7500 || f.CapYen != 7500 || f.RateBP != 0 || f.LinkEnd != wantTo {
+	if f.Kind != types.KindFixed || f.FixedYen != 7500 || f.CapYen != 7500 || f.RateBP != 0 || f.LinkEnd != wantTo {
 		t.Fatalf("NewProgramFixed = %+v", f)
 	}
 }
@@ -201,13 +201,13 @@ func TestProviderProto(t *testing.T) {
 	if pb.GrantKey[0] == p.GrantKey[0] {
 		t.Fatal("Proto shares the grant key with the provider")
 	}
-	if q := (Provider{ID: "x", Name: "x", GrantKey: edKey(1)}).Proto(); len(q.ValidatorKey) != 0 || q.Power != 0 {
+	if q := (types.GenesisProvider{ID: "x", Name: "x", GrantKey: edKey(1)}).Proto(); len(q.ValidatorKey) != 0 || q.Power != 0 {
 		t.Fatalf("provider without validator: %+v", q)
 	}
 }
 
 func TestKindNamesAreTheLedgers(t *testing.T) {
-	if KindPercentOfCharge != types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE.Name() || KindFixed != types.ProgramKind_PROGRAM_KIND_FIXED.Name() {
-		t.Fatalf("genesis kinds %q, %q are not the ledger's names", KindPercentOfCharge, KindFixed)
+	if types.KindPercentOfCharge != types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE.Name() || types.KindFixed != types.ProgramKind_PROGRAM_KIND_FIXED.Name() {
+		t.Fatalf("genesis kinds %q, %q are not the ledger's names", types.KindPercentOfCharge, types.KindFixed)
 	}
 }

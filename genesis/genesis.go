@@ -12,6 +12,7 @@ import (
 	"github.com/cometbft/cometbft/crypto/ed25519"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // Document is a network's genesis: CometBFT's genesis.json with our typed
@@ -25,16 +26,16 @@ type Document struct {
 	// etc.); nil means cmttypes.DefaultConsensusParams(). Save writes them
 	// out in full, so Load always returns them set.
 	ConsensusParams *cmttypes.ConsensusParams
-	AppState        AppState
+	AppState        types.GenesisState
 }
 
 // Validators returns the CometBFT validators derived from the app state:
 // the government's validator first (if it has a validator key and power >
 // 0), then each such provider in order, named by provider ID. It does not
 // validate; see Validate.
-func Validators(a *AppState) []cmttypes.GenesisValidator {
+func Validators(a *types.GenesisState) []cmttypes.GenesisValidator {
 	var vals []cmttypes.GenesisValidator
-	add := func(key HexBytes, power int64, name string) {
+	add := func(key types.HexBytes, power int64, name string) {
 		if len(key) == 0 || power <= 0 {
 			return
 		}
@@ -158,7 +159,7 @@ func Load(path string) (*Document, error) {
 	if len(gd.AppHash) > 0 {
 		ps.add("app_hash must be empty (the application computes it at InitChain)")
 	}
-	app, err := DecodeAppState(gd.AppState)
+	app, err := types.DecodeGenesisState(gd.AppState)
 	if err != nil {
 		return nil, fmt.Errorf("genesis: %s is invalid:\n%w", path, errors.Join(append(ps, err)...))
 	}

@@ -11,6 +11,7 @@ import (
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -85,7 +86,7 @@ func TestCometBFTReadsSavedFile(t *testing.T) {
 	}
 	// Government first, then providers with a validator key; suica has none.
 	want := []struct {
-		key   HexBytes
+		key   types.HexBytes
 		power int64
 		name  string
 	}{{edKey(10), 10, "government"}, {edKey(30), 5, "paypay"}, {edKey(31), 5, "linepay"}}
@@ -103,7 +104,7 @@ func TestCometBFTReadsSavedFile(t *testing.T) {
 		}
 	}
 	// The app state CometBFT will hand to InitChain decodes to ours.
-	app, err := DecodeAppState(gd.AppState)
+	app, err := types.DecodeGenesisState(gd.AppState)
 	if err != nil {
 		t.Fatalf("DecodeAppState(app_state from CometBFT): %v", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 var (
@@ -107,9 +109,9 @@ func weakRSACA(t *testing.T) string {
 }
 
 // edKey is a deterministic ed25519 public key.
-func edKey(seed byte) HexBytes {
+func edKey(seed byte) types.HexBytes {
 	priv := ed25519.NewKeyFromSeed([]byte(strings.Repeat(string([]byte{seed}), ed25519.SeedSize)))
-	return HexBytes(priv.Public().(ed25519.PublicKey))
+	return types.HexBytes(priv.Public().(ed25519.PublicKey))
 }
 
 var (
@@ -125,22 +127,22 @@ func validDoc(t *testing.T) *Document {
 		ChainID:       "mykey-test-1",
 		GenesisTime:   time.Date(2020, 8, 31, 12, 0, 0, 123456789, time.UTC),
 		InitialHeight: 1,
-		AppState: AppState{
-			Government: Government{
-				Keys:         []HexBytes{edKey(1), edKey(2), edKey(3)},
+		AppState: types.GenesisState{
+			Government: types.GenesisGovernment{
+				Keys:         []types.HexBytes{edKey(1), edKey(2), edKey(3)},
 				Threshold:    2,
 				ValidatorKey: edKey(10),
 				Power:        10,
 				Name:         "government",
 			},
-			Providers: []Provider{
+			Providers: []types.GenesisProvider{
 				{ID: "paypay", Name: "PayPay", GrantKey: edKey(20), ValidatorKey: edKey(30), Power: 5},
 				{ID: "linepay", Name: "LINE Pay", GrantKey: edKey(21), ValidatorKey: edKey(31), Power: 5},
 				{ID: "suica", Name: "Suica", GrantKey: edKey(22)},
 			},
-			Programs: []Program{
+			Programs: []types.GenesisProgram{
 				{
-					ID: "mynapoint-1", Name: "MyNa Point phase 1", Kind: KindPercentOfCharge,
+					ID: "mynapoint-1", Name: "MyNa Point phase 1", Kind: types.KindPercentOfCharge,
 					RateBP: 2500, CapYen: 5000, BudgetYen: 200_000_000_000,
 					LinkStart: t0, LinkEnd: t1, GrantStart: t0, GrantEnd: t1,
 				},
@@ -153,4 +155,4 @@ func validDoc(t *testing.T) *Document {
 }
 
 // testCommitment stands for the commitment to a network pseudonym key.
-var testCommitment = HexBytes(bytes.Repeat([]byte{0xc0}, 32))
+var testCommitment = types.HexBytes(bytes.Repeat([]byte{0xc0}, 32))

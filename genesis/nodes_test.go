@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 func testNodeID(i int) string { return fmt.Sprintf("%040x", 0xabc000+i) }
@@ -26,7 +28,7 @@ func TestNodeIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := DecodeAppState(bz)
+	a, err := types.DecodeGenesisState(bz)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,24 +36,24 @@ func TestNodeIDs(t *testing.T) {
 		t.Fatalf("node_ids after a JSON round trip: %v %v", a.Government.NodeIDs, a.Providers[0].NodeIDs)
 	}
 
-	tooMany := make([]string, MaxNodesPerOwner+1)
+	tooMany := make([]string, types.MaxNodesPerOwner+1)
 	for i := range tooMany {
 		tooMany[i] = testNodeID(100 + i)
 	}
 	for name, c := range map[string]struct {
-		edit func(a *AppState)
+		edit func(a *types.GenesisState)
 		want string
 	}{
-		"upper case": {func(a *AppState) { a.Providers[1].NodeIDs = []string{strings.ToUpper(testNodeID(9))} },
+		"upper case": {func(a *types.GenesisState) { a.Providers[1].NodeIDs = []string{strings.ToUpper(testNodeID(9))} },
 			`providers[1].node_ids[0] "` + strings.ToUpper(testNodeID(9)) + `" is not a node ID (40 lowercase hex digits)`},
-		"short": {func(a *AppState) { a.Government.NodeIDs = []string{"abc"} },
+		"short": {func(a *types.GenesisState) { a.Government.NodeIDs = []string{"abc"} },
 			`government.node_ids[0] "abc" is not a node ID`},
-		"duplicate in a list": {func(a *AppState) { a.Providers[0].NodeIDs = append(a.Providers[0].NodeIDs, testNodeID(2)) },
+		"duplicate in a list": {func(a *types.GenesisState) { a.Providers[0].NodeIDs = append(a.Providers[0].NodeIDs, testNodeID(2)) },
 			"providers[0].node_ids[2] " + testNodeID(2) + ": duplicate node ID"},
-		"duplicate across owners": {func(a *AppState) { a.Providers[2].NodeIDs = []string{testNodeID(1)} },
+		"duplicate across owners": {func(a *types.GenesisState) { a.Providers[2].NodeIDs = []string{testNodeID(1)} },
 			"providers[2].node_ids[0] " + testNodeID(1) + ": node ID also registered to government"},
-		"too many": {func(a *AppState) { a.Providers[1].NodeIDs = tooMany },
-			fmt.Sprintf("providers[1].node_ids lists %d node IDs, at most %d", MaxNodesPerOwner+1, MaxNodesPerOwner)},
+		"too many": {func(a *types.GenesisState) { a.Providers[1].NodeIDs = tooMany },
+			fmt.Sprintf("providers[1].node_ids lists %d node IDs, at most %d", types.MaxNodesPerOwner+1, types.MaxNodesPerOwner)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			d := withNodes(t)
@@ -62,7 +64,7 @@ func TestNodeIDs(t *testing.T) {
 			}
 		})
 	}
-	if err := ValidateNodeIDs([]string{"x"}); err == nil || strings.HasPrefix(err.Error(), "genesis:") {
+	if err := types.ValidateNodeIDs([]string{"x"}); err == nil || strings.HasPrefix(err.Error(), "genesis:") {
 		t.Fatalf("ValidateNodeIDs: %v", err)
 	}
 }

@@ -5,23 +5,11 @@ import (
 	"fmt"
 
 	cmttypes "github.com/cometbft/cometbft/types"
-
-	"github.com/mykeyledger/mykey/app/types"
 )
 
-// Limits checked by Validate.
-const (
-	// MaxChainIDLen is CometBFT's limit on the chain ID.
-	MaxChainIDLen = cmttypes.MaxChainIDLen
-	// MaxIDLen is the longest provider or program ID.
-	MaxIDLen = types.MaxIDLen
-	// MaxNameLen is the longest name, in characters.
-	MaxNameLen = types.MaxNameLen
-	// KeySize is the size of an ed25519 public key.
-	KeySize = types.KeySize
-	// MinRSABits is the smallest RSA modulus accepted for a trust anchor.
-	MinRSABits = types.MinRSABits
-)
+// MaxChainIDLen is CometBFT's limit on the chain ID, checked by Validate
+// (the app state's limits are app/types').
+const MaxChainIDLen = cmttypes.MaxChainIDLen
 
 // problems collects validation errors, each prefixed "genesis: ".
 type problems []error

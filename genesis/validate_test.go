@@ -8,6 +8,7 @@ import (
 	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/mykeyledger/mykey/app/types"
 )
 
 // errLines splits a joined validation error into its messages.
@@ -87,7 +88,7 @@ func TestValidate(t *testing.T) {
 		}, []string{"genesis: government.threshold 3 is above the number of keys (2)"}},
 		{"government name empty", func(d *Document) { d.AppState.Government.Name = " " },
 			[]string{"genesis: government.name must not be empty"}},
-		{"government validator key size", func(d *Document) { d.AppState.Government.ValidatorKey = HexBytes{1, 2, 3} },
+		{"government validator key size", func(d *Document) { d.AppState.Government.ValidatorKey = types.HexBytes{1, 2, 3} },
 			[]string{"genesis: government.validator_key is 3 bytes, want a 32-byte ed25519 public key"}},
 		{"government power negative", func(d *Document) {
 			d.AppState.Government.ValidatorKey = nil
@@ -113,7 +114,7 @@ func TestValidate(t *testing.T) {
 			[]string{"genesis: providers[1].grant_key is 0 bytes, want a 32-byte ed25519 public key"}},
 		{"grant key duplicate", func(d *Document) { d.AppState.Providers[2].GrantKey = edKey(20) },
 			[]string{"genesis: providers[2].grant_key: duplicate grant key (also providers[0].grant_key)"}},
-		{"provider validator key size", func(d *Document) { d.AppState.Providers[0].ValidatorKey = make(HexBytes, 33) },
+		{"provider validator key size", func(d *Document) { d.AppState.Providers[0].ValidatorKey = make(types.HexBytes, 33) },
 			[]string{"genesis: providers[0].validator_key is 33 bytes, want a 32-byte ed25519 public key"}},
 		{"validator key shared with government", func(d *Document) { d.AppState.Providers[1].ValidatorKey = edKey(10) },
 			[]string{"genesis: providers[1].validator_key: duplicate validator key (also government.validator_key)"}},

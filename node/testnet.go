@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
 	"github.com/mykeyledger/mykey/internal/cardfile"
 	"github.com/mykeyledger/mykey/internal/keyfile"
@@ -91,8 +92,8 @@ func Testnet(opts TestnetOptions) (*netlayout.Layout, error) {
 			TestCA:              filepath.Join(out, "testca"),
 			Programs:            []string{DefaultProgram},
 		},
-		st: genesis.AppState{
-			Government: genesis.Government{Threshold: uint32(opts.GovernmentThreshold), Name: governmentNodeName},
+		st: types.GenesisState{
+			Government: types.GenesisGovernment{Threshold: uint32(opts.GovernmentThreshold), Name: governmentNodeName},
 		},
 	}
 	if err := b.governmentKeys(); err != nil {
@@ -107,7 +108,7 @@ func Testnet(opts TestnetOptions) (*netlayout.Layout, error) {
 		return nil, err
 	}
 	// One program, open from an hour before genesis for a year.
-	b.st.Programs = []genesis.Program{genesis.NewProgramPercent(DefaultProgram, DefaultRateBP, DefaultCapYen, DefaultBudgetYen,
+	b.st.Programs = []types.GenesisProgram{genesis.NewProgramPercent(DefaultProgram, DefaultRateBP, DefaultCapYen, DefaultBudgetYen,
 		opts.GenesisTime.Add(-time.Hour), opts.GenesisTime.AddDate(1, 0, 0))}
 	if err := b.write(); err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ type testnetBuilder struct {
 	opts    TestnetOptions
 	out     string
 	lay     *netlayout.Layout
-	st      genesis.AppState
+	st      types.GenesisState
 	configs []*Config
 }
 
@@ -169,7 +170,7 @@ func (b *testnetBuilder) governmentKeys() error {
 		if err := keyfile.Save(path, k); err != nil {
 			return err
 		}
-		b.st.Government.Keys = append(b.st.Government.Keys, genesis.HexBytes(k.Public()))
+		b.st.Government.Keys = append(b.st.Government.Keys, types.HexBytes(k.Public()))
 		b.lay.GovernmentKeys = append(b.lay.GovernmentKeys, path)
 	}
 	return nil
@@ -220,8 +221,8 @@ func (b *testnetBuilder) addNode(i int) error {
 		return err
 	}
 	b.lay.ProviderKeys[provider] = path
-	b.st.Providers = append(b.st.Providers, genesis.Provider{
-		ID: provider, Name: provider, GrantKey: genesis.HexBytes(k.Public()),
+	b.st.Providers = append(b.st.Providers, types.GenesisProvider{
+		ID: provider, Name: provider, GrantKey: types.HexBytes(k.Public()),
 		ValidatorKey: res.ValidatorKey, Power: validatorPower,
 		NodeIDs: []string{string(res.NodeID)},
 	})

@@ -14,7 +14,6 @@ import (
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/chargecsv"
 	"github.com/mykeyledger/mykey/client/txbuild"
-	"github.com/mykeyledger/mykey/genesis"
 )
 
 const keyHelp = "hex, base64, a mykey key file, or a CometBFT priv_validator_key.json"
@@ -97,7 +96,7 @@ func newGovUpdateProviderCmd(c *cmdCtx) *cobra.Command {
 func newGovSetProgramCmd(c *cmdCtx) *cobra.Command {
 	var (
 		file                   string
-		p                      genesis.Program
+		p                      types.GenesisProgram
 		start, end             string
 		linkStart, linkEnd     string
 		grantStart, grantEnd   string
@@ -301,7 +300,7 @@ func newGovSetNodesCmd(c *cmdCtx) *cobra.Command {
 			for i, id := range ids {
 				ids[i] = strings.ToLower(strings.TrimSpace(id))
 			}
-			if err := genesis.ValidateNodeIDs(ids); err != nil {
+			if err := types.ValidateNodeIDs(ids); err != nil {
 				return nil, usageErr("--node-id: %v", err)
 			}
 			return &types.GovAction{Action: &types.GovAction_SetNodes{SetNodes: &types.SetNodes{Owner: owner, NodeIds: ids}}}, nil

@@ -13,7 +13,6 @@ import (
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/client/rpc"
 	"github.com/mykeyledger/mykey/client/txbuild"
-	"github.com/mykeyledger/mykey/genesis"
 )
 
 // AnswerJSON is where a query's answer comes from; every query's --json
@@ -182,8 +181,8 @@ func (q *querier) providerCmd() *cobra.Command {
 // totals.
 type ProgramJSON struct {
 	AnswerJSON
-	Program genesis.Program `json:"program"`
-	Totals  TotalsJSON      `json:"totals"`
+	Program types.GenesisProgram `json:"program"`
+	Totals  TotalsJSON           `json:"totals"`
 }
 
 // TotalsJSON are running totals.
@@ -209,13 +208,13 @@ func (q *querier) programCmd() *cobra.Command {
 			if _, err := rpc.Get(ctx, q.c.n, rpc.KeyProgramTotals(args[0]), &t, false); err != nil {
 				return err
 			}
-			out := ProgramJSON{AnswerJSON: a, Program: genesis.ProgramFromProto(&p),
+			out := ProgramJSON{AnswerJSON: a, Program: types.GenesisProgramFromProto(&p),
 				Totals: TotalsJSON{GrantedYen: t.GrantedYen, Grants: t.Grants, Linked: t.Linked}}
 			return q.output(out, out.AnswerJSON, func(w io.Writer) {
 				g := out.Program
 				fmt.Fprintf(w, "program %q (%s), %s\n", g.ID, g.Name, g.Kind)
 				switch g.Kind {
-				case genesis.KindFixed:
+				case types.KindFixed:
 					fmt.Fprintf(w, "pays:    %s per attested person\n", txbuild.Yen(g.FixedYen))
 				default:
 					fmt.Fprintf(w, "pays:    %d bp of each charge, at most %s per person\n", g.RateBP, txbuild.Yen(g.CapYen))

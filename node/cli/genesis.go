@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mykeyledger/mykey/app/pseudonym"
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/genesis"
 )
 
@@ -44,7 +45,7 @@ pseudonym key file whose commitment to write (init prints it too).`,
 			if err != nil {
 				return err
 			}
-			var st genesis.AppState
+			var st types.GenesisState
 			dec := json.NewDecoder(bytes.NewReader(bz))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&st); err != nil {
