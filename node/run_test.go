@@ -178,7 +178,7 @@ func TestNodesInProcess(t *testing.T) {
 	if mykey == "" {
 		t.Fatal("the committed link has no mykey_id event attribute")
 	}
-	q, err := rpcs[1].ABCIQuery(ctx, "/link/"+DefaultProgram+"/"+mykey, nil)
+	q, err := rpcs[1].ABCIQuery(ctx, "/"+string(types.KeyLink(DefaultProgram, mykey)), nil)
 	if err != nil || q.Response.Code != 0 || q.Response.Value == nil {
 		t.Fatalf("node 1 does not hold the linkage of %s: %v %+v", mykey, err, q)
 	}

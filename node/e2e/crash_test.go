@@ -39,7 +39,7 @@ func TestKillUnderLoad(t *testing.T) {
 		if r == nil || r.TxResult.Code != 0 {
 			t.Fatalf("link %d not committed: %+v", k, r)
 		}
-		mykeys = append(mykeys, attr(r.TxResult, "link", "mykey_id"))
+		mykeys = append(mykeys, attr(r.TxResult, types.EventLink, types.AttrMyKeyID))
 	}
 
 	// The load: one-charge grants of ¥100 (¥25 granted each; 200 fit in a
@@ -148,7 +148,7 @@ func TestKillUnderLoad(t *testing.T) {
 	// On the restarted node: every committed grant once, nothing else.
 	keys := make([]string, len(grants))
 	for k, g := range grants {
-		keys[k] = "charge/" + node.DefaultProgram + "/paypay/" + g.ref
+		keys[k] = string(types.KeyCharge(node.DefaultProgram, "paypay", g.ref))
 	}
 	vals, _ := nw.queryManySameHeight([]int{victim}, keys)
 	for k, g := range grants {
@@ -160,7 +160,7 @@ func TestKillUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("queried %d charges on node %d (%s)", len(grants), victim, time.Since(t0))
-	totals, h := nw.queryAllSameHeight(all, "programtotals/"+node.DefaultProgram)
+	totals, h := nw.queryAllSameHeight(all, string(types.KeyProgramTotals(node.DefaultProgram)))
 	for i, v := range totals {
 		if !bytes.Equal(v, totals[0]) {
 			t.Fatalf("node %d: program totals differ at height %d", all[i], h)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/testnet"
 	"github.com/mykeyledger/mykey/node"
 )
@@ -152,14 +153,14 @@ func TestCrashBetweenFinalizeAndCommit(t *testing.T) {
 	for _, r := range res.TxResults {
 		if r.Code == 0 {
 			if id := attr(*r, "link", "mykey_id"); id != "" {
-				keys = append(keys, "link/"+node.DefaultProgram+"/"+id)
+				keys = append(keys, string(types.KeyLink(node.DefaultProgram, id)))
 			}
 		}
 	}
 	if len(keys) == 0 {
 		t.Fatalf("no link accepted in block %d", crashAt)
 	}
-	keys = append(keys, "programtotals/"+node.DefaultProgram)
+	keys = append(keys, string(types.KeyProgramTotals(node.DefaultProgram)))
 	vals, heights := nw.queryManySameHeight(all, keys)
 	for k, key := range keys {
 		for i := range all {

@@ -32,7 +32,7 @@ func TestDoubleLink(t *testing.T) {
 		linked += n
 	}
 	// The program's totals agree: every card linked exactly once.
-	vals, h := nw.queryAllSameHeight(all, "programtotals/"+node.DefaultProgram)
+	vals, h := nw.queryAllSameHeight(all, string(types.KeyProgramTotals(node.DefaultProgram)))
 	for i, v := range vals {
 		if !bytes.Equal(v, vals[0]) {
 			t.Fatalf("node %d: program totals differ at height %d", i, h)
@@ -129,7 +129,7 @@ func (nw *network) claimTwice(all []int, cards []*testca.Card, round string) {
 				if winners[k] != nil {
 					t.Fatalf("card %d: linked to both %s and %s", k, winners[k].provider, cl.provider)
 				}
-				winners[k], mykey = cl, attr(r.TxResult, "link", "mykey_id")
+				winners[k], mykey = cl, attr(r.TxResult, types.EventLink, types.AttrMyKeyID)
 			case 11: // already_linked: the loser, recorded with its code
 			default:
 				t.Fatalf("card %d, %s: committed with code %d (%s), want 0 or 11", k, cl.provider, r.TxResult.Code, r.TxResult.Log)
@@ -144,7 +144,7 @@ func (nw *network) claimTwice(all []int, cards []*testca.Card, round string) {
 		if inBlocks == 2 {
 			bothInBlocks++
 		}
-		keys[k] = "link/" + node.DefaultProgram + "/" + mykey
+		keys[k] = string(types.KeyLink(node.DefaultProgram, mykey))
 	}
 	// Every validator holds each winner's linkage, proved, at one height.
 	vals, hs := nw.queryManySameHeight(all, keys)

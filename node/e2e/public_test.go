@@ -149,7 +149,7 @@ func publicNetwork(t *testing.T) (*network, *activity) {
 	for _, l := range links {
 		c := issue(l.card)
 		r := nw.mustCommit(l.node, nw.linkTx(c, l.provider, "account-"+l.card))
-		act.mykeyOf[l.card] = attr(r.TxResult, "link", "mykey_id")
+		act.mykeyOf[l.card] = attr(r.TxResult, types.EventLink, types.AttrMyKeyID)
 		if act.mykeyOf[l.card] == "" {
 			t.Fatalf("link of %s: no mykey_id in its event", l.card)
 		}

@@ -42,7 +42,7 @@ func TestRestartNetwork(t *testing.T) {
 		if r == nil || r.TxResult.Code != 0 {
 			t.Fatalf("link %d not committed: %+v", k, r)
 		}
-		keys = append(keys, string(types.KeyLink(node.DefaultProgram, attr(r.TxResult, "link", "mykey_id"))))
+		keys = append(keys, string(types.KeyLink(node.DefaultProgram, attr(r.TxResult, types.EventLink, types.AttrMyKeyID))))
 	}
 	mykey := keys[0][len(types.KeyLink(node.DefaultProgram, "")):]
 	// The grant goes to node 1, whose CheckTx reads its own committed

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/testnet"
 	"github.com/mykeyledger/mykey/node"
 )
@@ -38,9 +39,9 @@ func TestStateSyncJoin(t *testing.T) {
 		if r == nil || r.TxResult.Code != 0 {
 			t.Fatalf("link %d not committed: %+v", k, r)
 		}
-		keys = append(keys, "link/"+node.DefaultProgram+"/"+attr(r.TxResult, "link", "mykey_id"))
+		keys = append(keys, string(types.KeyLink(node.DefaultProgram, attr(r.TxResult, types.EventLink, types.AttrMyKeyID))))
 	}
-	keys = append(keys, "programtotals/"+node.DefaultProgram)
+	keys = append(keys, string(types.KeyProgramTotals(node.DefaultProgram)))
 	// Two snapshot intervals past the links, so a snapshot holds them.
 	linkedAt := nw.MaxHeight(validators...)
 	for _, i := range validators {
