@@ -202,19 +202,11 @@ func writeNodes(c *cache, owner string, old, ids []string) error {
 	return save(c, types.KeyNodeOwner(owner), &types.NodeList{NodeIds: slices.Clone(ids)}, 0)
 }
 
-// initNodes writes the node IDs the genesis app state registers.
+// initNodes writes the node IDs the genesis app state registers. The
+// state was validated as it was decoded (types.GenesisState.Validate: each
+// list well formed, no node ID under two owners).
 func initNodes(c *cache, gen *types.GenesisState) error {
-	seen := map[string]string{}
 	for _, o := range genesisNodeOwners(gen) {
-		if err := ValidateNodeIDs(o.ids); err != nil {
-			return fmt.Errorf("app: genesis %q: %w", o.id, err)
-		}
-		for _, id := range o.ids {
-			if prev, dup := seen[id]; dup {
-				return fmt.Errorf("app: genesis: node %s is registered to %q and %q", id, prev, o.id)
-			}
-			seen[id] = o.id
-		}
 		if err := writeNodes(c, o.id, nil, o.ids); err != nil {
 			return err
 		}
