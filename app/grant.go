@@ -90,9 +90,7 @@ func (x *exec) charge(provider string, ch *types.Charge) (item, error) {
 	return item{err: rej, event: event(types.EventGrant, append(attrs, outcome(rej)...)...)}, nil
 }
 
-// applyCharge grants what one charge earns:
-// percent_of_charge: min(floor(charge × rate / 10000), cap − granted so far, budget left);
-// fixed: min(fixed amount − granted so far, budget left), once attested.
+// applyCharge grants what one charge earns (grantAmount) and records it.
 // Zero is a rejection with its reason. It returns the person's surviving
 // MyKey ID and the yen granted.
 func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []byte) (string, int64, error) {
@@ -108,14 +106,8 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 		return "", 0, err
 	}
 	now := x.time.Unix()
-	if now < prog.GrantStart || now >= prog.GrantEnd {
-		return "", 0, types.ErrWindowClosed.Wrapf("program %q records grants from %s to %s", prog.Id, unixText(prog.GrantStart), unixText(prog.GrantEnd))
-	}
-	if ch.ChargedAt < prog.GrantStart || ch.ChargedAt >= prog.GrantEnd {
-		return "", 0, types.ErrWindowClosed.Wrapf("charge made at %s is outside program %q's grant window", unixText(ch.ChargedAt), prog.Id)
-	}
-	if ch.ChargedAt > now+types.MaxChargeSkew {
-		return "", 0, types.ErrMalformed.Wrapf("charge time %s is after block time %s", unixText(ch.ChargedAt), unixText(now))
+	if err := checkChargeTime(prog, ch, now); err != nil {
+		return "", 0, err
 	}
 	mk, err := getMyKey(c, ch.MykeyId)
 	if err != nil {
@@ -136,39 +128,10 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 	if err != nil {
 		return mk.Id, 0, err
 	}
-	// The cap applies to what the person keeps: granted less what was
-	// recovered after a merge.
-	net := person.GrantedYen - person.RecoveredYen
-	capLeft := prog.CapYen - net
-	budgetLeft := prog.BudgetYen - totals.GrantedYen
-	var granted int64
-	switch prog.Kind {
-	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
-		earned := ch.AmountYen * prog.RateBp / 10000
-		switch {
-		case capLeft <= 0:
-			return mk.Id, 0, types.ErrCapReached.Wrapf("MyKey ID %s has been granted %d of %d yen in program %q", mk.Id, net, prog.CapYen, prog.Id)
-		case budgetLeft <= 0:
-			return mk.Id, 0, types.ErrBudgetExhausted.Wrapf("program %q has granted its budget of %d yen", prog.Id, prog.BudgetYen)
-		case earned <= 0:
-			return mk.Id, 0, types.ErrZeroGrant.Wrapf("a charge of %d yen earns nothing at %d basis points", ch.AmountYen, prog.RateBp)
-		}
-		granted = min(earned, capLeft, budgetLeft)
-	case types.ProgramKind_PROGRAM_KIND_FIXED:
-		// One amount per person, once, and never in part.
-		switch {
-		case !person.Attested:
-			return mk.Id, 0, types.ErrNotEligible.Wrapf("MyKey ID %s in program %q", mk.Id, prog.Id)
-		case net > 0:
-			return mk.Id, 0, types.ErrCapReached.Wrapf("MyKey ID %s has been paid the %d yen of program %q", mk.Id, prog.FixedYen, prog.Id)
-		case budgetLeft < prog.FixedYen:
-			return mk.Id, 0, types.ErrBudgetExhausted.Wrapf("program %q has %d yen of its budget left, less than its %d yen", prog.Id, budgetLeft, prog.FixedYen)
-		}
-		granted = prog.FixedYen
-	default:
-		return mk.Id, 0, types.ErrUnknownProgram.Wrapf("program %q has no known kind", prog.Id)
+	granted, err := grantAmount(prog, ch, mk.Id, person, totals)
+	if err != nil {
+		return mk.Id, 0, err
 	}
-
 	rec := &types.GrantRecord{
 		ProgramId: prog.Id, ProviderId: provider, ChargeRef: ch.ChargeRef, MykeyId: mk.Id,
 		AmountYen: ch.AmountYen, GrantedYen: granted, ChargedAt: ch.ChargedAt,
@@ -177,32 +140,90 @@ func (x *exec) applyCharge(c *cache, provider string, ch *types.Charge, ckey []b
 	if err := save(c, ckey, rec, uint64(granted)); err != nil {
 		return mk.Id, 0, err
 	}
+	return mk.Id, granted, addGrant(c, prog.Id, provider, mk.Id, granted, now, person, totals)
+}
+
+// checkChargeTime: grants are recorded within the program's grant window,
+// for charges made within it and not after the block.
+func checkChargeTime(prog *types.Program, ch *types.Charge, now int64) error {
+	if now < prog.GrantStart || now >= prog.GrantEnd {
+		return types.ErrWindowClosed.Wrapf("program %q records grants from %s to %s", prog.Id, unixText(prog.GrantStart), unixText(prog.GrantEnd))
+	}
+	if ch.ChargedAt < prog.GrantStart || ch.ChargedAt >= prog.GrantEnd {
+		return types.ErrWindowClosed.Wrapf("charge made at %s is outside program %q's grant window", unixText(ch.ChargedAt), prog.Id)
+	}
+	if ch.ChargedAt > now+types.MaxChargeSkew {
+		return types.ErrMalformed.Wrapf("charge time %s is after block time %s", unixText(ch.ChargedAt), unixText(now))
+	}
+	return nil
+}
+
+// grantAmount is what a charge earns:
+// percent_of_charge: min(floor(charge × rate / 10000), cap − granted so far, budget left);
+// fixed: the fixed amount, once and never in part, once attested.
+// Nothing earned is a rejection with its reason.
+func grantAmount(prog *types.Program, ch *types.Charge, mykey string, person *types.PersonTotals, totals *types.ProgramTotals) (int64, error) {
+	// The cap applies to what the person keeps: granted less what was
+	// recovered after a merge.
+	net := person.GrantedYen - person.RecoveredYen
+	capLeft := prog.CapYen - net
+	budgetLeft := prog.BudgetYen - totals.GrantedYen
+	switch prog.Kind {
+	case types.ProgramKind_PROGRAM_KIND_PERCENT_OF_CHARGE:
+		earned := ch.AmountYen * prog.RateBp / 10000
+		switch {
+		case capLeft <= 0:
+			return 0, types.ErrCapReached.Wrapf("MyKey ID %s has been granted %d of %d yen in program %q", mykey, net, prog.CapYen, prog.Id)
+		case budgetLeft <= 0:
+			return 0, types.ErrBudgetExhausted.Wrapf("program %q has granted its budget of %d yen", prog.Id, prog.BudgetYen)
+		case earned <= 0:
+			return 0, types.ErrZeroGrant.Wrapf("a charge of %d yen earns nothing at %d basis points", ch.AmountYen, prog.RateBp)
+		}
+		return min(earned, capLeft, budgetLeft), nil
+	case types.ProgramKind_PROGRAM_KIND_FIXED:
+		switch {
+		case !person.Attested:
+			return 0, types.ErrNotEligible.Wrapf("MyKey ID %s in program %q", mykey, prog.Id)
+		case net > 0:
+			return 0, types.ErrCapReached.Wrapf("MyKey ID %s has been paid the %d yen of program %q", mykey, prog.FixedYen, prog.Id)
+		case budgetLeft < prog.FixedYen:
+			return 0, types.ErrBudgetExhausted.Wrapf("program %q has %d yen of its budget left, less than its %d yen", prog.Id, budgetLeft, prog.FixedYen)
+		}
+		return prog.FixedYen, nil
+	default:
+		return 0, types.ErrUnknownProgram.Wrapf("program %q has no known kind", prog.Id)
+	}
+}
+
+// addGrant adds granted yen to the person's, the program's, the provider's
+// and the day's totals.
+func addGrant(c *cache, program, provider, mykey string, granted, now int64, person *types.PersonTotals, totals *types.ProgramTotals) error {
 	person.GrantedYen += granted
-	if err := save(c, types.KeyPerson(prog.Id, mk.Id), person, 0); err != nil {
-		return mk.Id, 0, err
+	if err := save(c, types.KeyPerson(program, mykey), person, 0); err != nil {
+		return err
 	}
 	totals.GrantedYen += granted
 	totals.Grants++
-	if err := save(c, types.KeyProgramTotals(prog.Id), totals, 0); err != nil {
-		return mk.Id, 0, err
+	if err := save(c, types.KeyProgramTotals(program), totals, 0); err != nil {
+		return err
 	}
-	vt, err := getProviderTotals(c, prog.Id, provider)
+	vt, err := getProviderTotals(c, program, provider)
 	if err != nil {
-		return mk.Id, 0, err
+		return err
 	}
 	vt.GrantedYen += granted
 	vt.Grants++
-	if err := save(c, types.KeyProviderTotals(prog.Id, provider), vt, 0); err != nil {
-		return mk.Id, 0, err
+	if err := save(c, types.KeyProviderTotals(program, provider), vt, 0); err != nil {
+		return err
 	}
 	// The public grant ledger: the day's aggregate, with no weight (the
 	// yen weigh once, on the charge record).
-	dkey := types.KeyDaily(prog.Id, provider, GrantDay(now))
+	dkey := types.KeyDaily(program, provider, GrantDay(now))
 	var day types.DailyTotals
 	if _, err := load(c, dkey, &day); err != nil {
-		return mk.Id, 0, err
+		return err
 	}
 	day.GrantedYen += granted
 	day.Grants++
-	return mk.Id, granted, save(c, dkey, &day, 0)
+	return save(c, dkey, &day, 0)
 }
