@@ -200,9 +200,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if err := initState(c, req.ChainId, gen, req.Validators); err != nil {
 		return nil, err
 	}
-	var bt [8]byte
-	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
-	c.Set([]byte(types.PrefixBlockTime), bt[:], 0)
+	setBlockTime(c, req.Time)
 	if err := c.flush(a.stage); err != nil {
 		return nil, err
 	}
@@ -324,9 +322,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	if err != nil {
 		return nil, err
 	}
-	var bt [8]byte
-	binary.BigEndian.PutUint64(bt[:], uint64(req.Time.UnixNano()))
-	c.Set([]byte(types.PrefixBlockTime), bt[:], 0)
+	setBlockTime(c, req.Time)
 	if err := c.flush(a.stage); err != nil {
 		return nil, err
 	}
@@ -480,4 +476,12 @@ func keyFileName(f string) string {
 		return "the node's pseudonym key file"
 	}
 	return f
+}
+
+// setBlockTime records the block's time (meta/blocktime, Unix nanoseconds),
+// at which CheckTx judges after a restart.
+func setBlockTime(c *cache, t time.Time) {
+	var bt [8]byte
+	binary.BigEndian.PutUint64(bt[:], uint64(t.UnixNano()))
+	c.Set([]byte(types.PrefixBlockTime), bt[:], 0)
 }

@@ -145,14 +145,7 @@ func writeSorted(db *badger.DB, ops []op) error {
 	wb := db.NewWriteBatch()
 	defer wb.Cancel() // no-op after Flush
 	for _, i := range idx {
-		o := &ops[i]
-		var err error
-		if o.del {
-			err = wb.Delete(o.key)
-		} else {
-			err = wb.Set(o.key, o.val)
-		}
-		if err != nil {
+		if err := ops[i].apply(wb); err != nil {
 			return err
 		}
 	}

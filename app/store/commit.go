@@ -19,6 +19,14 @@ type op struct {
 	del bool
 }
 
+// apply adds the operation to a Badger write batch.
+func (o *op) apply(wb *badger.WriteBatch) error {
+	if o.del {
+		return wb.Delete(o.key)
+	}
+	return wb.Set(o.key, o.val)
+}
+
 const (
 	opPut byte = 0
 	opDel byte = 1
@@ -470,13 +478,7 @@ func (s *Store) apply(ops []op, midHook string) error {
 			}
 			wb, done = s.db.NewWriteBatch(), false
 		}
-		var err error
-		if o.del {
-			err = wb.Delete(o.key)
-		} else {
-			err = wb.Set(o.key, o.val)
-		}
-		if err != nil {
+		if err := o.apply(wb); err != nil {
 			return fmt.Errorf("store: apply %q: %w", o.key, err)
 		}
 	}
