@@ -100,9 +100,7 @@ func fetchAt(ctx context.Context, src Source, prefixes, keys []string) ([][]*lig
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			if height == 0 {
-				height = raw.Height
-			} else if raw.Height != height {
+			if !sameHeight(&height, raw.Height) {
 				return nil, nil, 0, nil
 			}
 			out[i] = append(out[i], raw)
@@ -122,12 +120,19 @@ func fetchAt(ctx context.Context, src Source, prefixes, keys []string) ([][]*lig
 		if err != nil {
 			return nil, nil, 0, err
 		}
-		if height == 0 {
-			height = raw.Height
-		} else if raw.Height != height {
+		if !sameHeight(&height, raw.Height) {
 			return nil, nil, 0, nil
 		}
 		recs[i] = raw
 	}
 	return out, recs, height, nil
+}
+
+// sameHeight reports whether an answer at h is at the height of those
+// before it (*height, 0 before the first answer, which sets it).
+func sameHeight(height *int64, h int64) bool {
+	if *height == 0 {
+		*height = h
+	}
+	return *height == h
 }
