@@ -255,8 +255,7 @@ func TestProofs(t *testing.T) {
 		t.Fatalf("absence proof: %v", err)
 	}
 	// The app hash commits to the total yen granted: 2500 + 1000.
-	var pt types.ProgramTotals
-	n.query(types.KeyProgramTotals("mynapoint"), &pt)
+	pt := n.programTotals("mynapoint")
 	if got := rootSum(t, hash); got != uint64(pt.GrantedYen) || got != 3500 {
 		t.Fatalf("root sum %d, program granted %d, want 3500", got, pt.GrantedYen)
 	}

@@ -70,8 +70,7 @@ func TestDailyTotalsAcrossJapaneseMidnight(t *testing.T) {
 	if n.query(types.KeyDaily("mynapoint", "linepay", "2025-04-02"), &none) {
 		t.Fatalf("a daily record for a day linepay granted nothing: %+v", &none)
 	}
-	var pt types.ProgramTotals
-	n.query(types.KeyProgramTotals("mynapoint"), &pt)
+	pt := n.programTotals("mynapoint")
 	if pt.GrantedYen != 1500+250+3500 || pt.Grants != 5 {
 		t.Fatalf("program totals %+v", &pt)
 	}

@@ -225,8 +225,7 @@ func TestFixedProgramPaysOncePerPerson(t *testing.T) {
 	// 2,500 of the budget is left, less than 7,500: nothing is paid.
 	res = n.block(n.grantTx("paypay", charge("flat", idb, "3", 1000)))
 	wantCode(t, res[0], types.ErrBudgetExhausted)
-	var pt types.ProgramTotals
-	n.query(types.KeyProgramTotals("flat"), &pt)
+	pt := n.programTotals("flat")
 	if pt.GrantedYen != 7500 {
 		t.Fatalf("program granted %d, want 7500", pt.GrantedYen)
 	}
@@ -515,8 +514,7 @@ func TestRejectedChargeCannotTakeEffectLater(t *testing.T) {
 		LinkStart: t0.Unix(), LinkEnd: windowEnd.Unix(), GrantStart: t0.Unix(), GrantEnd: windowEnd.Unix(), BudgetYen: 100000}
 	wantCode(t, n.block(n.govTx(1, &types.GovAction{Action: &types.GovAction_SetProgram{SetProgram: &types.SetProgram{Program: p}}}))[0], nil)
 	wantCode(t, n.block(tx)[0], types.ErrDuplicateCharge)
-	var pt types.ProgramTotals
-	n.query(types.KeyProgramTotals("tight"), &pt)
+	pt := n.programTotals("tight")
 	if pt.GrantedYen != 1000 || pt.Grants != 1 {
 		t.Fatalf("program totals %+v", pt)
 	}

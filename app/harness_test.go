@@ -247,6 +247,14 @@ func (n *testNet) query(key []byte, m record) bool {
 	return true
 }
 
+// programTotals is the program's totals record (zero if there is none).
+func (n *testNet) programTotals(program string) types.ProgramTotals {
+	n.t.Helper()
+	var pt types.ProgramTotals
+	n.query(types.KeyProgramTotals(program), &pt)
+	return pt
+}
+
 func (n *testNet) appHash() []byte {
 	info, err := n.app.Info(context.Background(), &abci.InfoRequest{})
 	if err != nil {

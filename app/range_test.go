@@ -16,6 +16,21 @@ import (
 	"github.com/mykeyledger/mykey/internal/testca"
 )
 
+// rangeQuery asks the app's "/range" path, with proofs, for q's page.
+func (n *testNet) rangeQuery(q *types.RangeQuery) *types.RangeResult {
+	n.t.Helper()
+	data, _ := q.Marshal()
+	res, err := n.app.Query(context.Background(), &abci.QueryRequest{Path: "/range", Data: data, Prove: true})
+	if err != nil || res.Code != 0 {
+		n.t.Fatalf("range: %v %+v", err, res)
+	}
+	var rr types.RangeResult
+	if err := rr.Unmarshal(res.Value); err != nil {
+		n.t.Fatal(err)
+	}
+	return &rr
+}
+
 func TestRangeQueryPagesWithProofs(t *testing.T) {
 	n, _, id := linked(t, netOptions{})
 	var chs []*types.Charge
@@ -28,15 +43,7 @@ func TestRangeQueryPagesWithProofs(t *testing.T) {
 	var total int64
 	after := ""
 	for page := 0; page < 10; page++ {
-		q, _ := (&types.RangeQuery{Prefix: "charge/mynapoint/paypay/", StartAfter: after, Limit: 2}).Marshal()
-		res, err := n.app.Query(context.Background(), &abci.QueryRequest{Path: "/range", Data: q, Prove: true})
-		if err != nil || res.Code != 0 {
-			t.Fatalf("range: %v %+v", err, res)
-		}
-		var rr types.RangeResult
-		if err := rr.Unmarshal(res.Value); err != nil {
-			t.Fatal(err)
-		}
+		rr := n.rangeQuery(&types.RangeQuery{Prefix: "charge/mynapoint/paypay/", StartAfter: after, Limit: 2})
 		if len(rr.Records) > 2 {
 			t.Fatalf("page of %d records, limit 2", len(rr.Records))
 		}
@@ -234,15 +241,7 @@ func TestRangeCarriesProvedCount(t *testing.T) {
 	for prefix, want := range map[string]uint64{
 		"charge/": 3, "charge/mynapoint/paypay/": 3, "charge/mynapoint/linepay/": 0, "overgrant/": 0, "cert/": 0, "charge/mynapoint/paypay": 0,
 	} {
-		q, _ := (&types.RangeQuery{Prefix: prefix, Limit: 1}).Marshal()
-		res, err := n.app.Query(context.Background(), &abci.QueryRequest{Path: "/range", Data: q, Prove: true})
-		if err != nil || res.Code != 0 {
-			t.Fatalf("range: %v %+v", err, res)
-		}
-		var rr types.RangeResult
-		if err := rr.Unmarshal(res.Value); err != nil {
-			t.Fatal(err)
-		}
+		rr := n.rangeQuery(&types.RangeQuery{Prefix: prefix, Limit: 1})
 		if !types.Counted(prefix) {
 			if rr.Count != nil {
 				t.Errorf("%s is not counted but the answer has count %+v", prefix, rr.Count)
@@ -257,6 +256,7 @@ func TestRangeCarriesProvedCount(t *testing.T) {
 		if err := ops.Unmarshal(c.ProofOps); err != nil {
 			t.Fatal(err)
 		}
+		var err error
 		if len(c.Value) == 0 {
 			err = proof.VerifyAbsence(hash, []byte(c.Key), &ops)
 		} else {

@@ -12,6 +12,15 @@ import (
 
 func TestLinkRules(t *testing.T) {
 	other := testca.MustCA(t)
+	// signedAfter is a new card's link whose request edit changes before
+	// the card signs it.
+	signedAfter := func(n *testNet, edit func(r *types.LinkRequest)) []byte {
+		c := n.card()
+		sl := n.linkReq(c, "mynapoint", "paypay", "acct-1")
+		edit(sl.Request)
+		sl.Signature = c.MustSign(t, sl.Request.SignBytes())
+		return n.encode(types.WrapLink(sl))
+	}
 	tests := []struct {
 		name  string
 		setup func(n *testNet)
@@ -22,27 +31,15 @@ func TestLinkRules(t *testing.T) {
 			tx: func(n *testNet) []byte { return n.linkTx(n.card(), "mynapoint", "paypay", "acct-1") }},
 		{name: "wrong chain", want: types.ErrWrongChain,
 			tx: func(n *testNet) []byte {
-				c := n.card()
-				sl := n.linkReq(c, "mynapoint", "paypay", "acct-1")
-				sl.Request.ChainId = "other-chain"
-				sl.Signature = c.MustSign(t, sl.Request.SignBytes())
-				return n.encode(types.WrapLink(sl))
+				return signedAfter(n, func(r *types.LinkRequest) { r.ChainId = "other-chain" })
 			}},
 		{name: "expired request", want: types.ErrExpired,
 			tx: func(n *testNet) []byte {
-				c := n.card()
-				sl := n.linkReq(c, "mynapoint", "paypay", "acct-1")
-				sl.Request.ExpiresAt = n.now.Add(-time.Second).Unix()
-				sl.Signature = c.MustSign(t, sl.Request.SignBytes())
-				return n.encode(types.WrapLink(sl))
+				return signedAfter(n, func(r *types.LinkRequest) { r.ExpiresAt = n.now.Add(-time.Second).Unix() })
 			}},
 		{name: "expiry too far ahead", want: types.ErrMalformed,
 			tx: func(n *testNet) []byte {
-				c := n.card()
-				sl := n.linkReq(c, "mynapoint", "paypay", "acct-1")
-				sl.Request.ExpiresAt = n.now.Add(30 * 24 * time.Hour).Unix()
-				sl.Signature = c.MustSign(t, sl.Request.SignBytes())
-				return n.encode(types.WrapLink(sl))
+				return signedAfter(n, func(r *types.LinkRequest) { r.ExpiresAt = n.now.Add(30 * 24 * time.Hour).Unix() })
 			}},
 		{name: "signature by another card", want: types.ErrBadSignature,
 			tx: func(n *testNet) []byte {
@@ -268,8 +265,7 @@ func TestBudgetExhaustedMidBlock(t *testing.T) {
 		t.Fatalf("granted %s and %s, want 5000 and 1000", attr(rs[0], 0, "granted_yen"), attr(rs[1], 0, "granted_yen"))
 	}
 	wantCode(t, rs[2], types.ErrBudgetExhausted)
-	var pt types.ProgramTotals
-	n.query(types.KeyProgramTotals("mynapoint"), &pt)
+	pt := n.programTotals("mynapoint")
 	if pt.GrantedYen != 6000 || pt.Grants != 2 {
 		t.Fatalf("program totals %+v", pt)
 	}

@@ -30,8 +30,7 @@ func TestDoubleClaimConsecutiveBlocks(t *testing.T) {
 	c := n.card()
 	wantCode(t, n.block(n.linkTx(c, "mynapoint", "linepay", "lp-1"))[0], nil)
 	wantCode(t, n.block(n.linkTx(c, "mynapoint", "paypay", "pp-1"))[0], types.ErrAlreadyLinked)
-	var pt types.ProgramTotals
-	n.query(types.KeyProgramTotals("mynapoint"), &pt)
+	pt := n.programTotals("mynapoint")
 	if pt.Linked != 1 {
 		t.Fatalf("program counts %d linkages, want 1", pt.Linked)
 	}

@@ -190,34 +190,21 @@ func (m *model) cloneAll() *model {
 	return c
 }
 
-func (m *model) progTotal(p string) *mTotals {
-	t := m.progTotals[p]
-	if t == nil {
-		t = &mTotals{}
-		m.progTotals[p] = t
+// entry is mp[k], a new zero value put there first if there is none.
+func entry[K comparable, V any](mp map[K]*V, k K) *V {
+	v := mp[k]
+	if v == nil {
+		v = new(V)
+		mp[k] = v
 	}
-	return t
+	return v
 }
 
-func (m *model) provTotal(p, prov string) *mTotals {
-	k := [2]string{p, prov}
-	t := m.provTotals[k]
-	if t == nil {
-		t = &mTotals{}
-		m.provTotals[k] = t
-	}
-	return t
-}
+func (m *model) progTotal(p string) *mTotals { return entry(m.progTotals, p) }
 
-func (m *model) person(p, id string) *mPerson {
-	k := [2]string{p, id}
-	t := m.persons[k]
-	if t == nil {
-		t = &mPerson{}
-		m.persons[k] = t
-	}
-	return t
-}
+func (m *model) provTotal(p, prov string) *mTotals { return entry(m.provTotals, [2]string{p, prov}) }
+
+func (m *model) person(p, id string) *mPerson { return entry(m.persons, [2]string{p, id}) }
 
 // resolve follows merges to the surviving ID ("" if unknown).
 func (m *model) resolve(id string) string {
@@ -707,11 +694,9 @@ func (m *model) charge(provider string, ch *types.Charge) mItem {
 	vt.grants++
 	// The day is the block's date in Japan, nine hours ahead of UTC.
 	dk := [3]string{prog.Id, provider, time.Unix(m.now+9*3600, 0).UTC().Format("2006-01-02")}
-	if m.daily[dk] == nil {
-		m.daily[dk] = &mTotals{}
-	}
-	m.daily[dk].granted += granted
-	m.daily[dk].grants++
+	dt := entry(m.daily, dk)
+	dt.granted += granted
+	dt.grants++
 	return mItem{granted: granted}
 }
 
@@ -796,10 +781,7 @@ func (m *model) applyGov(a *types.GovAction) uint32 {
 				return 1
 			}
 			k := certKey(ref.Issuer, ref.Serial)
-			if m.certs[k] == nil {
-				m.certs[k] = &mCert{}
-			}
-			m.certs[k].revoked = true
+			entry(m.certs, k).revoked = true
 		}
 		return 0
 	case *types.GovAction_Succession:
@@ -1037,10 +1019,7 @@ func (m *model) merge(a, b string) uint32 {
 	}
 	mw, ml := m.mykeys[w], m.mykeys[l]
 	for _, ck := range ml.certs {
-		if m.certs[ck] == nil {
-			m.certs[ck] = &mCert{}
-		}
-		m.certs[ck].mykey = w
+		entry(m.certs, ck).mykey = w
 		mw.certs = append(mw.certs, ck)
 	}
 	for _, p := range ml.programs {

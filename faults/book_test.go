@@ -177,19 +177,11 @@ func (s *suite) resolve(tb testing.TB, i int) {
 		err error
 	}
 	answers := make([]answer, len(hashes))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for k, h := range hashes {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ctx, cancel := ctxT(10 * time.Second)
-			defer cancel()
-			answers[k].c, answers[k].err = s.c.nodes[i].Tx(ctx, txHash(byHash[h][0].bz))
-		}()
-	}
-	wg.Wait()
+	parallel(len(hashes), 8, func(k int) {
+		ctx, cancel := ctxT(10 * time.Second)
+		defer cancel()
+		answers[k].c, answers[k].err = s.c.nodes[i].Tx(ctx, txHash(byHash[hashes[k]][0].bz))
+	})
 	for k, h := range hashes {
 		if answers[k].err != nil {
 			tb.Fatalf("faults: looking up transaction %s on node %d: %v", h, i, answers[k].err)

@@ -121,29 +121,22 @@ func (c *cluster) appHashes(i int, from, to int64) (map[int64][]byte, map[int64]
 		}
 	}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
 	var firstErr error
-	sem := make(chan struct{}, 4)
-	for h := from; h <= to; h++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ctx, cancel := ctxT(10 * time.Second)
-			defer cancel()
-			r, err := c.comet[i].BlockResults(ctx, &h)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("block results %d: %w", h, err)
-				}
-				return
+	parallel(int(to-from+1), 4, func(k int) {
+		h := from + int64(k)
+		ctx, cancel := ctxT(10 * time.Second)
+		defer cancel()
+		r, err := c.comet[i].BlockResults(ctx, &h)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("block results %d: %w", h, err)
 			}
-			results[h] = r.AppHash
-		}()
-	}
-	wg.Wait()
+			return
+		}
+		results[h] = r.AppHash
+	})
 	return headers, results, firstErr
 }
 

@@ -121,19 +121,26 @@ func (s *suite) check(t *testing.T) {
 
 // ---- the faults; each returns a note for the report ----
 
+// blocksWithout takes node i out with off, starts a storm spread over
+// 8 s, waits hold, brings the node back with on and returns how many
+// blocks the other nodes made meanwhile.
+func (s *suite) blocksWithout(t *testing.T, storm func(time.Duration), i int, hold time.Duration, off, on func(testing.TB, int)) int64 {
+	off(t, i)
+	h := maxOf(s.c.heights())
+	storm(8 * time.Second)
+	time.Sleep(hold)
+	made := maxOf(s.c.heights()) - h
+	on(t, i)
+	return made
+}
+
 func (s *suite) baseline(t *testing.T, storm func(time.Duration)) string {
 	storm(3 * time.Second)
 	return "no fault: the storm on a whole network"
 }
 
 func (s *suite) partitionOne(t *testing.T, storm func(time.Duration)) string {
-	c := s.c
-	c.disconnect(t, 3)
-	h := maxOf(c.heights())
-	storm(8 * time.Second)
-	time.Sleep(12 * time.Second)
-	made := maxOf(c.heights()) - h
-	c.connect(t, 3)
+	made := s.blocksWithout(t, storm, 3, 12*time.Second, s.c.disconnect, s.c.connect)
 	return fmt.Sprintf("node 3 cut off for 12 s: the other three made %d blocks", made)
 }
 
@@ -176,13 +183,7 @@ func (s *suite) sigkill(t *testing.T, storm func(time.Duration)) string {
 }
 
 func (s *suite) pause(t *testing.T, storm func(time.Duration)) string {
-	c := s.c
-	c.pause(t, 2)
-	h := maxOf(c.heights())
-	storm(8 * time.Second)
-	time.Sleep(10 * time.Second)
-	made := maxOf(c.heights()) - h
-	c.unpause(t, 2)
+	made := s.blocksWithout(t, storm, 2, 10*time.Second, s.c.pause, s.c.unpause)
 	return fmt.Sprintf("node 2 frozen for 10 s: the other three made %d blocks", made)
 }
 

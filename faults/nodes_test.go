@@ -154,6 +154,22 @@ func (c *cluster) heights() []int64 {
 	return hs
 }
 
+// parallel calls f(0), ..., f(n-1), at most limit of them at once, and
+// returns when all have returned.
+func parallel(n, limit int, f func(k int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, limit)
+	for k := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(k)
+		}()
+	}
+	wg.Wait()
+}
+
 func maxOf(hs []int64) int64 {
 	var m int64
 	for _, h := range hs {

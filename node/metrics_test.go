@@ -62,14 +62,21 @@ func gathered(t *testing.T, reg *prometheus.Registry) []string {
 	return out
 }
 
-func TestMetricsCountCommittedBlocks(t *testing.T) {
+// instrumentedFake returns a fakeApp wrapped by Instrument, its metrics on a
+// fresh registry.
+func instrumentedFake(t *testing.T) (*prometheus.Registry, *fakeApp, abci.Application) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	m, err := NewMetrics(reg, "cometbft", "test-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fake := &fakeApp{}
-	a := Instrument(fake, m)
+	return reg, fake, Instrument(fake, m)
+}
+
+func TestMetricsCountCommittedBlocks(t *testing.T) {
+	reg, fake, a := instrumentedFake(t)
 	ctx := context.Background()
 	fake.results = []*abci.ExecTxResult{
 		{Events: []abci.Event{ev("link", "program", "p", "provider", "paypay", "mykey_id", "ABCDEFGH", "outcome", "accepted", "code", "0")}},
@@ -113,13 +120,7 @@ func TestMetricsCountCommittedBlocks(t *testing.T) {
 // TestMetricsLabelCap: program and provider IDs seen only in rejections
 // get at most maxUnknownLabels series.
 func TestMetricsLabelCap(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg, "cometbft", "test-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake := &fakeApp{}
-	a := Instrument(fake, m)
+	reg, fake, a := instrumentedFake(t)
 	for i := range 3 * maxUnknownLabels {
 		fake.results = []*abci.ExecTxResult{{Events: []abci.Event{
 			ev("link", "program", fmt.Sprintf("junk%d", i), "provider", "paypay", "outcome", "rejected", "code", "19", "reason", "unknown_program"),

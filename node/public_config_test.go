@@ -13,7 +13,6 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testnet/freeport"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestPublicConfig: `mykeyd init` puts the full RPC and the public
@@ -107,18 +106,11 @@ func TestPublicStartStop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node; skipped with -short")
 	}
-	reg := prometheus.NewRegistry()
-	defReg, defGat := prometheus.DefaultRegisterer, prometheus.DefaultGatherer
-	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = reg, reg
-	defer func() { prometheus.DefaultRegisterer, prometheus.DefaultGatherer = defReg, defGat }()
+	freshDefaultRegistry(t)
 
 	for _, disabled := range []bool{false, true} {
 		// A network each: a home is opened once per process.
-		lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freeport.Base(t, 1, PortsPerNode),
-			TimeoutPropose: time.Second, TimeoutCommit: 200 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		lay, c := oneNodeNet(t, time.Second, 200*time.Millisecond)
 		pub := lay.Nodes[0].Public
 		get := func(route string) int {
 			resp, err := http.Get(pub + "/" + route)
@@ -127,10 +119,6 @@ func TestPublicStartStop(t *testing.T) {
 			}
 			resp.Body.Close()
 			return resp.StatusCode
-		}
-		c, err := LoadConfig(lay.Nodes[0].Home)
-		if err != nil {
-			t.Fatal(err)
 		}
 		c.Comet.Instrumentation.Prometheus = false
 		if disabled {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,27 +21,11 @@ import (
 
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/internal/testnet/freeport"
+	"github.com/mykeyledger/mykey/internal/testnet/syncbuf"
 )
-
-// syncBuffer is a log sink safe for the nodes' goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -53,6 +36,33 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// freshDefaultRegistry puts a fresh registry in place of Prometheus's
+// default one (where CometBFT registers its metrics) until t ends, so that
+// each run of a test (-count) registers anew.
+func freshDefaultRegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	defReg, defGat := prometheus.DefaultRegisterer, prometheus.DefaultGatherer
+	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = reg, reg
+	t.Cleanup(func() { prometheus.DefaultRegisterer, prometheus.DefaultGatherer = defReg, defGat })
+}
+
+// oneNodeNet writes a one-validator test network on free ports (with the
+// given consensus timeouts; 0 keeps the default) and returns its layout
+// and its node's config.
+func oneNodeNet(t *testing.T, timeoutPropose, timeoutCommit time.Duration) (*netlayout.Layout, *Config) {
+	t.Helper()
+	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freeport.Base(t, 1, PortsPerNode),
+		TimeoutPropose: timeoutPropose, TimeoutCommit: timeoutCommit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(lay.Nodes[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lay, c
 }
 
 func httpGet(url string) (int, string, error) {
@@ -81,13 +91,9 @@ func TestNodesInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// CometBFT and NewMetrics register on Prometheus's default registry:
-	// a fresh one for each run of the test (-count).
-	reg := prometheus.NewRegistry()
-	defReg, defGat := prometheus.DefaultRegisterer, prometheus.DefaultGatherer
-	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = reg, reg
-	defer func() { prometheus.DefaultRegisterer, prometheus.DefaultGatherer = defReg, defGat }()
-	logs := make([]*syncBuffer, 2)
+	// CometBFT and NewMetrics register on Prometheus's default registry.
+	freshDefaultRegistry(t)
+	logs := make([]*syncbuf.Buffer, 2)
 	nodes := make([]*Node, 2)
 	rpcs := make([]*rpchttp.HTTP, 2)
 	defer func() {
@@ -109,7 +115,7 @@ func TestNodesInProcess(t *testing.T) {
 		// Metrics go on the process's one Prometheus registry: one node
 		// only.
 		c.Comet.Instrumentation.Prometheus = i == 0
-		logs[i] = &syncBuffer{}
+		logs[i] = &syncbuf.Buffer{}
 		logger, err := NewLogger(c.Comet, logs[i])
 		if err != nil {
 			t.Fatal(err)
@@ -222,21 +228,9 @@ func TestStartFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node; skipped with -short")
 	}
-	// CometBFT registers its metrics on Prometheus's default registry: a
-	// fresh one for each run of the test (-count).
-	reg := prometheus.NewRegistry()
-	defReg, defGat := prometheus.DefaultRegisterer, prometheus.DefaultGatherer
-	prometheus.DefaultRegisterer, prometheus.DefaultGatherer = reg, reg
-	defer func() { prometheus.DefaultRegisterer, prometheus.DefaultGatherer = defReg, defGat }()
+	freshDefaultRegistry(t) // CometBFT registers its metrics there
 
-	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freeport.Base(t, 1, PortsPerNode)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := LoadConfig(lay.Nodes[0].Home)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := oneNodeNet(t, 0, 0)
 	taken, err := net.Listen("tcp", strings.TrimPrefix(c.Comet.RPC.ListenAddress, "tcp://"))
 	if err != nil {
 		t.Fatal(err)
@@ -265,19 +259,12 @@ func TestStartFails(t *testing.T) {
 // or is not the one genesis commits to stops before CometBFT starts, with a
 // message naming the key file and what to do.
 func TestWrongPseudonymKeyStops(t *testing.T) {
-	lay, err := Testnet(TestnetOptions{Validators: 1, Output: filepath.Join(t.TempDir(), "net"), BasePort: freeport.Base(t, 1, PortsPerNode)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := LoadConfig(lay.Nodes[0].Home)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := oneNodeNet(t, 0, 0)
 	path := c.PseudonymKeyPath()
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(context.Background(), c, log.NewNopLogger())
+	_, err := New(context.Background(), c, log.NewNopLogger())
 	if err == nil || !strings.Contains(err.Error(), "no pseudonym key in "+path) || !strings.Contains(err.Error(), "key ceremony") {
 		t.Fatalf("start without a pseudonym key: %v", err)
 	}

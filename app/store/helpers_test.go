@@ -130,6 +130,18 @@ func stageBlock(t testing.TB, st *Stage, b block) {
 }
 
 // commitBlock stages b, commits it at height h and returns the root.
+// commitAll commits blocks to s at heights 1, 2, ... and returns the
+// model of what they leave.
+func commitAll(t testing.TB, s *Store, blocks []block) model {
+	t.Helper()
+	m := model{}
+	for i, blk := range blocks {
+		commitBlock(t, s, blk, int64(i+1))
+		m.apply(blk)
+	}
+	return m
+}
+
 func commitBlock(t testing.TB, s *Store, b block, h int64) []byte {
 	t.Helper()
 	st := s.Stage()

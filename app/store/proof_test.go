@@ -31,11 +31,7 @@ func cloneOps(ops *cmtcrypto.ProofOps) *cmtcrypto.ProofOps {
 
 func TestProofs(t *testing.T) {
 	s := openMem(t)
-	m := model{}
-	for i, blk := range genBlocks(10, 3, 400, 500) {
-		commitBlock(t, s, blk, int64(i+1))
-		m.apply(blk)
-	}
+	m := commitAll(t, s, genBlocks(10, 3, 400, 500))
 	grant := []byte("grant/1")
 	commitBlock(t, s, block{
 		{key: grant, value: []byte("ten thousand yen"), weight: 10000},

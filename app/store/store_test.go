@@ -462,11 +462,7 @@ func TestManyBlocksReimport(t *testing.T) {
 
 func TestExportImport(t *testing.T) {
 	a := openMem(t)
-	m := model{}
-	for i, blk := range genBlocks(7, 5, 300, 400) {
-		commitBlock(t, a, blk, int64(i+1))
-		m.apply(blk)
-	}
+	m := commitAll(t, a, genBlocks(7, 5, 300, 400))
 	type rec struct {
 		k, v []byte
 		w    uint64

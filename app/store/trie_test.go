@@ -171,11 +171,7 @@ func TestBulkLoad(t *testing.T) {
 	defer func() { leafPartsMemory = old }()
 	blocks := genBlocks(41, 4, 3000, 5000)
 	ref := openMem(t)
-	m := model{}
-	for i, blk := range blocks {
-		commitBlock(t, ref, blk, int64(i+1))
-		m.apply(blk)
-	}
+	m := commitAll(t, ref, blocks)
 	for _, bucket := range []int{1, 32} {
 		dir := t.TempDir()
 		s := openDisk(t, dir, Options{BucketSize: bucket})

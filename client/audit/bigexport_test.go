@@ -16,6 +16,7 @@ import (
 
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/testca"
+	"github.com/mykeyledger/mykey/internal/testnet/syncbuf"
 )
 
 // bigGrants is the size of the large export (MYKEY_AUDIT_BIG overrides it).
@@ -151,7 +152,7 @@ func TestExportChild(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	var errb syncBuffer
+	var errb syncbuf.Buffer
 	err := execAudit(context.Background(), os.Stdout, &errb, args...)
 	close(stop)
 	<-sampled

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,32 +20,15 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mykeyledger/mykey/client/audit/report"
+	"github.com/mykeyledger/mykey/internal/testnet/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startServe runs `mykey audit serve` in process on a free loopback port
 // and returns its URL; it stops when the test ends.
-func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
+func startServe(t *testing.T, args ...string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	pr, pw := io.Pipe()
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--refresh", "0", "--spool-dir", t.TempDir()}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -176,59 +176,26 @@ func alterRange(fn func(recs []*types.RangeRecord) ([]*types.RangeRecord, bool))
 	}
 }
 
-// addToGrant raises the granted yen of the first grant record under
-// prefix by yen.
-func addToGrant(prefix string, yen int64) func(string, []byte) ([]byte, bool) {
-	return alterRange(func(recs []*types.RangeRecord) ([]*types.RangeRecord, bool) {
-		for _, r := range recs {
-			if !strings.HasPrefix(r.Key, prefix) {
-				continue
-			}
-			var g types.GrantRecord
-			if g.Unmarshal(r.Value) != nil {
-				return recs, false
-			}
-			g.GrantedYen += yen
-			r.Value, _ = g.Marshal()
-			return recs, true
-		}
-		return recs, false
-	})
+// yenRecord is a record that alterations decode and encode again.
+type yenRecord interface {
+	Unmarshal([]byte) error
+	Marshal() ([]byte, error)
 }
 
-// addToDaily raises the granted yen of the first daily record under
-// prefix by yen.
-func addToDaily(prefix string, yen int64) func(string, []byte) ([]byte, bool) {
+// addToFirst raises by yen the granted yen of the first record whose key
+// match accepts; record returns an empty record of its type and where
+// the record holds its granted yen.
+func addToFirst(match func(key string) bool, yen int64, record func() (yenRecord, *int64)) func(string, []byte) ([]byte, bool) {
 	return alterRange(func(recs []*types.RangeRecord) ([]*types.RangeRecord, bool) {
 		for _, r := range recs {
-			if !strings.HasPrefix(r.Key, prefix) {
+			if !match(r.Key) {
 				continue
 			}
-			var d types.DailyTotals
-			if d.Unmarshal(r.Value) != nil {
-				return recs, false
-			}
-			d.GrantedYen += yen
-			r.Value, _ = d.Marshal()
-			return recs, true
-		}
-		return recs, false
-	})
-}
-
-// addToProviderTotals raises the granted yen of the provider totals at
-// key by yen.
-func addToProviderTotals(key string, yen int64) func(string, []byte) ([]byte, bool) {
-	return alterRange(func(recs []*types.RangeRecord) ([]*types.RangeRecord, bool) {
-		for _, r := range recs {
-			if r.Key != key {
-				continue
-			}
-			var v types.ProviderTotals
+			v, granted := record()
 			if v.Unmarshal(r.Value) != nil {
 				return recs, false
 			}
-			v.GrantedYen += yen
+			*granted += yen
 			r.Value, _ = v.Marshal()
 			return recs, true
 		}
@@ -236,16 +203,48 @@ func addToProviderTotals(key string, yen int64) func(string, []byte) ([]byte, bo
 	})
 }
 
-// dropRecord leaves the record at key out of range answers; every record
-// left keeps its valid proof.
-func dropRecord(key string) func(string, []byte) ([]byte, bool) {
+func under(prefix string) func(string) bool {
+	return func(key string) bool { return strings.HasPrefix(key, prefix) }
+}
+
+// addToGrant raises the granted yen of the first grant record under
+// prefix by yen.
+func addToGrant(prefix string, yen int64) func(string, []byte) ([]byte, bool) {
+	return addToFirst(under(prefix), yen, func() (yenRecord, *int64) {
+		var g types.GrantRecord
+		return &g, &g.GrantedYen
+	})
+}
+
+// addToDaily raises the granted yen of the first daily record under
+// prefix by yen.
+func addToDaily(prefix string, yen int64) func(string, []byte) ([]byte, bool) {
+	return addToFirst(under(prefix), yen, func() (yenRecord, *int64) {
+		var d types.DailyTotals
+		return &d, &d.GrantedYen
+	})
+}
+
+// addToProviderTotals raises the granted yen of the provider totals at
+// key by yen.
+func addToProviderTotals(key string, yen int64) func(string, []byte) ([]byte, bool) {
+	return addToFirst(func(k string) bool { return k == key }, yen, func() (yenRecord, *int64) {
+		var v types.ProviderTotals
+		return &v, &v.GrantedYen
+	})
+}
+
+// dropFromRange leaves the first record that drop picks (by its key, its
+// place i on the page and the page's length n) out of range answers;
+// every record left keeps its valid proof.
+func dropFromRange(drop func(key string, i, n int) bool) func(string, []byte) ([]byte, bool) {
 	return func(path string, value []byte) ([]byte, bool) {
 		if path != "/range" {
 			return nil, false
 		}
 		return alterRange(func(recs []*types.RangeRecord) ([]*types.RangeRecord, bool) {
 			for i, r := range recs {
-				if r.Key == key && i+1 < len(recs) {
+				if drop(r.Key, i, len(recs)) {
 					return append(recs[:i:i], recs[i+1:]...), true
 				}
 			}
@@ -254,23 +253,17 @@ func dropRecord(key string) func(string, []byte) ([]byte, bool) {
 	}
 }
 
+// dropRecord leaves the record at key out of range answers, unless it is
+// the last of its page.
+func dropRecord(key string) func(string, []byte) ([]byte, bool) {
+	return dropFromRange(func(k string, i, n int) bool { return k == key && i+1 < n })
+}
+
 // dropFirstUnder leaves the first record under prefix out of range
-// answers, wherever it is on its page; every record left keeps its valid
-// proof, and so does the count the answer carries.
+// answers, wherever it is on its page; the count the answer carries keeps
+// its valid proof too.
 func dropFirstUnder(prefix string) func(string, []byte) ([]byte, bool) {
-	return func(path string, value []byte) ([]byte, bool) {
-		if path != "/range" {
-			return nil, false
-		}
-		return alterRange(func(recs []*types.RangeRecord) ([]*types.RangeRecord, bool) {
-			for i, r := range recs {
-				if strings.HasPrefix(r.Key, prefix) {
-					return append(recs[:i:i], recs[i+1:]...), true
-				}
-			}
-			return recs, false
-		})(path, value)
-	}
+	return dropFromRange(func(k string, _, _ int) bool { return strings.HasPrefix(k, prefix) })
 }
 
 // forgeAppHash replaces the app hash of every header from height 3 on

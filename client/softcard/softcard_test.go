@@ -94,6 +94,12 @@ func sw(cmd []byte, sw apdu.SW) step {
 }
 func tries(n int) apdu.SW { return apdu.VerifyFailed(n) }
 
+// status sends cmd to c and returns the status word of its answer.
+func status(c *Card, cmd []byte) apdu.SW {
+	_, sw, _ := apdu.Split(c.Transmit(cmd))
+	return sw
+}
+
 func signatureOf(der []byte) func(t *testing.T, data []byte) {
 	return func(t *testing.T, sig []byte) {
 		cert, err := x509.ParseCertificate(der)
@@ -333,44 +339,40 @@ func TestPINStatePersistence(t *testing.T) {
 	auth, _ := testCards(t)
 	for name, store := range stores(t, auth) {
 		t.Run(name, func(t *testing.T) {
-			run := func(c *Card, cmd []byte) apdu.SW {
-				_, sw, _ := apdu.Split(c.Transmit(cmd))
-				return sw
-			}
 			a := New(store)
-			run(a, selAP)
-			run(a, selAuthPIN)
-			if sw := run(a, pin9999); sw != tries(2) {
+			status(a, selAP)
+			status(a, selAuthPIN)
+			if sw := status(a, pin9999); sw != tries(2) {
 				t.Fatalf("wrong PIN: %v", sw)
 			}
 			b := New(store) // another program, or the emulator restarted
-			run(b, selAP)
-			run(b, selAuthPIN)
-			if sw := run(b, pinEmpty); sw != tries(2) {
+			status(b, selAP)
+			status(b, selAuthPIN)
+			if sw := status(b, pinEmpty); sw != tries(2) {
 				t.Fatalf("tries after a wrong PIN on another card value: %v, want 63C2", sw)
 			}
 			if k, _ := store.Load(); k.TriesLeft != 2 {
 				t.Fatalf("store holds %d tries, want 2", k.TriesLeft)
 			}
-			if sw := run(b, pin1234); sw != apdu.SWOK {
+			if sw := status(b, pin1234); sw != apdu.SWOK {
 				t.Fatal(sw)
 			}
 			for _, off := range []func(){b.Reset, b.PowerOff, b.PowerOn} {
-				run(b, selAP)
-				run(b, selAuthPIN)
-				run(b, pin1234)
+				status(b, selAP)
+				status(b, selAuthPIN)
+				status(b, pin1234)
 				off()
-				run(b, selAP)
-				run(b, selAuthKey)
-				if sw := run(b, signCmd); sw != apdu.SWSecurityNotMet {
+				status(b, selAP)
+				status(b, selAuthKey)
+				if sw := status(b, signCmd); sw != apdu.SWSecurityNotMet {
 					t.Fatalf("SIGN after reset/power cycle: %v, want 6982", sw)
 				}
 			}
-			run(b, selAP)
-			run(b, selAuthPIN)
-			run(b, pin1234)
-			run(b, selAuthKey)
-			if sw := run(b, signCmd); sw != apdu.SWOK {
+			status(b, selAP)
+			status(b, selAuthPIN)
+			status(b, pin1234)
+			status(b, selAuthKey)
+			if sw := status(b, signCmd); sw != apdu.SWOK {
 				t.Fatal(sw)
 			}
 			if k, _ := store.Load(); k.Signatures != 1 || k.TriesLeft != 3 {
@@ -437,21 +439,17 @@ func TestUnsetSignPINPersistence(t *testing.T) {
 	auth, _ := testCards(t)
 	for name, store := range stores(t, auth) {
 		t.Run(name, func(t *testing.T) {
-			run := func(c *Card, cmd []byte) apdu.SW {
-				_, sw, _ := apdu.Split(c.Transmit(cmd))
-				return sw
-			}
 			a := New(store)
 			a.OnError = func(err error) { t.Errorf("store error: %v", err) }
-			run(a, selAP)
-			run(a, apdu.SelectEF(apdu.EFSignPIN))
-			if sw := run(a, apdu.Verify([]byte("WRONG1"))); sw != tries(4) {
+			status(a, selAP)
+			status(a, apdu.SelectEF(apdu.EFSignPIN))
+			if sw := status(a, apdu.Verify([]byte("WRONG1"))); sw != tries(4) {
 				t.Fatalf("wrong signing PIN: %v, want 63C4", sw)
 			}
 			b := New(store)
-			run(b, selAP)
-			run(b, apdu.SelectEF(apdu.EFSignPIN))
-			if sw := run(b, pinEmpty); sw != tries(4) {
+			status(b, selAP)
+			status(b, apdu.SelectEF(apdu.EFSignPIN))
+			if sw := status(b, pinEmpty); sw != tries(4) {
 				t.Fatalf("signing PIN tries on another card value: %v, want 63C4", sw)
 			}
 			k, err := store.Load()

@@ -25,22 +25,7 @@ func TestKillUnderLoad(t *testing.T) {
 
 	// People linked to paypay, to grant to.
 	const people = 8
-	var mykeys []string
-	var links [][]byte
-	for k, c := range nw.cards(people) {
-		tx := nw.linkTx(c, "paypay", fmt.Sprintf("acct-%d", k))
-		if res, err := nw.broadcast(1, tx); err != nil || res.Code != 0 {
-			t.Fatalf("link %d: %v %+v", k, err, res)
-		}
-		links = append(links, tx)
-	}
-	for k, tx := range links {
-		r := nw.committed(1, tx, 30*time.Second)
-		if r == nil || r.TxResult.Code != 0 {
-			t.Fatalf("link %d not committed: %+v", k, r)
-		}
-		mykeys = append(mykeys, attr(r.TxResult, types.EventLink, types.AttrMyKeyID))
-	}
+	_, mykeys := nw.linkCards(people, []string{"paypay"}, []int{1}, 1)
 
 	// The load: one-charge grants of ¥100 (¥25 granted each; 200 fit in a
 	// person's cap), round-robin over the nodes that are up, every 15 ms.

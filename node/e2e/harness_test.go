@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -207,6 +208,29 @@ func (nw *network) linkTx(card *testca.Card, provider, token string) []byte {
 		nw.t.Fatal(err)
 	}
 	return bz
+}
+
+// linkCards links n new cards: card k to providers[k%len(providers)] with
+// the account behind token acct-k, sent to node via[k%len(via)]. It waits
+// until node on has committed every link and returns the links' txs and
+// the people's MyKey IDs, failing the test if a link is not accepted.
+func (nw *network) linkCards(n int, providers []string, via []int, on int) (txs [][]byte, mykeys []string) {
+	nw.t.Helper()
+	for k, c := range nw.cards(n) {
+		tx := nw.linkTx(c, providers[k%len(providers)], fmt.Sprintf("acct-%d", k))
+		if res, err := nw.broadcast(via[k%len(via)], tx); err != nil || res.Code != 0 {
+			nw.t.Fatalf("link %d: %v %+v", k, err, res)
+		}
+		txs = append(txs, tx)
+	}
+	for k, tx := range txs {
+		r := nw.committed(on, tx, 30*time.Second)
+		if r == nil || r.TxResult.Code != 0 {
+			nw.t.Fatalf("link %d not committed: %+v", k, r)
+		}
+		mykeys = append(mykeys, attr(r.TxResult, types.EventLink, types.AttrMyKeyID))
+	}
+	return txs, mykeys
 }
 
 // grantTx is provider's signed grant of one charge per ref.

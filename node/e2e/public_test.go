@@ -55,28 +55,27 @@ func uriGet(t *testing.T, base, route string, q url.Values) (int, []byte) {
 		u += "?" + q.Encode()
 	}
 	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	bz, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	return resp.StatusCode, bz
+	return readAnswer(t, "GET "+u, resp, err)
 }
 
 // post sends a JSON-RPC request (or batch) body to base.
 func post(t *testing.T, base string, body []byte) (int, []byte) {
 	t.Helper()
 	resp, err := http.Post(base, "application/json", bytes.NewReader(body))
+	return readAnswer(t, "POST "+base, resp, err)
+}
+
+// readAnswer returns the HTTP status and body of the answer to request
+// (resp and err as the client returned them), failing t if there is none.
+func readAnswer(t *testing.T, request string, resp *http.Response, err error) (int, []byte) {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("POST %s: %v", base, err)
+		t.Fatalf("%s: %v", request, err)
 	}
 	defer resp.Body.Close()
 	bz, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("POST %s: %v", base, err)
+		t.Fatalf("%s: %v", request, err)
 	}
 	return resp.StatusCode, bz
 }

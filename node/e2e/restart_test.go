@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,24 +26,12 @@ func TestRestartNetwork(t *testing.T) {
 	all := []int{0, 1, 2, 3}
 
 	// Some state: linkages through each provider, and a grant.
-	var txs [][]byte
-	for k, c := range nw.cards(3) {
-		provider := []string{"paypay", "linepay", "rakutenpay"}[k]
-		tx := nw.linkTx(c, provider, fmt.Sprintf("acct-%d", k))
-		if res, err := nw.broadcast(k+1, tx); err != nil || res.Code != 0 {
-			t.Fatalf("link %d: %v %+v", k, err, res)
-		}
-		txs = append(txs, tx)
-	}
+	txs, mykeys := nw.linkCards(3, []string{"paypay", "linepay", "rakutenpay"}, []int{1, 2, 3}, 0)
 	var keys []string
-	for k, tx := range txs {
-		r := nw.committed(0, tx, 30*time.Second)
-		if r == nil || r.TxResult.Code != 0 {
-			t.Fatalf("link %d not committed: %+v", k, r)
-		}
-		keys = append(keys, string(types.KeyLink(node.DefaultProgram, attr(r.TxResult, types.EventLink, types.AttrMyKeyID))))
+	for _, m := range mykeys {
+		keys = append(keys, string(types.KeyLink(node.DefaultProgram, m)))
 	}
-	mykey := keys[0][len(types.KeyLink(node.DefaultProgram, "")):]
+	mykey := mykeys[0]
 	// The grant goes to node 1, whose CheckTx reads its own committed
 	// state: wait until that node has the linkage too.
 	if r := nw.committed(1, txs[0], 30*time.Second); r == nil || r.TxResult.Code != 0 {

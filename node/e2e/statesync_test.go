@@ -26,20 +26,9 @@ func TestStateSyncJoin(t *testing.T) {
 	validators := []int{0, 1, 2, 3}
 
 	var keys []string
-	var txs [][]byte
-	for k, c := range nw.cards(3) {
-		tx := nw.linkTx(c, "paypay", fmt.Sprintf("acct-%d", k))
-		if res, err := nw.broadcast(1, tx); err != nil || res.Code != 0 {
-			t.Fatalf("link %d: %v %+v", k, err, res)
-		}
-		txs = append(txs, tx)
-	}
-	for k, tx := range txs {
-		r := nw.committed(0, tx, 30*time.Second)
-		if r == nil || r.TxResult.Code != 0 {
-			t.Fatalf("link %d not committed: %+v", k, r)
-		}
-		keys = append(keys, string(types.KeyLink(node.DefaultProgram, attr(r.TxResult, types.EventLink, types.AttrMyKeyID))))
+	_, mykeys := nw.linkCards(3, []string{"paypay"}, []int{1}, 0)
+	for _, m := range mykeys {
+		keys = append(keys, string(types.KeyLink(node.DefaultProgram, m)))
 	}
 	keys = append(keys, string(types.KeyProgramTotals(node.DefaultProgram)))
 	// Two snapshot intervals past the links, so a snapshot holds them.
