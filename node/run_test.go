@@ -24,7 +24,7 @@ import (
 	"github.com/mykeyledger/mykey/internal/netlayout"
 	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/internal/testnet/freeport"
-	"github.com/mykeyledger/mykey/internal/testnet/syncbuf"
+	"github.com/mykeyledger/mykey/internal/syncbuf"
 )
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/mykeyledger/mykey/app/types"
+	"github.com/mykeyledger/mykey/internal/syncbuf"
 	"github.com/mykeyledger/mykey/internal/testca"
-	"github.com/mykeyledger/mykey/internal/testnet/syncbuf"
 )
 
 // bigGrants is the size of the large export (MYKEY_AUDIT_BIG overrides it).

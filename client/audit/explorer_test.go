@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mykeyledger/mykey/client/audit/report"
-	"github.com/mykeyledger/mykey/internal/testnet/syncbuf"
+	"github.com/mykeyledger/mykey/internal/syncbuf"
 )
 
 // startServe runs `mykey audit serve` in process on a free loopback port

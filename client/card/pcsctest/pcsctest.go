@@ -34,6 +34,7 @@ import (
 	"github.com/mykeyledger/mykey/client/softcard"
 	"github.com/mykeyledger/mykey/client/vpcd"
 	"github.com/mykeyledger/mykey/internal/filelock"
+	"github.com/mykeyledger/mykey/internal/syncbuf"
 )
 
 // LockPath is the machine-wide lock of pcscd and the vpcd port.
@@ -161,7 +162,7 @@ func startPCSCD(t testing.TB, program string) {
 		args = append(args, "-d")
 	}
 	cmd := exec.Command(program, args...)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	setDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
@@ -195,23 +196,6 @@ func startPCSCD(t testing.TB, program string) {
 	if os.Getenv("PCSCTEST_DEBUG") != "" {
 		t.Cleanup(func() { t.Logf("pcscd output:\n%s", out) })
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // Readers lists the readers pcscd shows.
