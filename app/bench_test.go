@@ -242,6 +242,9 @@ func BenchmarkBlocks(b *testing.B) {
 	}
 	settleLimit := time.Duration(benchEnvInt("MYKEY_BENCH_SETTLE", 300)) * time.Second
 	profileDir := os.Getenv("MYKEY_BENCH_PROFILE")
+	if len(benchSizes()) == 0 {
+		b.Fatalf("MYKEY_BENCH_PEOPLE=%q names no state size", os.Getenv("MYKEY_BENCH_PEOPLE"))
+	}
 	largest := slices.Max(benchSizes())
 	for _, people := range benchSizes() {
 		b.Run(fmt.Sprintf("people=%d", people), func(b *testing.B) {
