@@ -7,9 +7,13 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,9 +36,20 @@ import (
 // MYKEY_BENCH_BLOCKS the timed blocks per size (default 5; one more,
 // untimed, warms up); MYKEY_BENCH_LINKS the links per block (default 2000);
 // MYKEY_BENCH_CHARGES the charges per block (default 10000, in grants of
-// 100); MYKEY_BENCH_SETTLE seconds to wait after the pre-fill.
+// 100); MYKEY_BENCH_DUP_PERCENT the share of those charges that reuse a
+// pre-filled charge's reference, duplicates the ledger rejects (default
+// 10); MYKEY_BENCH_SETTLE the most seconds to wait after the pre-fill for
+// the store to settle (default 300); MYKEY_BENCH_PROFILE a directory: one
+// more link block and one more charge block at the largest size are run
+// under the CPU profiler, into links-<people>.pprof and
+// grants-<people>.pprof there.
 
-const benchChargesPerTx = 100
+const (
+	benchChargesPerTx = 100
+	// benchChargeYen is each benchmark charge's amount: a quarter is
+	// granted, so a person stays far below the cap even in small states.
+	benchChargeYen = 100
+)
 
 func benchEnvInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -43,26 +58,75 @@ func benchEnvInt(name string, def int) int {
 	return def
 }
 
-// prefill links people synthetic people to paypay with BulkLink as the
-// first block and returns their MyKey IDs.
+// prefill links people synthetic people to paypay, each charged once
+// (BulkLinkCharged), as the first block and returns their MyKey IDs.
 func prefill(b testing.TB, n *testNet, people int) []string {
 	start := time.Now()
 	n.height++
 	n.now = n.now.Add(5 * time.Second)
-	ids, err := BulkLink(n.app, people, "mynapoint", "paypay", n.now)
+	ids, err := BulkLinkCharged(n.app, people, "mynapoint", "paypay", n.now)
 	if err != nil {
 		b.Fatal(err)
 	}
 	if h := n.app.store.Height(); h != n.height {
 		b.Fatalf("BulkLink committed height %d, want %d", h, n.height)
 	}
-	b.Logf("prefill of %d people: %v (%.0f people/s)", people, time.Since(start).Round(time.Millisecond),
+	b.Logf("prefill of %d people (a charge each): %v (%.0f people/s)", people, time.Since(start).Round(time.Millisecond),
 		float64(people)/time.Since(start).Seconds())
-	if d := benchEnvInt("MYKEY_BENCH_SETTLE", 0); d > 0 {
-		// Let Badger's compactions after the load finish first.
-		time.Sleep(time.Duration(d) * time.Second)
-	}
 	return ids
+}
+
+// settle waits, at most limit, for the store to settle after the
+// pre-fill: for Badger's background compactions to finish, which would
+// otherwise share the cores with the timed blocks. Nothing else runs in
+// the process meanwhile, so it is settled when the process uses less than
+// a tenth of one core over two seconds (read from /proc/self/stat). It
+// returns how long it waited and whether it settled.
+func settle(limit time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	const window = 2 * time.Second
+	prev, ok := processCPU()
+	if !ok {
+		return 0, false
+	}
+	for time.Since(start) < limit {
+		time.Sleep(min(window, limit-time.Since(start)))
+		cur, ok := processCPU()
+		if !ok {
+			break
+		}
+		if cur-prev < window/10 {
+			return time.Since(start), true
+		}
+		prev = cur
+	}
+	return time.Since(start), false
+}
+
+// processCPU is the CPU time (user and system) this process has used,
+// from /proc/self/stat.
+func processCPU() (time.Duration, bool) {
+	bz, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The fields after the command name in parentheses: utime and stime
+	// are the 12th and 13th, in clock ticks (100 a second on Linux).
+	s := string(bz)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, true
 }
 
 func benchSizes() []int {
@@ -149,7 +213,9 @@ func blockTimes(b *testing.B, n *testNet, blocks [][][]byte, check func([]*abci.
 // BenchmarkBlocks pre-fills a fresh on-disk app with MYKEY_BENCH_PEOPLE
 // people (BulkLink) for each size, then measures, on that state:
 //
-//   - prefill: people/s of the bulk load;
+//   - prefill: people/s of the bulk load (each person linked and charged
+//     once), and the wait for the store to settle after it (settle-s;
+//     settled 1, or 0 if MYKEY_BENCH_SETTLE seconds passed first);
 //   - links: links/s through FinalizeBlock+Commit, blocks of
 //     MYKEY_BENCH_LINKS citizen-signed links from fresh cards (first sight
 //     of each signature, so every RSA verification is paid);
@@ -158,13 +224,28 @@ func blockTimes(b *testing.B, n *testNet, blocks [][][]byte, check func([]*abci.
 //     signatures are already verified;
 //   - grants: charges/s through FinalizeBlock+Commit, blocks of
 //     MYKEY_BENCH_CHARGES charges in grants of 100 for pre-filled people
-//     spread over the whole state;
+//     spread over the whole state, MYKEY_BENCH_DUP_PERCENT of them
+//     reusing a pre-filled charge's reference (a duplicate: the lookup
+//     hits and the charge is rejected), the rest new (the lookup misses);
+//     every charge's outcome is checked and the duplicates counted;
+//   - profile (at the largest size, with MYKEY_BENCH_PROFILE): one more
+//     block of each of links and grants under the CPU profiler;
 //   - reopen: seconds to close and reopen the app (the store rebuilds its
 //     in-memory trie from the leaves).
 func BenchmarkBlocks(b *testing.B) {
 	blocks := benchEnvInt("MYKEY_BENCH_BLOCKS", 5) + 1
 	links := benchEnvInt("MYKEY_BENCH_LINKS", 2000)
-	charges := benchEnvInt("MYKEY_BENCH_CHARGES", 10000) / benchChargesPerTx * benchChargesPerTx
+	charges := max(1, benchEnvInt("MYKEY_BENCH_CHARGES", 10000)/benchChargesPerTx) * benchChargesPerTx
+	dupPercent := 10
+	if v, err := strconv.Atoi(os.Getenv("MYKEY_BENCH_DUP_PERCENT")); err == nil && v >= 0 && v <= 100 {
+		dupPercent = v
+	}
+	settleLimit := time.Duration(benchEnvInt("MYKEY_BENCH_SETTLE", 300)) * time.Second
+	profileDir := os.Getenv("MYKEY_BENCH_PROFILE")
+	if len(benchSizes()) == 0 {
+		b.Fatalf("MYKEY_BENCH_PEOPLE=%q names no state size", os.Getenv("MYKEY_BENCH_PEOPLE"))
+	}
+	largest := slices.Max(benchSizes())
 	for _, people := range benchSizes() {
 		b.Run(fmt.Sprintf("people=%d", people), func(b *testing.B) {
 			n := newTestNet(b, netOptions{dir: b.TempDir()})
@@ -172,9 +253,17 @@ func BenchmarkBlocks(b *testing.B) {
 			start := time.Now()
 			ids := prefill(b, n, people)
 			took := time.Since(start)
+			waited, settled := settle(settleLimit)
+			if settled {
+				b.Logf("people=%d: settled %.1f s after the pre-fill", people, waited.Seconds())
+			} else {
+				b.Logf("people=%d: NOT settled after %.1f s (the bound): the blocks share the cores with the store's compactions", people, waited.Seconds())
+			}
 			b.Run("prefill", func(b *testing.B) {
 				b.ReportMetric(float64(people)/took.Seconds(), "people/s")
 				b.ReportMetric(took.Seconds(), "s")
+				b.ReportMetric(waited.Seconds(), "settle-s")
+				b.ReportMetric(map[bool]float64{true: 1, false: 0}[settled], "settled")
 			})
 			b.Run("links", func(b *testing.B) {
 				timeBlocks(b, n, linkBlocks(b, n, 0, blocks, links), links, "links/s")
@@ -194,23 +283,19 @@ func BenchmarkBlocks(b *testing.B) {
 				}
 				timeBlocks(b, n, blks, links, "links/s")
 			})
+			k := 0 // charges made so far, for unique references
 			b.Run("grants", func(b *testing.B) {
-				blks := make([][][]byte, blocks)
-				k := 0
-				for i := range blks {
-					for t := 0; t < charges/benchChargesPerTx; t++ {
-						var chs []*types.Charge
-						for c := 0; c < benchChargesPerTx; c++ {
-							// Spread over the state: stride through the IDs.
-							id := ids[(k*7919)%len(ids)]
-							chs = append(chs, charge("mynapoint", id, fmt.Sprintf("r%d", k), 1000))
-							k++
-						}
-						blks[i] = append(blks[i], n.grantTx("paypay", chs...))
-					}
-				}
-				timeBlocks(b, n, blks, charges, "charges/s")
+				blks, dups := grantBlocks(n, ids, &k, blocks, charges, dupPercent)
+				timeGrantBlocks(b, n, blks, dups, charges)
 			})
+			if profileDir != "" && people == largest {
+				b.Run("profile", func(b *testing.B) {
+					blk := linkBlocks(b, n, 2*blocks, 1, links)
+					profileBlock(b, n, blk, filepath.Join(profileDir, fmt.Sprintf("links-%d.pprof", people)), links, nil)
+					gblk, dups := grantBlocks(n, ids, &k, 1, charges, dupPercent)
+					profileBlock(b, n, gblk, filepath.Join(profileDir, fmt.Sprintf("grants-%d.pprof", people)), charges, dups)
+				})
+			}
 			b.Run("reopen", func(b *testing.B) {
 				want := n.appHash()
 				if err := n.app.Close(); err != nil {
@@ -241,6 +326,112 @@ func timeBlocks(b *testing.B, n *testNet, blks [][][]byte, items int, unit strin
 	})
 	b.StopTimer()
 	reportRate(b, n, before, fin, com, items, unit)
+}
+
+// grantBlocks makes count blocks of charges charges in grants of 100, by
+// paypay for the pre-filled people ids, spread over the state (a stride
+// through the IDs); dupPercent of every 100 reuse the reference of the
+// person's pre-filled charge (duplicates), the others are new (from *k
+// on). It returns the blocks and the duplicates in each.
+func grantBlocks(n *testNet, ids []string, k *int, count, charges, dupPercent int) ([][][]byte, []int) {
+	blks := make([][][]byte, count)
+	dups := make([]int, count)
+	for i := range blks {
+		for t := 0; t < charges/benchChargesPerTx; t++ {
+			var chs []*types.Charge
+			for c := 0; c < benchChargesPerTx; c++ {
+				j := (*k * 7919) % len(ids)
+				ref := fmt.Sprintf("r%d", *k)
+				if c < dupPercent {
+					ref = BulkChargeRef(j)
+					dups[i]++
+				}
+				chs = append(chs, charge("mynapoint", ids[j], ref, benchChargeYen))
+				*k++
+			}
+			blks[i] = append(blks[i], n.grantTx("paypay", chs...))
+		}
+	}
+	return blks, dups
+}
+
+// checkGrants checks a grant block's results: every transaction passes,
+// and its charges are granted but for the want duplicates, rejected as
+// such.
+func checkGrants(b *testing.B, rs []*abci.ExecTxResult, want int) {
+	dup := strconv.Itoa(int(types.ErrDuplicateCharge.Code))
+	got := 0
+	for _, r := range rs {
+		if r.Code != 0 {
+			b.Fatalf("grant rejected: %s", r.Log)
+		}
+		for _, ev := range r.Events {
+			if ev.Type != types.EventGrant {
+				continue
+			}
+			for _, a := range ev.Attributes {
+				switch {
+				case a.Key != types.AttrCode || a.Value == "0":
+				case a.Value == dup:
+					got++
+				default:
+					b.Fatalf("a charge rejected with code %s (not a duplicate)", a.Value)
+				}
+			}
+		}
+	}
+	if got != want {
+		b.Fatalf("%d duplicate charges rejected, want %d", got, want)
+	}
+}
+
+// timeGrantBlocks runs blocks of charges, checks each charge's outcome,
+// and reports their rate, with the share of duplicates.
+func timeGrantBlocks(b *testing.B, n *testNet, blks [][][]byte, dups []int, charges int) {
+	before := n.app.store.Stats()
+	i := 0
+	b.ResetTimer()
+	fin, com := blockTimes(b, n, blks, func(rs []*abci.ExecTxResult) {
+		checkGrants(b, rs, dups[i])
+		i++
+	})
+	b.StopTimer()
+	reportRate(b, n, before, fin, com, charges, "charges/s")
+	all := 0
+	for _, d := range dups {
+		all += d
+	}
+	b.ReportMetric(float64(all)/float64(len(dups)), "dups/block")
+}
+
+// profileBlock runs one block (of items, dups duplicate charges if a grant
+// block) under the CPU profiler, into file, and reports its cost.
+func profileBlock(b *testing.B, n *testNet, blk [][][]byte, file string, items int, dups []int) {
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	res := n.finalize(blk[0]...)
+	if _, err := n.app.Commit(context.Background(), &abci.CommitRequest{}); err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(start)
+	pprof.StopCPUProfile()
+	if dups != nil {
+		checkGrants(b, res.TxResults, dups[0])
+	} else {
+		for _, r := range res.TxResults {
+			if r.Code != 0 {
+				b.Fatalf("rejected: %s", r.Log)
+			}
+		}
+	}
+	b.Logf("profiled a block of %d items: %v (%.0f µs/item) into %s", items, took.Round(time.Millisecond), float64(took.Microseconds())/float64(items), file)
 }
 
 func median(ds []time.Duration) time.Duration {

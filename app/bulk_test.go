@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"testing"
 	"time"
 
 	"github.com/mykeyledger/mykey/app/jpki"
@@ -18,6 +19,15 @@ const BulkIssuer = "mykey bulk load"
 
 // bulkChunk is how many people BulkLink judges per cache flush.
 const bulkChunk = 50_000
+
+// BulkChargeYen is the amount of each charge BulkLinkCharged records (a
+// quarter of it granted under the test programs' rate, far below a
+// person's cap).
+const BulkChargeYen = 100
+
+// BulkChargeRef is the reference of the charge BulkLinkCharged records
+// for the i-th person: a later charge with it is a duplicate.
+func BulkChargeRef(i int) string { return "bulk/" + strconv.Itoa(i) }
 
 // BulkLink pre-fills a freshly initialised App (after InitChain, before the
 // first block) with people synthetic people, each holding a certificate
@@ -35,6 +45,20 @@ const bulkChunk = 50_000
 // loader (store.Bulk): records are written in large batches and the trie is
 // built once at the end. It returns the people's MyKey IDs in order.
 func BulkLink(a *App, people int, program, provider string, at time.Time) ([]string, error) {
+	return bulkLoad(a, people, program, provider, at, false)
+}
+
+// BulkLinkCharged is BulkLink, and each person is also charged once by
+// provider (reference BulkChargeRef(i), BulkChargeYen yen, charged at at)
+// through the real charge rule (applyCharge: the charge record, the
+// person's and the program's totals, the provider's totals, the day's
+// ledger), so that the state holds charges and a later charge's
+// duplicate-reference lookup can hit as well as miss.
+func BulkLinkCharged(a *App, people int, program, provider string, at time.Time) ([]string, error) {
+	return bulkLoad(a, people, program, provider, at, true)
+}
+
+func bulkLoad(a *App, people int, program, provider string, at time.Time, charged bool) ([]string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.stage == nil || a.verifier == nil || a.store.Height() != 0 {
@@ -72,6 +96,13 @@ func BulkLink(a *App, people int, program, provider string, at time.Time) ([]str
 				return nil, fmt.Errorf("app: bulk link %d: %w", i, err)
 			}
 			ids = append(ids, mk)
+			if charged {
+				ref := BulkChargeRef(i)
+				ch := &types.Charge{ProgramId: program, MykeyId: mk, ChargeRef: ref, AmountYen: BulkChargeYen, ChargedAt: at.Unix()}
+				if _, _, err := x.applyCharge(c, provider, ch, types.KeyCharge(program, provider, ref)); err != nil {
+					return nil, fmt.Errorf("app: bulk charge %d: %w", i, err)
+				}
+			}
 		}
 		if err := c.flush(bulk); err != nil {
 			return nil, err
@@ -107,4 +138,38 @@ func (m *memoReader) Get(key []byte) ([]byte, error) {
 		m.m[string(key)] = v
 	}
 	return v, err
+}
+
+// A charged bulk load counts its charges, and a later charge with a bulk
+// reference is a duplicate while a new reference is granted.
+func TestBulkLinkChargedHoldsCharges(t *testing.T) {
+	n := newTestNet(t, netOptions{})
+	n.height++
+	n.now = n.now.Add(5 * time.Second)
+	ids, err := BulkLinkCharged(n.app, 300, "mynapoint", "paypay", n.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := checkCounts(t, n.app); c["link/mynapoint/"] != 300 || c["charge/mynapoint/paypay/"] != 300 {
+		t.Fatalf("counts after a charged bulk load of 300: %v", c)
+	}
+	res := n.block(n.grantTx("paypay", charge("mynapoint", ids[7], BulkChargeRef(7), 400), charge("mynapoint", ids[8], "new/8", 400)))
+	if res[0].Code != 0 {
+		t.Fatalf("grant: %s", res[0].Log)
+	}
+	var outcomes []string
+	for _, ev := range res[0].Events {
+		if ev.Type != types.EventGrant {
+			continue
+		}
+		for _, a := range ev.Attributes {
+			if a.Key == types.AttrCode {
+				outcomes = append(outcomes, a.Value)
+			}
+		}
+	}
+	if len(outcomes) != 2 || outcomes[0] != strconv.Itoa(int(types.ErrDuplicateCharge.Code)) || outcomes[1] != "0" {
+		t.Fatalf("codes of a duplicate and a new charge: %v", outcomes)
+	}
+	checkCounts(t, n.app)
 }

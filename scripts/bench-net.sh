@@ -1,41 +1,75 @@
 #!/usr/bin/env bash
 # Network-level benchmark: a fresh 4-validator MyKey Ledger network on
-# 127.0.0.1 under a bounded load (scripts/loadgen) for DURATION per phase
-# (links, links-batched, grants), then the same load shape and transaction
-# size against CometBFT's kvstore example app on the same nodes and
+# 127.0.0.1 under a bounded load (scripts/loadgen) in phases (links,
+# links-batched, grants), then the same load shape and transaction size
+# against CometBFT's kvstore example app on the same nodes and
 # configuration (`mykeyd start --abci kvstore`), and a table with the ratio.
 #
-#   scripts/bench-net.sh                          # 60 s a phase, about 6-7 minutes on 2 cores
-#   MYKEY_BENCH_DURATION=20 scripts/bench-net.sh  # quicker
+# Each phase, and the kvstore baseline, is measured at its best sustained
+# throughput with p95 submit-to-commit latency within MYKEY_BENCH_SWEEP_P95:
+# a sweep of the in-flight window (transactions accepted and not yet
+# committed) runs DURATION seconds at each window in turn and stops when
+# p95 passes the limit, the throughput stops rising, or the phase has run
+# MYKEY_BENCH_SWEEP_BUDGET seconds; the table gives the chosen window and
+# every step. Each node's resident memory (VmRSS of the PIDs started here)
+# is sampled every 0.5 s in every phase; the table gives the peak per node.
+# With MYKEY_BENCH_BASELINE=<revision>, the ledger's phases run again on a
+# network of that revision's mykeyd (built in a temporary git worktree),
+# side by side.
+#
+#   scripts/bench-net.sh                          # about 10 minutes on 2 cores
+#   MYKEY_BENCH_DURATION=5 MYKEY_BENCH_SWEEP=16,32 MYKEY_BENCH_BATCH_SWEEP=2,4 scripts/bench-net.sh  # a smoke run
 #
 # Environment (defaults in brackets):
-#   MYKEY_BENCH_DURATION      seconds of load per phase [60]
+#   MYKEY_BENCH_DURATION      seconds of load per phase, or per sweep step [20]
+#   MYKEY_BENCH_SWEEP         windows (transactions) swept in the links and kvstore phases,
+#                             0 for one run at MYKEY_BENCH_WINDOW [16,32,64,128,256,512,1024]
+#   MYKEY_BENCH_BATCH_SWEEP   windows (transactions of 100 items) swept in the links-batched
+#                             and grants phases, 0 for one run at the fixed windows [2,4,8,16,32,64,128]
+#   MYKEY_BENCH_SWEEP_P95     the p95 latency limit [3s]
+#   MYKEY_BENCH_SWEEP_BUDGET  seconds after which a phase's sweep starts no new step [100]
+#   MYKEY_BENCH_BASELINE      a revision whose mykeyd also runs the ledger's phases [none]
 #   MYKEY_BENCH_OUT           output directory [a new /tmp/mykey-bench-net.XXXXXX]
 #   MYKEY_BENCH_BASE_PORT     first port; the kvstore network uses +100 [46656]
 #   MYKEY_BENCH_INFLIGHT      broadcast_tx_sync calls in flight [32]
-#   MYKEY_BENCH_WINDOW        links (kvstore: txs) accepted, not yet committed [2000]
-#   MYKEY_BENCH_CHARGE_WINDOW charges accepted, not yet committed [10000]
+#   MYKEY_BENCH_WINDOW        without a sweep: links (kvstore: txs) accepted, not yet committed [2000]
+#   MYKEY_BENCH_CHARGE_WINDOW without a sweep: charges accepted, not yet committed [10000]
+#   MYKEY_BENCH_VALIDATORS    validators [4; 2 for a smoke run]
 #   MYKEY_BENCH_LINK_BATCH    links per link batch [100]
 #   MYKEY_BENCH_CHARGES       charges per grant [100]
 #   MYKEY_BENCH_MAX_RATE      links/s a link phase's pre-signed pool is sized for [700]
 #   MYKEY_BENCH_MAX_CHARGE_RATE  charges/s the grants pool is sized for [20000]
 #   MYKEY_BENCH_TIMEOUT_COMMIT   consensus timeout_commit [500ms, as localnet]
 #
-# Links are signed before each phase's clock starts, never while the load
-# runs (two RSA-2048 signatures each: the test CA's on a new card, the
-# card's on the link; ~550 links/s on 2 busy cores): a link phase's pool is
-# MAX_RATE x DURATION links (links-batched first takes what the links phase
-# left). A phase whose pool runs out early stops early and is marked
-# pool-exhausted in the table; its rate is still over its own blocks.
-# Raising MAX_RATE lengthens the run by the signing time.
+# Links are signed before each phase's (or sweep step's) clock starts,
+# never while the load runs (two RSA-2048 signatures each: the test CA's on
+# a new card, the card's on the link; ~550 links/s on 2 busy cores): a
+# step's pool is MAX_RATE x DURATION links (links-batched first takes what
+# the links phase left). A step whose pool runs out early stops early, is
+# marked pool-exhausted and ends its sweep; its rate is still over its own
+# blocks. Raising MAX_RATE lengthens the run by the signing time.
 #
-# Raw results: OUT/mykey.json and OUT/kvstore.json (scripts/loadgen
-# --json), node logs in OUT/*/node*.log. Everything started here is stopped
-# on exit, by PID.
+# loadgen counts, per phase and step, the transactions CheckTx refused,
+# the calls retried on a full mempool and the RPC errors apart; latency
+# runs from a transaction's first send. A phase that fails stops the
+# script with its name and the end of its logs.
+#
+# Raw results: OUT/mykey.json, OUT/kvstore.json (and OUT/base.json)
+# (scripts/loadgen --json), loadgen logs in OUT/*.loadgen.log, node logs in
+# OUT/*/node*.log. Everything started here is stopped on exit, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DURATION=${MYKEY_BENCH_DURATION:-60}
+DURATION=${MYKEY_BENCH_DURATION:-20}
+SWEEP=${MYKEY_BENCH_SWEEP:-16,32,64,128,256,512,1024}
+BATCH_SWEEP=${MYKEY_BENCH_BATCH_SWEEP:-2,4,8,16,32,64,128}
+SWEEP_P95=${MYKEY_BENCH_SWEEP_P95:-3s}
+SWEEP_BUDGET=${MYKEY_BENCH_SWEEP_BUDGET:-100}
+BASELINE=${MYKEY_BENCH_BASELINE:-}
+[[ $BASELINE != 0 ]] || BASELINE=
+[[ $SWEEP != 0 ]] || SWEEP=
+[[ $BATCH_SWEEP != 0 ]] || BATCH_SWEEP=
+CMD="${MYKEY_BENCH_COMMAND:-$(env | grep '^MYKEY_BENCH_' | sort | tr '\n' ' ')scripts/bench-net.sh}"
 OUT=${MYKEY_BENCH_OUT:-$(mktemp -d /tmp/mykey-bench-net.XXXXXX)}
 BASE_PORT=${MYKEY_BENCH_BASE_PORT:-46656}
 INFLIGHT=${MYKEY_BENCH_INFLIGHT:-32}
@@ -46,7 +80,7 @@ CHARGES=${MYKEY_BENCH_CHARGES:-100}
 MAX_RATE=${MYKEY_BENCH_MAX_RATE:-700}
 MAX_CHARGE_RATE=${MYKEY_BENCH_MAX_CHARGE_RATE:-20000}
 TIMEOUT_COMMIT=${MYKEY_BENCH_TIMEOUT_COMMIT:-500ms}
-VALIDATORS=4
+VALIDATORS=${MYKEY_BENCH_VALIDATORS:-4}
 DRAIN=20
 
 die() { echo "bench-net: $*" >&2; exit 1; }
@@ -57,6 +91,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 . "$ROOT/scripts/lib/procs.sh"
 mkdir -p "$OUT/bin"
 PIDS=()
+BASE_SRC=
 
 # stop_nodes: SIGTERM the nodes started here, wait up to 15 s, then SIGKILL.
 stop_nodes() {
@@ -64,21 +99,29 @@ stop_nodes() {
 	stop_pids 15 "${PIDS[@]}"
 	PIDS=()
 }
-trap 'stop_nodes' EXIT
+cleanup() {
+	stop_nodes
+	if [[ -n $BASE_SRC && -z ${MYKEY_BENCH_BASELINE_SRC:-} ]]; then
+		git -C "$ROOT" worktree remove --force "$BASE_SRC" 2>/dev/null || true
+	fi
+}
+trap 'cleanup' EXIT
 trap 'exit 130' INT TERM
 
-# start_net NAME BASE [mykeyd start flags...]: write a fresh network in
-# OUT/NAME/net and start its nodes; waits for the first block.
+# start_net NAME BASE MYKEYD [mykeyd start flags...]: write a fresh network
+# in OUT/NAME/net with the binary MYKEYD and start its nodes (their PIDs in
+# OUT/NAME/node*.pid, for loadgen's memory samples); waits for the first
+# block.
 start_net() {
-	local name=$1 base=$2 i h
-	shift 2
+	local name=$1 base=$2 mykeyd=$3 i h
+	shift 3
 	local dir=$OUT/$name
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	"$OUT/bin/mykeyd" testnet --validators "$VALIDATORS" --output "$dir/net" --chain-id "mykey-bench-$name" \
+	"$mykeyd" testnet --validators "$VALIDATORS" --output "$dir/net" --chain-id "mykey-bench-$name" \
 		--base-port "$base" --timeout-commit "$TIMEOUT_COMMIT" --cards 0 --json >/dev/null
 	for ((i = 0; i < VALIDATORS; i++)); do
-		"$OUT/bin/mykeyd" start --home "$dir/net/node$i" "$@" >>"$dir/node$i.log" 2>&1 &
+		"$mykeyd" start --home "$dir/net/node$i" "$@" >>"$dir/node$i.log" 2>&1 &
 		PIDS+=($!)
 		echo $! >"$dir/node$i.pid"
 	done
@@ -95,34 +138,90 @@ start_net() {
 	die "$name network made no block within 60 s; see $dir/node*.log"
 }
 
+# phase_bound PHASES: seconds a loadgen run of PHASES phases may take at
+# most: for each, its sweep's steps (or one run), signing, drain and
+# reading the blocks.
+phase_bound() {
+	local steps=1
+	[[ -z $SWEEP && -z $BATCH_SWEEP ]] || steps=$((SWEEP_BUDGET / DURATION + 1))
+	echo $(($1 * steps * (DURATION + DRAIN + 60) + 240))
+}
+
+# loadgen NAME BOUND ARGS...: run the loadgen (output OUT/NAME.json, its log
+# OUT/NAME.loadgen.log), within BOUND seconds; a failure stops the script
+# with the phase's name and the end of the loadgen's and node 0's logs.
 loadgen() {
-	# A hard bound: signing, load, drain and reading the blocks.
-	timeout --signal=TERM --kill-after=10 "$1" "$OUT/bin/loadgen" "${@:2}" \
-		--duration "${DURATION}s" --drain "${DRAIN}s" --inflight "$INFLIGHT" --window "$WINDOW" --json
+	local name=$1 bound=$2 rc=0
+	shift 2
+	local sweep=()
+	[[ -z $SWEEP ]] || sweep+=(--sweep "$SWEEP")
+	[[ -z $BATCH_SWEEP ]] || sweep+=(--batch-sweep "$BATCH_SWEEP")
+	((${#sweep[@]} == 0)) || sweep+=(--sweep-p95 "$SWEEP_P95" --sweep-budget "${SWEEP_BUDGET}s")
+	timeout --signal=TERM --kill-after=10 "$bound" "$OUT/bin/loadgen" "$@" "${sweep[@]}" \
+		--duration "${DURATION}s" --drain "${DRAIN}s" --inflight "$INFLIGHT" --window "$WINDOW" --json \
+		>"$OUT/$name.json" 2> >(tee "$OUT/$name.loadgen.log" >&2) || rc=$?
+	if ((rc != 0)); then
+		echo "bench-net: phase $name failed (loadgen exit $rc$( ((rc != 124)) || echo ": over its bound of ${bound}s")); the end of $OUT/$name.loadgen.log:" >&2
+		tail -n 20 "$OUT/$name.loadgen.log" >&2
+		echo "bench-net: the end of $OUT/$name/node0.log:" >&2
+		tail -n 20 "$OUT/$name/node0.log" >&2 || true
+		exit 1
+	fi
 }
 
 command -v curl >/dev/null || die "curl is not installed"
-log "output in $OUT; ${DURATION}s a phase; load average at start: $(loadavg)"
+{
+	echo "commit: $(git describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "command: $CMD"
+	echo "nproc: $(nproc)"
+} >"$OUT/run.txt"
+log "output in $OUT; ${DURATION}s a phase or sweep step; load average at start: $(loadavg)"
 echo "load average at start: $(loadavg)" >"$OUT/loadavg.txt"
 log "building mykeyd and loadgen..."
 go build -o "$OUT/bin/mykeyd" ./cmd/mykeyd
 go build -o "$OUT/bin/loadgen" ./scripts/loadgen
+if [[ -n $BASELINE ]]; then
+	if [[ -n ${MYKEY_BENCH_BASELINE_SRC:-} ]]; then
+		BASE_SRC=$MYKEY_BENCH_BASELINE_SRC
+	else
+		BASE_SRC="$OUT/base-src"
+		git worktree add --detach "$BASE_SRC" "$BASELINE" >/dev/null || die "cannot check out the baseline $BASELINE"
+	fi
+	echo "baseline: $BASELINE = $(git -C "$BASE_SRC" describe --always)" >>"$OUT/run.txt"
+	log "building the baseline's mykeyd ($BASELINE)..."
+	(cd "$BASE_SRC" && go build -o "$OUT/bin/mykeyd-base" ./cmd/mykeyd) || die "the baseline $BASELINE does not build"
+fi
+
+mykey_phases=(--phases links,links-batched,grants --link-batch "$LINK_BATCH" --charges "$CHARGES" --charge-window "$CHARGE_WINDOW"
+	--max-rate "$MAX_RATE" --max-charge-rate "$MAX_CHARGE_RATE")
 
 # The ledger.
-start_net mykey "$BASE_PORT"
-loadgen $((3 * DURATION + 3 * DRAIN + 240)) --network "$OUT/mykey/net" --phases links,links-batched,grants \
-	--link-batch "$LINK_BATCH" --charges "$CHARGES" --charge-window "$CHARGE_WINDOW" \
-	--max-rate "$MAX_RATE" --max-charge-rate "$MAX_CHARGE_RATE" >"$OUT/mykey.json"
+start_net mykey "$BASE_PORT" "$OUT/bin/mykeyd"
+loadgen mykey "$(phase_bound 3)" --network "$OUT/mykey/net" "${mykey_phases[@]}"
 stop_nodes
 
 # The baseline: the same nodes and configuration, kvstore instead of the ledger.
-start_net kvstore $((BASE_PORT + 100)) --abci kvstore
-loadgen $((DURATION + DRAIN + 90)) --network "$OUT/kvstore/net" --kvstore >"$OUT/kvstore.json"
+start_net kvstore $((BASE_PORT + 100)) "$OUT/bin/mykeyd" --abci kvstore
+loadgen kvstore "$(phase_bound 1)" --network "$OUT/kvstore/net" --kvstore
 stop_nodes
+
+# Before/after: the ledger's phases on the baseline revision's nodes.
+if [[ -n $BASELINE ]]; then
+	start_net base $((BASE_PORT + 200)) "$OUT/bin/mykeyd-base"
+	loadgen base "$(phase_bound 3)" --network "$OUT/base/net" "${mykey_phases[@]}"
+	stop_nodes
+fi
 
 echo "load average at end: $(loadavg)" >>"$OUT/loadavg.txt"
 echo
-echo "MyKey Ledger, 4 validators on 127.0.0.1, ${DURATION}s a phase, inflight $INFLIGHT, window $WINDOW links/txs ($CHARGE_WINDOW charges), $LINK_BATCH links a batch, $CHARGES charges a grant"
-cat "$OUT/loadavg.txt"
+sweep_text="a sweep of the window: ${SWEEP:-none} txs (links, kvstore), ${BATCH_SWEEP:-none} txs (batched links, grants), ${DURATION}s a step, p95 ≤ $SWEEP_P95, at most ${SWEEP_BUDGET}s a phase"
+[[ -n $SWEEP || -n $BATCH_SWEEP ]] || sweep_text="one window: $WINDOW links/txs ($CHARGE_WINDOW charges), ${DURATION}s a phase"
+echo "MyKey Ledger, $VALIDATORS validators on 127.0.0.1, $sweep_text, inflight $INFLIGHT, $LINK_BATCH links a batch, $CHARGES charges a grant"
+cat "$OUT/run.txt" "$OUT/loadavg.txt"
 "$OUT/bin/loadgen" --report "$OUT/mykey.json" --baseline "$OUT/kvstore.json"
-echo "raw results: $OUT/mykey.json $OUT/kvstore.json"
+if [[ -n $BASELINE ]]; then
+	echo "before/after: the same phases on $BASELINE's nodes, same run:"
+	"$OUT/bin/loadgen" --report "$OUT/base.json" --baseline "$OUT/kvstore.json"
+fi
+echo "raw results: $OUT/mykey.json $OUT/kvstore.json${BASELINE:+ $OUT/base.json}"

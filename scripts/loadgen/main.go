@@ -43,7 +43,8 @@
 // With --json the results are one JSON object on stdout; --report FILE
 // [--baseline FILE] prints the table of saved results. The RSS of the
 // nodes is read from /proc for the PIDs in node*.pid beside the network
-// directory, when scripts/localnet.sh or scripts/bench-net.sh started them.
+// directory, when scripts/localnet.sh or scripts/bench-net.sh started them:
+// sampled every 0.5 s during each phase (its peak per node) and at the end.
 package main
 
 import (
@@ -89,6 +90,10 @@ type options struct {
 	asJSON        bool
 	report        string
 	baseline      string
+	sweep         string
+	batchSweep    string
+	sweepP95      time.Duration
+	sweepBudget   time.Duration
 }
 
 func main() {
@@ -112,6 +117,10 @@ func main() {
 	flag.BoolVar(&o.asJSON, "json", false, "print the results as JSON")
 	flag.StringVar(&o.report, "report", "", "print the table of results saved with --json in this file (no load)")
 	flag.StringVar(&o.baseline, "baseline", "", "with --report: the kvstore results to compare with")
+	flag.StringVar(&o.sweep, "sweep", "", "with --duration: sweep the window over these transaction counts (e.g. 16,32,64,128,256) in the links and kvstore phases")
+	flag.StringVar(&o.batchSweep, "batch-sweep", "", "with --duration: sweep the window over these transaction counts in the links-batched and grants phases")
+	flag.DurationVar(&o.sweepP95, "sweep-p95", 3*time.Second, "a sweep stops after a step whose p95 latency exceeds this, and chooses among the steps within it")
+	flag.DurationVar(&o.sweepBudget, "sweep-budget", 0, "a phase's sweep starts no step after it has run this long (0: no bound)")
 	flag.Parse()
 	var err error
 	if o.report != "" {
@@ -127,20 +136,23 @@ func main() {
 
 // result is the --json output.
 type result struct {
-	App             string         `json:"app"` // "mykey" or "kvstore"
-	ChainID         string         `json:"chain_id"`
-	Nodes           int            `json:"nodes"`
-	DurationSeconds float64        `json:"duration_seconds,omitempty"`
-	Inflight        int            `json:"inflight"`
-	Window          int            `json:"window_items,omitempty"`
-	ChargeWindow    int            `json:"charge_window,omitempty"`
-	LinkBatch       int            `json:"link_batch,omitempty"`
-	ChargesPerTx    int            `json:"charges_per_tx,omitempty"`
-	ChargeYen       int64          `json:"charge_yen,omitempty"`
-	MaxRate         float64        `json:"max_rate,omitempty"`
-	MaxChargeRate   float64        `json:"max_charge_rate,omitempty"`
-	Phases          []*phase       `json:"phases"`
-	RSSMiB          map[string]int `json:"rss_mib,omitempty"`
+	App             string   `json:"app"` // "mykey" or "kvstore"
+	ChainID         string   `json:"chain_id"`
+	Nodes           int      `json:"nodes"`
+	DurationSeconds float64  `json:"duration_seconds,omitempty"`
+	Inflight        int      `json:"inflight"`
+	Window          int      `json:"window_items,omitempty"`
+	ChargeWindow    int      `json:"charge_window,omitempty"`
+	LinkBatch       int      `json:"link_batch,omitempty"`
+	ChargesPerTx    int      `json:"charges_per_tx,omitempty"`
+	ChargeYen       int64    `json:"charge_yen,omitempty"`
+	MaxRate         float64  `json:"max_rate,omitempty"`
+	MaxChargeRate   float64  `json:"max_charge_rate,omitempty"`
+	Phases          []*phase `json:"phases"`
+	// RSSMiB is each node's resident memory at the end, RSSPeakMiB its
+	// peak over every phase (sampled every 0.5 s).
+	RSSMiB     map[string]int `json:"rss_mib,omitempty"`
+	RSSPeakMiB map[string]int `json:"rss_peak_mib,omitempty"`
 }
 
 type loadgen struct {
@@ -149,6 +161,7 @@ type loadgen struct {
 	watch    *watcher
 	provider []string // provider IDs
 	keys     map[string]*keyfile.Key
+	pidDir   string // holds node*.pid, the nodes' PIDs
 	inflight int
 	duration time.Duration
 	drain    time.Duration
@@ -221,6 +234,17 @@ func (o *options) phaseList() ([]string, error) {
 	if o.inflight < 1 || o.charges < 1 || o.linkBatch < 1 || o.maxRate <= 0 || o.maxChargeRate <= 0 {
 		return nil, errors.New("--inflight, --charges, --link-batch and the rates must be positive")
 	}
+	if o.sweep != "" || o.batchSweep != "" {
+		if o.duration <= 0 {
+			return nil, errors.New("--sweep and --batch-sweep need --duration")
+		}
+		if _, err := parseWindows(o.sweep); err != nil {
+			return nil, fmt.Errorf("--sweep: %w", err)
+		}
+		if _, err := parseWindows(o.batchSweep); err != nil {
+			return nil, fmt.Errorf("--batch-sweep: %w", err)
+		}
+	}
 	phases := strings.Split(o.phases, ",")
 	for _, ph := range phases {
 		if !slices.Contains([]string{"links", "links-batched", "grants"}, ph) {
@@ -230,6 +254,17 @@ func (o *options) phaseList() ([]string, error) {
 	return phases, nil
 }
 
+// sweepSpec is the sweep of a phase carrying one item a transaction
+// (links, kvstore) or many (links-batched, grants).
+func (o *options) sweepSpec(batched bool) sweepSpec {
+	list := o.sweep
+	if batched {
+		list = o.batchSweep
+	}
+	w, _ := parseWindows(list) // checked by phaseList
+	return sweepSpec{windows: w, p95: o.sweepP95, budget: o.sweepBudget}
+}
+
 // newLoadgen reads the network's layout and opens a client to each node
 // and the providers' grant keys.
 func newLoadgen(o options) (*loadgen, error) {
@@ -237,7 +272,7 @@ func newLoadgen(o options) (*loadgen, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &loadgen{lay: lay, rpc: map[string]*rpchttp.HTTP{}, keys: map[string]*keyfile.Key{},
+	g := &loadgen{lay: lay, rpc: map[string]*rpchttp.HTTP{}, keys: map[string]*keyfile.Key{}, pidDir: filepath.Dir(o.dir),
 		inflight: o.inflight, duration: o.duration, drain: o.drain, timeout: o.timeout}
 	for _, n := range lay.Nodes {
 		c, err := rpchttp.NewWithTimeout(n.RPC, 30)
@@ -271,6 +306,7 @@ type mykeyPhases struct {
 	linkedMu sync.Mutex
 	linked   []linkedPerson
 	leftover []link
+	charged  int // charges signed so far, for the linked people
 }
 
 // item counts a committed transaction's accepted items and remembers the
@@ -310,11 +346,28 @@ func (m *mykeyPhases) linkPool() ([]link, time.Duration, error) {
 }
 
 // links runs a link phase: "links" (one citizen-signed link per
-// transaction) or "links-batched" (provider-signed batches).
+// transaction) or "links-batched" (provider-signed batches), at one window
+// or by a sweep.
 func (m *mykeyPhases) links(name string) error {
-	pool, took, err := m.linkPool()
+	per := 1
+	if name == "links-batched" {
+		per = m.o.linkBatch
+	}
+	p, err := sweep(name, m.o.sweepSpec(per > 1), windowTxs(m.o.window, per), func(w int) (*phase, error) {
+		return m.linkStep(name, w)
+	})
 	if err != nil {
 		return err
+	}
+	m.out.Phases = append(m.out.Phases, p)
+	return nil
+}
+
+// linkStep runs a link phase once with a window of w transactions.
+func (m *mykeyPhases) linkStep(name string, w int) (*phase, error) {
+	pool, took, err := m.linkPool()
+	if err != nil {
+		return nil, err
 	}
 	var txs []txItem
 	per := 1
@@ -326,29 +379,38 @@ func (m *mykeyPhases) links(name string) error {
 		m.out.LinkBatch = m.o.linkBatch
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var sentUpTo int
 	p, err := m.run(phaseSpec{name: name, next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: len(pool),
-		presign: took, windowTxs: windowTxs(m.o.window, per), item: m.item})
+		presign: took, windowTxs: w, item: m.item})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	m.out.Phases = append(m.out.Phases, p)
 	if name == "links" && sentUpTo < len(pool) {
 		m.leftover = append(m.leftover, pool[sentUpTo:]...)
 	}
-	return nil
+	return p, nil
 }
 
 // grants runs the grants phase, linking a few people first (unmeasured)
-// if no phase before did.
+// if no phase before did, at one window or by a sweep.
 func (m *mykeyPhases) grants() error {
 	if len(m.linked) == 0 {
 		if err := m.setupLinks(); err != nil {
 			return err
 		}
 	}
+	p, err := sweep("grants", m.o.sweepSpec(true), windowTxs(m.o.chargeWindow, m.o.charges), m.grantStep)
+	if err != nil {
+		return err
+	}
+	m.out.Phases = append(m.out.Phases, p)
+	return nil
+}
+
+// grantStep runs the grants phase once with a window of w transactions.
+func (m *mykeyPhases) grantStep(w int) (*phase, error) {
 	n := m.o.grants
 	if m.o.duration > 0 {
 		n = int(m.o.maxChargeRate * m.o.duration.Seconds())
@@ -356,19 +418,15 @@ func (m *mykeyPhases) grants() error {
 	}
 	msg("signing %d charges in grants of %d for %d linked people...", n, m.o.charges, len(m.linked))
 	start := time.Now()
-	txs, yen, err := grantTxs(m.linked, n, m.o.charges, m.lay.ChainID, m.program, m.keys)
+	txs, yen, err := grantTxs(m.linked, m.charged, n, m.o.charges, m.lay.ChainID, m.program, m.keys)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	m.charged += n
 	m.out.ChargesPerTx, m.out.ChargeYen = m.o.charges, yen
 	var sentUpTo int
-	p, err := m.run(phaseSpec{name: "grants", next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: n,
-		presign: time.Since(start), windowTxs: windowTxs(m.o.chargeWindow, m.o.charges), item: m.item})
-	if err != nil {
-		return err
-	}
-	m.out.Phases = append(m.out.Phases, p)
-	return nil
+	return m.run(phaseSpec{name: "grants", next: fromPool(txs, &sentUpTo), pool: len(txs), poolItem: n,
+		presign: time.Since(start), windowTxs: w, item: m.item})
 }
 
 // setupLinks links up to 2000 people in batches, sending them all
@@ -457,11 +515,22 @@ func (g *loadgen) kvstorePhase(o options, signer *linkSigner) (*phase, error) {
 	if o.duration == 0 {
 		pool = count
 	}
-	return g.run(phaseSpec{name: "kvstore", next: next, pool: pool, poolItem: pool, windowTxs: max(o.window, 0), item: okItem})
+	return sweep("kvstore", o.sweepSpec(false), max(o.window, 0), func(w int) (*phase, error) {
+		stamp = strconv.FormatInt(time.Now().UnixNano(), 36) // keys unique across a sweep's steps
+		return g.run(phaseSpec{name: "kvstore", next: next, pool: pool, poolItem: pool, windowTxs: w, item: okItem})
+	})
 }
 
 func (g *loadgen) print(out *result, o options) error {
-	out.RSSMiB = rss(filepath.Dir(o.dir))
+	out.RSSMiB = rss(nodePIDs(g.pidDir))
+	for _, p := range out.Phases {
+		if p.RSSPeakMiB != nil {
+			if out.RSSPeakMiB == nil {
+				out.RSSPeakMiB = map[string]int{}
+			}
+			addPeaks(out.RSSPeakMiB, p.RSSPeakMiB)
+		}
+	}
 	if o.asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -469,30 +538,6 @@ func (g *loadgen) print(out *result, o options) error {
 	}
 	printTable(os.Stdout, out, nil)
 	return nil
-}
-
-// rss reads the resident memory of the nodes whose PIDs scripts/localnet.sh
-// recorded in dir/node*.pid.
-func rss(dir string) map[string]int {
-	files, _ := filepath.Glob(filepath.Join(dir, "node*.pid"))
-	out := map[string]int{}
-	for _, file := range files {
-		bz, err := os.ReadFile(file)
-		if err != nil {
-			continue
-		}
-		status, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(bz)), "status"))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.Atoi(f[1])
-				out[strings.TrimSuffix(filepath.Base(file), ".pid")] = kb / 1024
-			}
-		}
-	}
-	return out
 }
 
 func msg(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }

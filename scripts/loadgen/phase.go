@@ -49,16 +49,26 @@ type phase struct {
 	TxBytes      int     `json:"tx_bytes_avg"`
 	ItemsPerTx   float64 `json:"items_per_tx"`
 
-	Sent         int    `json:"sent"`
-	Accepted     int    `json:"accepted_by_checktx"`
-	Refused      int    `json:"refused_by_checktx"`
-	FirstRefusal string `json:"first_refusal,omitempty"`
-	CommittedTx  int    `json:"committed_txs"`
-	CommittedOK  int    `json:"committed_ok"`
-	Items        int    `json:"committed_items"`
-	FirstHeight  int64  `json:"first_height"`
-	LastHeight   int64  `json:"last_height"`
-	Blocks       int64  `json:"blocks"`
+	// Sent is the transactions sent at least once. Each ends one way:
+	// Accepted by CheckTx; Refused by CheckTx (a non-zero code); an RPC
+	// error (RPCErrors: the call failed, the transaction is not known to
+	// be in a mempool); or given up while a mempool was full at the end of
+	// the phase (MempoolFullAbandoned). MempoolFullRetries counts the
+	// calls answered "mempool is full", each sent again after a pause.
+	Sent                 int    `json:"sent"`
+	Accepted             int    `json:"accepted_by_checktx"`
+	Refused              int    `json:"refused_by_checktx"`
+	FirstRefusal         string `json:"first_refusal,omitempty"`
+	MempoolFullRetries   int    `json:"mempool_full_retries"`
+	MempoolFullAbandoned int    `json:"mempool_full_abandoned"`
+	RPCErrors            int    `json:"rpc_errors"`
+	FirstRPCError        string `json:"first_rpc_error,omitempty"`
+	CommittedTx          int    `json:"committed_txs"`
+	CommittedOK          int    `json:"committed_ok"`
+	Items                int    `json:"committed_items"`
+	FirstHeight          int64  `json:"first_height"`
+	LastHeight           int64  `json:"last_height"`
+	Blocks               int64  `json:"blocks"`
 	// Seconds is block time from the block before the phase's first to
 	// its last block holding a phase transaction; the rates are over it.
 	Seconds     float64 `json:"seconds"`
@@ -67,9 +77,10 @@ type phase struct {
 	ItemsPerS   float64 `json:"committed_items_per_s"`
 	MaxBlockTxs int     `json:"max_block_txs"`
 	MaxBlockMiB float64 `json:"max_block_mib"`
-	// Latency is from the start of the broadcast_tx_sync call that was
-	// accepted to the moment the loadgen saw (NewBlockEvents, node 0) the
-	// block holding the transaction, over LatencyTxs transactions.
+	// Latency is from the start of the transaction's first
+	// broadcast_tx_sync call (not of a retry after a full mempool) to the
+	// moment the loadgen saw (NewBlockEvents, node 0) the block holding
+	// it, over LatencyTxs transactions.
 	LatencyTxs int     `json:"latency_txs"`
 	P50ms      float64 `json:"latency_p50_ms"`
 	P95ms      float64 `json:"latency_p95_ms"`
@@ -79,6 +90,15 @@ type phase struct {
 	// LoadAvg is /proc/loadavg's 1-minute figure at the start and end.
 	LoadAvgStart string `json:"loadavg_start"`
 	LoadAvgEnd   string `json:"loadavg_end"`
+	// RSSPeakMiB is each node's peak resident memory (VmRSS) sampled
+	// during the phase, load and drain, by the PIDs in node*.pid.
+	RSSPeakMiB map[string]int `json:"rss_peak_mib,omitempty"`
+	// Sweep is the steps of an in-flight window sweep, when the phase was
+	// measured by one; the phase's figures are those of the chosen step,
+	// ChosenWindowTxs its window.
+	Sweep           []*sweepStep `json:"sweep,omitempty"`
+	ChosenWindowTxs int          `json:"chosen_window_txs,omitempty"`
+	SweepNote       string       `json:"sweep_note,omitempty"`
 }
 
 // watcher records when the loadgen first sees each block committed on a
@@ -199,20 +219,27 @@ func (g *loadgen) run(spec phaseSpec) (*phase, error) {
 		LoadAvgStart: loadAvg()}
 	msg("%s: sending from height %d (inflight %d, window %d txs, %s)...", spec.name, h0, g.inflight, spec.windowTxs, g.durationText())
 
-	s := &sending{g: g, spec: spec, ctx: ctx, h0: h0, sentAt: map[[32]byte]time.Time{}}
+	s := &sending{g: g, spec: spec, ctx: ctx, h0: h0, sentAt: map[[32]byte]time.Time{}, send: g.broadcastTxSync}
+	rssCtx, stopRSS := context.WithCancel(ctx)
+	peaks := sampleRSS(rssCtx, g.pidDir, 500*time.Millisecond)
 	t0 := time.Now()
 	s.stopAt = t0.Add(g.duration)
 	s.load()
 	loadEnd := time.Now()
 	p.LoadSeconds = loadEnd.Sub(t0).Seconds()
 	p.Exhausted = s.exhausted
-	p.Sent, p.Accepted, p.Refused = s.sent, int(s.accepted.Load()), int(s.refused.Load())
+	s.counts(p)
 	if s.sent > 0 {
 		p.TxBytes = s.txBytes / s.sent
 	}
-	if e, ok := s.firstErr.Load().(string); ok {
-		p.FirstRefusal = e
-		msg("%s: %d refused by CheckTx (first: %s)", spec.name, p.Refused, e)
+	if p.Refused > 0 {
+		msg("%s: %d refused by CheckTx (first: %s)", spec.name, p.Refused, p.FirstRefusal)
+	}
+	if p.RPCErrors > 0 {
+		msg("%s: %d RPC errors (first: %s)", spec.name, p.RPCErrors, p.FirstRPCError)
+	}
+	if p.MempoolFullRetries > 0 {
+		msg("%s: %d calls found a mempool full and were retried (%d given up at the end)", spec.name, p.MempoolFullRetries, p.MempoolFullAbandoned)
 	}
 	if p.Exhausted {
 		msg("%s: the %d pre-signed transactions ran out after %.1f s of %s; raise --max-rate", spec.name, spec.pool, p.LoadSeconds, g.duration)
@@ -225,6 +252,8 @@ func (g *loadgen) run(spec phaseSpec) (*phase, error) {
 	g.awaitCommitted(ctx, p, h0, loadEnd, drainBy)
 	_, hEnd := g.watch.committedSince(h0)
 	p.LoadAvgEnd = loadAvg()
+	stopRSS()
+	p.RSSPeakMiB = <-peaks
 
 	// Read the blocks: which transactions are ours, their latency, the
 	// items committed, and block times.
@@ -249,10 +278,17 @@ type sending struct {
 	h0     int64     // the height before the phase
 	stopAt time.Time // with g.duration: when sending stops
 
-	accepted, refused, inflight atomic.Int64
-	firstErr                    atomic.Value // the first refusal, a string
-	mu                          sync.Mutex
-	sentAt                      map[[32]byte]time.Time // by transaction hash, under mu
+	// send makes one broadcast_tx_sync call (a fake in tests).
+	send func(ctx context.Context, node string, tx []byte) (*ctypes.ResultBroadcastTx, error)
+	// retryPause is the pause before sending again to a full mempool
+	// (0: 20 ms).
+	retryPause time.Duration
+
+	accepted, refused, rpcErrors, inflight atomic.Int64
+	fullRetries, fullAbandoned             atomic.Int64
+	firstRefusal, firstRPCError            atomic.Value // strings
+	mu                                     sync.Mutex
+	sentAt                                 map[[32]byte]time.Time // first send, by transaction hash, under mu
 
 	// Kept by load alone.
 	sent, txBytes int
@@ -312,34 +348,85 @@ func (s *sending) awaitWindow() bool {
 	return true
 }
 
+// sendOutcome is how one broadcast_tx_sync call ended.
+type sendOutcome int
+
+const (
+	sendAccepted    sendOutcome = iota // CheckTx accepted it
+	sendMempoolFull                    // a mempool was full: send it again
+	sendRefused                        // CheckTx refused it (a non-zero code)
+	sendRPCError                       // the call itself failed
+)
+
+// classify says how a broadcast_tx_sync call ended, and why when it did
+// not end in acceptance.
+func classify(res *ctypes.ResultBroadcastTx, err error) (sendOutcome, string) {
+	switch {
+	case err != nil && mempoolFull.MatchString(err.Error()):
+		return sendMempoolFull, err.Error()
+	case err != nil:
+		return sendRPCError, err.Error()
+	case res == nil:
+		return sendRPCError, "no result"
+	case res.Code == 0:
+		return sendAccepted, ""
+	case mempoolFull.MatchString(res.Log):
+		return sendMempoolFull, res.Log
+	default:
+		return sendRefused, fmt.Sprintf("code %d: %s", res.Code, res.Log)
+	}
+}
+
+func (g *loadgen) broadcastTxSync(ctx context.Context, node string, tx []byte) (*ctypes.ResultBroadcastTx, error) {
+	return g.rpc[node].BroadcastTxSync(ctx, tx)
+}
+
 // broadcast sends one transaction, again while the mempool is full (until
-// the phase is over), and records whether CheckTx accepted it.
+// the phase is over), and records how it ended. An accepted transaction's
+// latency runs from its first call, not from the retry that got in.
 func (s *sending) broadcast(it txItem) {
 	h := sha256.Sum256(it.tx)
+	first := time.Now()
+	pause := s.retryPause
+	if pause == 0 {
+		pause = 20 * time.Millisecond
+	}
 	for s.ctx.Err() == nil {
-		start := time.Now()
-		res, err := s.g.rpc[it.node].BroadcastTxSync(s.ctx, it.tx)
-		if err != nil && mempoolFull.MatchString(err.Error()) {
+		out, why := classify(s.send(s.ctx, it.node, it.tx))
+		switch out {
+		case sendMempoolFull:
+			s.fullRetries.Add(1)
 			if s.over() {
-				return // not sent after all
+				s.fullAbandoned.Add(1)
+				return
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(pause)
 			continue
-		}
-		if err == nil && res.Code == 0 {
+		case sendAccepted:
 			s.mu.Lock()
-			s.sentAt[h] = start
+			s.sentAt[h] = first
 			s.mu.Unlock()
 			s.accepted.Add(1)
-			return
-		}
-		s.refused.Add(1)
-		if err != nil {
-			s.firstErr.CompareAndSwap(nil, err.Error())
-		} else {
-			s.firstErr.CompareAndSwap(nil, fmt.Sprintf("code %d: %s", res.Code, res.Log))
+		case sendRefused:
+			s.refused.Add(1)
+			s.firstRefusal.CompareAndSwap(nil, why)
+		case sendRPCError:
+			s.rpcErrors.Add(1)
+			s.firstRPCError.CompareAndSwap(nil, why)
 		}
 		return
+	}
+}
+
+// counts copies the sending's counts into p.
+func (s *sending) counts(p *phase) {
+	p.Sent, p.Accepted, p.Refused, p.RPCErrors = s.sent, int(s.accepted.Load()), int(s.refused.Load()), int(s.rpcErrors.Load())
+	p.MempoolFullRetries, p.MempoolFullAbandoned = int(s.fullRetries.Load()), int(s.fullAbandoned.Load())
+	if e, ok := s.firstRefusal.Load().(string); ok {
+		p.FirstRefusal = e
+	}
+	if e, ok := s.firstRPCError.Load().(string); ok {
+		p.FirstRPCError = e
 	}
 }
 

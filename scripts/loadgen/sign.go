@@ -216,8 +216,10 @@ func batchLinkTxs(links []link, perTx int, chainID string, keys map[string]*keyf
 }
 
 // grantTxs signs n charges as grants of perTx charges by the providers of
-// the linked people, each provider charging its own people in turn.
-func grantTxs(linked []linkedPerson, n, perTx int, chainID, program string, keys map[string]*keyfile.Key) ([]txItem, int64, error) {
+// the linked people, each provider charging its own people in turn; prior
+// is the charges signed for them before (the amount keeps every person
+// below the cap over all of them).
+func grantTxs(linked []linkedPerson, prior, n, perTx int, chainID, program string, keys map[string]*keyfile.Key) ([]txItem, int64, error) {
 	byProv := map[string][]string{}
 	var order []string
 	for _, l := range linked {
@@ -231,7 +233,7 @@ func grantTxs(linked []linkedPerson, n, perTx int, chainID, program string, keys
 	}
 	// The program grants 25 % of a charge up to ¥5,000 a person: keep
 	// each person below the cap, or the later charges are rejected.
-	perPerson := (n + len(linked) - 1) / len(linked)
+	perPerson := (prior + n + len(linked) - 1) / len(linked)
 	amount := int64(1000)
 	switch {
 	case perPerson > 200:
