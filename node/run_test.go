@@ -22,9 +22,9 @@ import (
 	"github.com/mykeyledger/mykey/app/pseudonym"
 	"github.com/mykeyledger/mykey/app/types"
 	"github.com/mykeyledger/mykey/internal/netlayout"
+	"github.com/mykeyledger/mykey/internal/syncbuf"
 	"github.com/mykeyledger/mykey/internal/testca"
 	"github.com/mykeyledger/mykey/internal/testnet/freeport"
-	"github.com/mykeyledger/mykey/internal/syncbuf"
 )
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {

@@ -30,7 +30,7 @@
 #   MYKEY_BENCH_SWEEP_BUDGET  seconds after which a phase's sweep starts no new step [100]
 #   MYKEY_BENCH_BASELINE      a revision whose mykeyd also runs the ledger's phases [none]
 #   MYKEY_BENCH_OUT           output directory [a new /tmp/mykey-bench-net.XXXXXX]
-#   MYKEY_BENCH_BASE_PORT     first port; the kvstore network uses +100 [46656]
+#   MYKEY_BENCH_BASE_PORT     first port; the kvstore network uses +100 [24656, below the ephemeral range]
 #   MYKEY_BENCH_INFLIGHT      broadcast_tx_sync calls in flight [32]
 #   MYKEY_BENCH_WINDOW        without a sweep: links (kvstore: txs) accepted, not yet committed [2000]
 #   MYKEY_BENCH_CHARGE_WINDOW without a sweep: charges accepted, not yet committed [10000]
@@ -71,7 +71,7 @@ BASELINE=${MYKEY_BENCH_BASELINE:-}
 [[ $BATCH_SWEEP != 0 ]] || BATCH_SWEEP=
 CMD="${MYKEY_BENCH_COMMAND:-$(env | grep '^MYKEY_BENCH_' | sort | tr '\n' ' ')scripts/bench-net.sh}"
 OUT=${MYKEY_BENCH_OUT:-$(mktemp -d /tmp/mykey-bench-net.XXXXXX)}
-BASE_PORT=${MYKEY_BENCH_BASE_PORT:-46656}
+BASE_PORT=${MYKEY_BENCH_BASE_PORT:-24656}
 INFLIGHT=${MYKEY_BENCH_INFLIGHT:-32}
 WINDOW=${MYKEY_BENCH_WINDOW:-2000}
 CHARGE_WINDOW=${MYKEY_BENCH_CHARGE_WINDOW:-10000}
