@@ -78,20 +78,11 @@ go test -c -o "$OUT/app.test" ./app/
 go test -c -o "$OUT/store.test" ./app/store/
 
 # The baseline revision, in a temporary worktree (unless bench.sh made one).
-BASE_SRC=
-cleanup() {
-	if [[ -n $BASE_SRC && -z ${MYKEY_BENCH_BASELINE_SRC:-} ]]; then
-		git -C "$ROOT" worktree remove --force "$BASE_SRC" 2>/dev/null || true
-	fi
-}
-trap cleanup EXIT
+# shellcheck source=lib/baseline.sh
+. "$ROOT/scripts/lib/baseline.sh"
+trap baseline_cleanup EXIT
 if [[ -n $BASELINE ]]; then
-	if [[ -n ${MYKEY_BENCH_BASELINE_SRC:-} ]]; then
-		BASE_SRC=$MYKEY_BENCH_BASELINE_SRC
-	else
-		BASE_SRC="$OUT/base-src"
-		git worktree add --detach "$BASE_SRC" "$BASELINE" >/dev/null || die "cannot check out the baseline $BASELINE"
-	fi
+	baseline_checkout "$BASELINE" "$OUT"
 	echo "baseline: $BASELINE = $(git -C "$BASE_SRC" describe --always) (in $BASE_SRC)" | tee -a "$OUT/machine.txt"
 	(cd "$BASE_SRC" && go test -c -o "$OUT/base-app.test" ./app/ && go test -c -o "$OUT/base-store.test" ./app/store/) ||
 		die "the baseline $BASELINE does not build"

@@ -91,7 +91,8 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 . "$ROOT/scripts/lib/procs.sh"
 mkdir -p "$OUT/bin"
 PIDS=()
-BASE_SRC=
+# shellcheck source=lib/baseline.sh
+. "$ROOT/scripts/lib/baseline.sh"
 
 # stop_nodes: SIGTERM the nodes started here, wait up to 15 s, then SIGKILL.
 stop_nodes() {
@@ -101,9 +102,7 @@ stop_nodes() {
 }
 cleanup() {
 	stop_nodes
-	if [[ -n $BASE_SRC && -z ${MYKEY_BENCH_BASELINE_SRC:-} ]]; then
-		git -C "$ROOT" worktree remove --force "$BASE_SRC" 2>/dev/null || true
-	fi
+	baseline_cleanup
 }
 trap 'cleanup' EXIT
 trap 'exit 130' INT TERM
@@ -182,12 +181,7 @@ log "building mykeyd and loadgen..."
 go build -o "$OUT/bin/mykeyd" ./cmd/mykeyd
 go build -o "$OUT/bin/loadgen" ./scripts/loadgen
 if [[ -n $BASELINE ]]; then
-	if [[ -n ${MYKEY_BENCH_BASELINE_SRC:-} ]]; then
-		BASE_SRC=$MYKEY_BENCH_BASELINE_SRC
-	else
-		BASE_SRC="$OUT/base-src"
-		git worktree add --detach "$BASE_SRC" "$BASELINE" >/dev/null || die "cannot check out the baseline $BASELINE"
-	fi
+	baseline_checkout "$BASELINE" "$OUT"
 	echo "baseline: $BASELINE = $(git -C "$BASE_SRC" describe --always)" >>"$OUT/run.txt"
 	log "building the baseline's mykeyd ($BASELINE)..."
 	(cd "$BASE_SRC" && go build -o "$OUT/bin/mykeyd-base" ./cmd/mykeyd) || die "the baseline $BASELINE does not build"
