@@ -11,7 +11,10 @@
 # committed) runs DURATION seconds at each window in turn and stops when
 # p95 passes the limit, the throughput stops rising, or the phase has run
 # MYKEY_BENCH_SWEEP_BUDGET seconds; the table gives the chosen window and
-# every step. Each node's resident memory (VmRSS of the PIDs started here)
+# every step. In a closed loop the throughput is the window divided by the
+# latency, and the latency has a floor of about one block (0.6–0.7 s here),
+# so the sweep starts at windows near the knee: a run at one block's
+# latency and a window of 16 says nothing about the ledger. Each node's resident memory (VmRSS of the PIDs started here)
 # is sampled every 0.5 s in every phase; the table gives the peak per node.
 # With MYKEY_BENCH_BASELINE=<revision>, the ledger's phases run again on a
 # network of that revision's mykeyd (built in a temporary git worktree),
@@ -21,13 +24,13 @@
 #   MYKEY_BENCH_DURATION=5 MYKEY_BENCH_SWEEP=16,32 MYKEY_BENCH_BATCH_SWEEP=2,4 scripts/bench-net.sh  # a smoke run
 #
 # Environment (defaults in brackets):
-#   MYKEY_BENCH_DURATION      seconds of load per phase, or per sweep step [20]
+#   MYKEY_BENCH_DURATION      seconds of load per phase, or per sweep step [15]
 #   MYKEY_BENCH_SWEEP         windows (transactions) swept in the links and kvstore phases,
-#                             0 for one run at MYKEY_BENCH_WINDOW [16,32,64,128,256,512,1024]
+#                             0 for one run at MYKEY_BENCH_WINDOW [128,256,512,1024,2048]
 #   MYKEY_BENCH_BATCH_SWEEP   windows (transactions of 100 items) swept in the links-batched
-#                             and grants phases, 0 for one run at the fixed windows [2,4,8,16,32,64,128]
+#                             and grants phases, 0 for one run at the fixed windows [4,8,16,32,64]
 #   MYKEY_BENCH_SWEEP_P95     the p95 latency limit [3s]
-#   MYKEY_BENCH_SWEEP_BUDGET  seconds after which a phase's sweep starts no new step [100]
+#   MYKEY_BENCH_SWEEP_BUDGET  seconds after which a phase's sweep starts no new step [120]
 #   MYKEY_BENCH_BASELINE      a revision whose mykeyd also runs the ledger's phases [none]
 #   MYKEY_BENCH_OUT           output directory [a new /tmp/mykey-bench-net.XXXXXX]
 #   MYKEY_BENCH_BASE_PORT     first port; the kvstore network uses +100 [24656, below the ephemeral range]
@@ -37,7 +40,7 @@
 #   MYKEY_BENCH_VALIDATORS    validators [4; 2 for a smoke run]
 #   MYKEY_BENCH_LINK_BATCH    links per link batch [100]
 #   MYKEY_BENCH_CHARGES       charges per grant [100]
-#   MYKEY_BENCH_MAX_RATE      links/s a link phase's pre-signed pool is sized for [700]
+#   MYKEY_BENCH_MAX_RATE      links/s a link phase's pre-signed pool is sized for [1000]
 #   MYKEY_BENCH_MAX_CHARGE_RATE  charges/s the grants pool is sized for [20000]
 #   MYKEY_BENCH_TIMEOUT_COMMIT   consensus timeout_commit [500ms, as localnet]
 #
@@ -60,11 +63,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DURATION=${MYKEY_BENCH_DURATION:-20}
-SWEEP=${MYKEY_BENCH_SWEEP:-16,32,64,128,256,512,1024}
-BATCH_SWEEP=${MYKEY_BENCH_BATCH_SWEEP:-2,4,8,16,32,64,128}
+DURATION=${MYKEY_BENCH_DURATION:-15}
+SWEEP=${MYKEY_BENCH_SWEEP:-128,256,512,1024,2048}
+BATCH_SWEEP=${MYKEY_BENCH_BATCH_SWEEP:-4,8,16,32,64}
 SWEEP_P95=${MYKEY_BENCH_SWEEP_P95:-3s}
-SWEEP_BUDGET=${MYKEY_BENCH_SWEEP_BUDGET:-100}
+SWEEP_BUDGET=${MYKEY_BENCH_SWEEP_BUDGET:-120}
 BASELINE=${MYKEY_BENCH_BASELINE:-}
 [[ $BASELINE != 0 ]] || BASELINE=
 [[ $SWEEP != 0 ]] || SWEEP=
@@ -77,7 +80,7 @@ WINDOW=${MYKEY_BENCH_WINDOW:-2000}
 CHARGE_WINDOW=${MYKEY_BENCH_CHARGE_WINDOW:-10000}
 LINK_BATCH=${MYKEY_BENCH_LINK_BATCH:-100}
 CHARGES=${MYKEY_BENCH_CHARGES:-100}
-MAX_RATE=${MYKEY_BENCH_MAX_RATE:-700}
+MAX_RATE=${MYKEY_BENCH_MAX_RATE:-1000}
 MAX_CHARGE_RATE=${MYKEY_BENCH_MAX_CHARGE_RATE:-20000}
 TIMEOUT_COMMIT=${MYKEY_BENCH_TIMEOUT_COMMIT:-500ms}
 VALIDATORS=${MYKEY_BENCH_VALIDATORS:-4}
