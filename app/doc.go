@@ -28,7 +28,7 @@
 //  4. FinalizeBlock executes the block's transactions in order. Each runs
 //     in a child cache, and so does each link of a batch and each charge of
 //     a grant: a rejected item leaves nothing in state but the record that
-//     it was judged (linkreq/, charge/, history/; see "At most once"), an
+//     it was judged (cert/, charge/, history/; see "At most once"), an
 //     accepted one is merged into the block's cache. Every transaction
 //     gets a result with a code in codespace "mykey" (errors.go; for
 //     several items 0 when any was accepted) and indexed events (link,
@@ -53,8 +53,8 @@
 // cannot take effect later, when the state would let it, without a new
 // signature:
 //
-//   - a citizen's link request is recorded (linkreq/) when it is judged,
-//     accepted or not; judged again, it is refused as replayed, or answered
+//   - a citizen's link request is recorded (in its certificate's record,
+//     cert/, until it expires) when it is judged, accepted or not; judged again, it is refused as replayed, or answered
 //     already_linked when the linkage it made still stands as it made it.
 //     A link batch is its links: each is judged, and recorded, on its own;
 //   - a provider's charge is recorded under its reference (charge/) when it

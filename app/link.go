@@ -2,8 +2,8 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -54,7 +54,7 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 	var (
 		mykey string
 		vl    *verifiedLink
-		used  []byte
+		hash  []byte // the request's keyed hash, to record as judged
 	)
 	rej, fatal := x.attempt(func(c *cache) error {
 		var err error
@@ -65,24 +65,29 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		if err != nil {
 			return err
 		}
-		used = types.KeyLinkRequest(x.app.pk.LinkRequest(vl.req.SignBytes()))
-		if seen, err := c.Get(used); err != nil || seen != nil {
-			if err != nil {
-				return err
-			}
-			used = nil // already recorded
+		h := x.app.pk.LinkRequest(vl.req.SignBytes())
+		var cr types.CertRecord
+		if _, err := load(c, types.KeyCert(vl.idx), &cr); err != nil {
+			return err
+		}
+		live := x.liveJudged(cr.Judged)
+		if slices.ContainsFunc(live, func(j *types.JudgedRequest) bool { return bytes.Equal(j.Hash, h) }) {
 			return x.replayedLink(c, vl, &mykey)
 		}
+		if len(live) >= types.MaxJudgedRequests {
+			return types.ErrTooManyRequests.Wrapf("certificate %s has %d link requests judged that have not expired", certText(vl.idx), len(live))
+		}
+		hash = h
 		mykey, err = x.applyVerifiedLink(c, vl)
 		return err
 	})
 	if fatal != nil {
 		return item{}, fatal
 	}
-	if used != nil {
-		var exp [8]byte
-		binary.BigEndian.PutUint64(exp[:], uint64(vl.req.ExpiresAt))
-		x.c.Set(used, exp[:], 0)
+	if hash != nil {
+		if err := x.recordJudged(vl.idx, hash, vl.req.ExpiresAt); err != nil {
+			return item{}, err
+		}
 	}
 	attrs := []string{}
 	if sl != nil && sl.Request != nil {
@@ -104,6 +109,25 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		attrs = append(attrs, types.AttrMyKeyID, mykey)
 	}
 	return item{err: rej, event: event(types.EventLink, append(attrs, outcome(rej)...)...)}, nil
+}
+
+// liveJudged returns the judged requests that have not expired at block
+// time. An expired request is refused before its record is consulted, so
+// forgetting it cannot let it take effect again.
+func (x *exec) liveJudged(js []*types.JudgedRequest) []*types.JudgedRequest {
+	now := x.time.Unix()
+	return slices.DeleteFunc(slices.Clone(js), func(j *types.JudgedRequest) bool { return j.ExpiresAt <= now })
+}
+
+// recordJudged records a link request as judged in its certificate's
+// record, whatever the outcome of the link, and drops the expired ones.
+func (x *exec) recordJudged(idx, hash []byte, expires int64) error {
+	var cr types.CertRecord
+	if _, err := load(x.c, types.KeyCert(idx), &cr); err != nil {
+		return err
+	}
+	cr.Judged = append(x.liveJudged(cr.Judged), &types.JudgedRequest{Hash: hash, ExpiresAt: expires})
+	return save(x.c, types.KeyCert(idx), &cr, 0)
 }
 
 // replayedLink answers a signed link request that was judged before. A
@@ -214,40 +238,55 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 	return mk.Id, x.addLinked(c, prog.Id, prov.Id, 1)
 }
 
-// putLink stores an active linkage with its account index and a history
-// event of the given kind.
+// putLink stores an active linkage with its account index. Its history is
+// the history already recorded under its key (a voided linkage of the same
+// person, say), the events it brings (a merged-away linkage's), and an
+// event of the given kind, in the order they happened.
 func (x *exec) putLink(c *cache, l *types.Linkage, kind, ref string) error {
+	prev, err := getLinkRecord(c, l.ProgramId, l.MykeyId)
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		l.History = append(slices.Clone(prev.History), l.History...)
+	}
+	if err := x.addLinkEvent(c, l, kind, ref); err != nil {
+		return err
+	}
+	slices.SortStableFunc(l.History, func(a, b *types.LinkEvent) int { return cmp.Compare(a.Seq, b.Seq) })
 	if err := save(c, types.KeyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
 		return err
 	}
 	c.Set(types.KeyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment), []byte(l.MykeyId), 0)
-	return x.linkEvent(c, l, kind, ref)
+	return nil
 }
 
 // voidLink voids an active linkage, frees its account and records why.
 func (x *exec) voidLink(c *cache, l *types.Linkage, kind, ref string) error {
 	l.Status = types.LinkStatus_LINK_STATUS_VOIDED
+	if err := x.addLinkEvent(c, l, kind, ref); err != nil {
+		return err
+	}
 	if err := save(c, types.KeyLink(l.ProgramId, l.MykeyId), l, 0); err != nil {
 		return err
 	}
 	c.Delete(types.KeyAccount(l.ProgramId, l.ProviderId, l.AccountCommitment))
-	if err := x.linkEvent(c, l, kind, ref); err != nil {
-		return err
-	}
 	return x.addLinked(c, l.ProgramId, l.ProviderId, -1)
 }
 
-func (x *exec) linkEvent(c *cache, l *types.Linkage, kind, ref string) error {
+// addLinkEvent appends an event of the given kind, describing l as it is
+// now, to l's history.
+func (x *exec) addLinkEvent(c *cache, l *types.Linkage, kind, ref string) error {
 	seq, err := nextSeq(c, types.KeyEventSeq())
 	if err != nil {
 		return err
 	}
-	ev := &types.LinkEvent{
+	l.History = append(l.History, &types.LinkEvent{
 		ProgramId: l.ProgramId, MykeyId: l.MykeyId, Kind: kind,
 		ProviderId: l.ProviderId, AccountCommitment: l.AccountCommitment,
-		Height: x.height, Time: x.time.Unix(), Reference: ref,
-	}
-	return save(c, types.KeyLinkHistory(l.ProgramId, l.MykeyId, seq), ev, 0)
+		Height: x.height, Time: x.time.Unix(), Reference: ref, Seq: seq,
+	})
+	return nil
 }
 
 func (x *exec) addLinked(c *cache, program, provider string, n int64) error {

@@ -118,7 +118,8 @@ func checkCounts(t *testing.T, a *App) map[string]uint64 {
 func TestCountDirs(t *testing.T) {
 	for key, want := range map[string]string{
 		"charge/p/v/ref":    "charge/ charge/p/ charge/p/v/",
-		"linkhistory/p/m/1": "linkhistory/ linkhistory/p/ linkhistory/p/m/",
+		"overgrant/p/v/1":   "overgrant/ overgrant/p/ overgrant/p/v/",
+		"linkhistory/p/m/1": "",
 		"history/0001":      "history/",
 		"program/p":         "program/",
 		"programtotals/p":   "programtotals/",

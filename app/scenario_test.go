@@ -160,12 +160,15 @@ func TestCorrections(t *testing.T) {
 		ProgramId: "mynapoint", MykeyId: id, Kind: types.CorrectionKind_CORRECTION_KIND_VOID, IncidentRef: "INC-2"}}}))[0], nil)
 	wantCode(t, n.block(n.grantTx("linepay", charge("mynapoint", id, "l2", 1000)))[0], types.ErrNotLinked)
 	var kinds []string
-	n.app.store.Iterate([]byte(types.PrefixLinkHistory+"mynapoint/"+id+"/"), func(k, v []byte) bool {
-		var ev types.LinkEvent
-		ev.Unmarshal(v)
+	var rec types.Linkage
+	if bz, err := n.app.store.Get(types.KeyLink("mynapoint", id)); err != nil || bz == nil {
+		t.Fatalf("linkage record: %v %v", bz, err)
+	} else if err := rec.Unmarshal(bz); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range rec.History {
 		kinds = append(kinds, ev.Kind+":"+ev.Reference)
-		return false
-	})
+	}
 	want := []string{"linked:", "moved_from:INC-1", "moved_to:INC-1", "voided:INC-2"}
 	if len(kinds) != len(want) {
 		t.Fatalf("history %v, want %v", kinds, want)

@@ -116,7 +116,7 @@ func newSimModel(cards *simCards) *model {
 		threshold: 2, nextSeq: 1, providers: map[string]*mProvider{}, valOwner: map[string]string{}, vals: map[string]int64{},
 		programs: map[string]*types.Program{}, progTotals: map[string]*mTotals{}, provTotals: map[[2]string]*mTotals{}, daily: map[[3]string]*mTotals{},
 		certs: map[string]*mCert{}, mykeys: map[string]*mMyKey{}, links: map[[2]string]*mLink{}, accounts: map[[3]string]string{},
-		persons: map[[2]string]*mPerson{}, charges: map[[3]string]bool{}, usedReqs: map[[32]byte]bool{}, overGrants: map[[2]string]int64{}, capHigh: map[string]int64{},
+		persons: map[[2]string]*mPerson{}, charges: map[[3]string]bool{}, usedReqs: map[[32]byte]bool{}, judgedExp: map[string][]int64{}, overGrants: map[[2]string]int64{}, capHigh: map[string]int64{},
 		nodes: map[string]string{}, nodeLists: map[string][]string{}}
 	for _, k := range smallOrderKeys {
 		m.weakKeys[string(k)] = true

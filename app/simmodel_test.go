@@ -122,6 +122,9 @@ type model struct {
 	persons    map[[2]string]*mPerson // program, MyKey ID
 	charges    map[[3]string]bool     // program, provider, reference
 	usedReqs   map[[32]byte]bool
+	// judgedExp holds, per certificate, the expiries of the link
+	// requests judged with it (at most MaxJudgedRequests unexpired).
+	judgedExp  map[string][]int64
 	overGrants map[[2]string]int64 // program, provider → yen
 	// capHigh is the highest cap each program has had: a cap lowered
 	// later does not take back what was granted under the higher one.
@@ -186,6 +189,10 @@ func (m *model) clone() *model {
 func (m *model) cloneAll() *model {
 	c := m.clone()
 	c.usedReqs = maps.Clone(m.usedReqs)
+	c.judgedExp = map[string][]int64{}
+	for k, v := range m.judgedExp {
+		c.judgedExp[k] = slices.Clone(v)
+	}
 	c.charges = maps.Clone(m.charges)
 	return c
 }
@@ -551,6 +558,11 @@ func (m *model) linkOne(sl *types.SignedLink, batchProvider string, i int) mItem
 		}
 		return mItem{code: 28}
 	}
+	live := slices.DeleteFunc(slices.Clone(m.judgedExp[ck]), func(exp int64) bool { return exp <= m.now })
+	if len(live) >= types.MaxJudgedRequests {
+		return mItem{code: 33}
+	}
+	m.judgedExp[ck] = append(live, req.ExpiresAt)
 	m.usedReqs[used] = true
 	prog := m.programs[req.ProgramId]
 	if prog == nil {

@@ -242,10 +242,12 @@ func laterLink(a, b *types.Linkage) *types.Linkage {
 }
 
 // moveLink re-keys an active linkage to another MyKey ID of the same
-// person, keeping its provider and account.
+// person, keeping its provider and account. Its history moves with it,
+// ending in a merged_away event under the old ID; the record under the old
+// ID is deleted.
 func (x *exec) moveLink(c *cache, l *types.Linkage, to, reason string) error {
 	c.Delete(types.KeyLink(l.ProgramId, l.MykeyId))
-	if err := x.linkEvent(c, l, types.LinkEventMergedAway, reason); err != nil {
+	if err := x.addLinkEvent(c, l, types.LinkEventMergedAway, reason); err != nil {
 		return err
 	}
 	moved := *l

@@ -29,7 +29,6 @@ var CountedRoots = []string{
 	PrefixDaily,
 	PrefixHistory,
 	PrefixLink,
-	PrefixLinkHistory,
 	PrefixMyKey,
 	PrefixOverGrant,
 	PrefixPerson,

@@ -74,6 +74,7 @@ var (
 	ErrCertConflict       = register(30, "certificate_conflict", "another CA key issued a certificate with this issuer name and serial number")
 	ErrNodeNotRegistered  = register(31, "node_not_registered", "P2P node is not registered to the government or a provider")
 	ErrNotPublic          = register(32, "not_public", "not served on the public endpoint: a validator's full RPC serves it to validators' tools")
+	ErrTooManyRequests    = register(33, "too_many_requests", "this certificate has too many unexpired link requests judged; sign again after the oldest expire")
 	ErrInternal           = register(99, "internal", "internal error")
 )
 

@@ -11,7 +11,7 @@ import (
 // never reused for another kind of record. Keys are readable strings so that
 // a query path and a proof's key path name the same thing. IDs never contain
 // "/", so every key is unambiguous. The public endpoint serves only the
-// records under PublicRoots; cert/, account/, charge/ and linkreq/
+// records under PublicRoots; cert/, account/ and charge/
 // stay with the validators (docs/DESIGN.md §4).
 //
 // Times: meta/blocktime holds Unix nanoseconds (the block time exactly as
@@ -27,20 +27,18 @@ const (
 	PrefixProgram        = "program/"        // program/<id> → Program
 	PrefixProgramTotals  = "programtotals/"  // programtotals/<program> → ProgramTotals
 	PrefixProviderTotals = "providertotals/" // providertotals/<program>/<provider> → ProviderTotals
-	PrefixCert           = "cert/"           // cert/<certificate index hex> → CertRecord (app/pseudonym)
+	PrefixCert           = "cert/"           // cert/<certificate index hex> → CertRecord (app/pseudonym), with its judged link requests
 	PrefixMyKey          = "mykey/"          // mykey/<id> → MyKeyRecord
-	PrefixLink           = "link/"           // link/<program>/<mykey> → Linkage
+	PrefixLink           = "link/"           // link/<program>/<mykey> → Linkage, with its history
 	PrefixAccount        = "account/"        // account/<program>/<provider>/<commitment hex> → MyKey ID
 	PrefixPerson         = "person/"         // person/<program>/<mykey> → PersonTotals
 	PrefixCharge         = "charge/"         // charge/<program>/<provider>/<ref> → GrantRecord (weight: yen granted)
 	PrefixDaily          = "daily/"          // daily/<program>/<provider>/<YYYY-MM-DD, Japan> → DailyTotals
 	PrefixOverGrant      = "overgrant/"      // overgrant/<program>/<provider>/<seq> → OverGrant
-	PrefixLinkHistory    = "linkhistory/"    // linkhistory/<program>/<mykey>/<seq> → LinkEvent
 	PrefixHistory        = "history/"        // history/<sequence> → HistoryEntry
 	PrefixValidator      = "validator/"      // validator/<pubkey hex> → owner: a provider ID or "government"
 	PrefixBlockTime      = "meta/blocktime"  // int64: last block time, Unix nanoseconds
 	PrefixValidators     = "meta/validators" // ValidatorSet: the set CometBFT will use
-	PrefixLinkRequest    = "linkreq/"        // linkreq/<keyed hash of sign bytes, hex> → int64 expiry: a link request judged once
 	PrefixNode           = "node/"           // node/<P2P node ID> → NodeRecord: who runs the node (app/nodes.go)
 	PrefixNodeOwner      = "nodeowner/"      // nodeowner/<provider ID or "government"> → NodeList
 	PrefixCount          = CountPrefix       // count/<dir> → uint64: records under a counted directory (CountedRoots; cache.countWrites)
@@ -79,19 +77,11 @@ func KeyDaily(program, provider, day string) []byte {
 func KeyOverGrant(program, provider string, seq uint64) []byte {
 	return []byte(fmt.Sprintf("%s%s/%s/%016x", PrefixOverGrant, program, provider, seq))
 }
-func KeyLinkHistory(program, mykey string, seq uint64) []byte {
-	return []byte(fmt.Sprintf("%s%s/%s/%016x", PrefixLinkHistory, program, mykey, seq))
-}
 func KeyValidators() []byte { return []byte(PrefixValidators) }
 func KeyValidator(pubKey []byte) []byte {
 	return []byte(PrefixValidator + hex.EncodeToString(pubKey))
 }
 
-// KeyLinkRequest is the key of a judged link request, by the keyed hash of
-// its sign bytes (pseudonym.Key.LinkRequest).
-func KeyLinkRequest(hash []byte) []byte {
-	return []byte(PrefixLinkRequest + hex.EncodeToString(hash))
-}
 func KeyHistory(seq uint64) []byte { return []byte(fmt.Sprintf("%s%016x", PrefixHistory, seq)) }
 
 func KeyNode(id string) []byte         { return []byte(PrefixNode + id) }

@@ -26,6 +26,11 @@ const (
 	// expire, in seconds, so a signature cannot be held back and replayed
 	// much later.
 	MaxLinkValidity = 7 * 24 * 60 * 60
+	// MaxJudgedRequests is the most unexpired link requests of one
+	// certificate the ledger holds as judged (CertRecord.Judged); a
+	// further one is refused (too_many_requests) until the oldest expire,
+	// at most MaxLinkValidity later.
+	MaxJudgedRequests = 32
 	// MaxChargeSkew is how far past block time a charge time may lie, in
 	// seconds (providers' clocks differ slightly from block time).
 	MaxChargeSkew = 5 * 60

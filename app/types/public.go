@@ -15,17 +15,16 @@ import "strings"
 
 // PublicRoots are the top-level state directories (and single records) the
 // public endpoint serves. Everything else stays with the validators:
-//   - cert/ (the certificate index, keyed by a PRF image),
+//   - cert/ (the certificate index, keyed by a PRF image, with the link
+//     requests judged),
 //   - account/ (the account-commitment index),
-//   - charge/ (each charge: amount, time, provider reference),
-//   - linkreq/ (link requests judged).
+//   - charge/ (each charge: amount, time, provider reference).
 var PublicRoots = []string{
 	PrefixCount,
 	PrefixDaily,
 	PrefixGov,
 	PrefixHistory,
 	PrefixLink,
-	PrefixLinkHistory,
 	PrefixMeta,
 	PrefixMyKey,
 	PrefixNode,

@@ -41,7 +41,8 @@ func TestPublicKeysAndPrefixes(t *testing.T) {
 		"gov":            false,
 		"meta/":          true,
 		"cert/":          false,
-		"linkhistory/p1": true,
+		"linkhistory/p1": false,
+		"link/p1":        true,
 	}
 	for p, want := range prefixes {
 		if got := PublicPrefix(p); got != want {

@@ -85,5 +85,6 @@ var hints = map[uint32]string{
 	types.ErrZeroGrant.Code:          "The charge is too small to earn a bonus at this program's rate",
 	types.ErrNodeNotRegistered.Code:  "The government registers a validator's and its sentries' node IDs (mykey gov set-nodes)",
 	types.ErrNotPublic.Code:          "This is not public: ask a validator's full RPC (--node), if you are one",
+	types.ErrTooManyRequests.Code:    "This card has signed many link requests this week: wait for the oldest to expire (at most 7 days), then sign one new request",
 	types.ErrInternal.Code:           "The node failed, not your request: try another node, and tell its operator",
 }

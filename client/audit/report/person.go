@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/mykeyledger/mykey/app/types"
-	"github.com/mykeyledger/mykey/client/audit/lightverify"
 )
 
 // ErrNotFound is a record proved absent.
@@ -113,7 +112,7 @@ func Person(ctx context.Context, src Source, t *Totals, h *History, id string, g
 		}
 	}
 	for _, program := range p.Record.Programs {
-		pp, err := personProgram(ctx, src, t, program, id, ids, grants)
+		pp, err := personProgram(ctx, src, t, program, id, p.Record.MergedInto, ids, grants)
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +141,10 @@ func Person(ctx context.Context, src Source, t *Totals, h *History, id string, g
 	return p, nil
 }
 
-func personProgram(ctx context.Context, src Source, t *Totals, program, id string, ids map[string]bool, grants bool) (*PersonProgram, error) {
+// personProgram reads one program of a person's report. into is the ID
+// this one was merged into, if any: a merged-away linkage's history moved
+// to that ID's linkage record.
+func personProgram(ctx context.Context, src Source, t *Totals, program, id, into string, ids map[string]bool, grants bool) (*PersonProgram, error) {
 	pp := &PersonProgram{Program: program}
 	r, err := src.Get(ctx, types.PrefixLink+program+"/"+id)
 	if err != nil {
@@ -172,8 +174,10 @@ func personProgram(ctx context.Context, src Source, t *Totals, program, id strin
 	}
 	sort.Strings(sorted)
 	for _, other := range sorted {
-		events, err := linkEvents(ctx, src, program, other)
-		if err != nil {
+		events := []*types.LinkEvent(nil)
+		if other == id && pp.Link != nil {
+			events = pp.Link.History
+		} else if events, err = linkEvents(ctx, src, program, other); err != nil {
 			return nil, err
 		}
 		for _, e := range events {
@@ -181,6 +185,20 @@ func personProgram(ctx context.Context, src Source, t *Totals, program, id strin
 		}
 		if other == id {
 			pp.Events = events
+		}
+	}
+	if pp.Link == nil && into != "" {
+		// The linkage moved with its history to the surviving ID: this
+		// ID's part of it is the events that name it.
+		events, err := linkEvents(ctx, src, program, into)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range events {
+			if e.MykeyId == id {
+				pp.Events = append(pp.Events, e)
+				providers[e.ProviderId] = true
+			}
 		}
 	}
 	for _, og := range t.OverGrants {
@@ -209,22 +227,16 @@ func personProgram(ctx context.Context, src Source, t *Totals, program, id strin
 	return pp, nil
 }
 
-// linkEvents reads a linkage's history (immutable records, so pages may
-// be of different heights).
+// linkEvents reads the history of the linkage record of (program, id),
+// proved with the record; none if there is no record.
 func linkEvents(ctx context.Context, src Source, program, id string) ([]*types.LinkEvent, error) {
-	var out []*types.LinkEvent
-	err := readPages(ctx, src, types.PrefixLinkHistory+program+"/"+id+"/", func(page *lightverify.Page) error {
-		for _, r := range page.Records {
-			e := &types.LinkEvent{}
-			if err := decode(r, e); err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return nil
-	})
-	if err != nil {
+	r, err := src.Get(ctx, types.PrefixLink+program+"/"+id)
+	if err != nil || r.Value == nil {
 		return nil, err
 	}
-	return out, nil
+	var l types.Linkage
+	if err := decode(*r, &l); err != nil {
+		return nil, err
+	}
+	return l.History, nil
 }
