@@ -288,7 +288,7 @@ func (b *Bulk) Commit(height int64, wantRoot []byte) ([]byte, error) {
 // in path order, one part (first path byte) at a time, and builds the trie
 // from them: each part's subtrie at depth 8, then the levels above.
 func (b *Bulk) writeLeaves() (*rnode, error) {
-	c := &trieCtx{bucket: b.s.bucket}
+	c := &trieCtx{bucket: b.s.bucket, warm: b.s.cache}
 	wb := b.s.db.NewWriteBatch()
 	defer wb.Cancel()
 	var nodes [256]*rnode

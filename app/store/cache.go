@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"sync"
 )
 
@@ -57,6 +58,23 @@ func (c *bucketCache) put(d *digest, ls []leaf) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(d, ls)
+}
+
+// fill caches a copy of ls under d if the current generation has room
+// for it, and never evicts: a bulk load or a rebuild fills the cache with
+// the first buckets it makes, as many as fit.
+func (c *bucketCache) fill(d *digest, ls []leaf) {
+	if c == nil || c.max == 0 || len(ls) == 0 {
+		return
+	}
+	cost := entryCost + int64(len(ls))*leafCost
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.cur[*d]; ok || c.used+cost > c.max {
+		return
+	}
+	c.cur[*d] = slices.Clone(ls)
+	c.used += cost
 }
 
 func (c *bucketCache) putLocked(d *digest, ls []leaf) {

@@ -111,7 +111,8 @@
 //
 // Bulk loads a large state into an empty store: records go to Badger in
 // large sorted batches as they come, the leaves are kept in memory, and
-// Commit sorts them, builds the trie from them, writes them and only then
+// Commit sorts them, builds the trie from them (filling the bucket cache
+// with the buckets it makes, as many as fit), writes them and only then
 // m/height and m/root. A crash before that leaves records without a
 // committed height, which Open removes. ImportRecords (state sync) and the
 // app's BulkLink (benchmark pre-fills, in a test file) use it.

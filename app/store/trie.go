@@ -235,6 +235,9 @@ type trieCtx struct {
 
 	mu    sync.Mutex
 	owned map[*rnode][]leaf // buckets made by this update (nil: read only)
+	// warm, when set, receives a copy of every bucket makeBuckets makes
+	// while it has room (a bulk load fills the cache as it builds).
+	warm *bucketCache
 }
 
 func (c *trieCtx) ownedLeaves(n *rnode) ([]leaf, bool) {
@@ -333,6 +336,9 @@ func (sc *scanner) leaves(n *rnode, depth int, path *[pathSize]byte) ([]leaf, er
 func (c *trieCtx) makeBuckets(ls []leaf, depth int) *rnode {
 	if len(ls) <= c.bucket || depth == pathSize*8 {
 		n := &rnode{d: build(ls, depth)}
+		if c.warm != nil {
+			c.warm.fill(&n.d, ls)
+		}
 		if c.owned != nil {
 			c.mu.Lock()
 			c.owned[n] = ls

@@ -379,3 +379,49 @@ func TestBulkGetAcrossFlushes(t *testing.T) {
 		}
 	}
 }
+
+// A bulk load fills the bucket cache as it builds the trie, as far as the
+// cache has room: the first block after it reads no bucket from Badger
+// when the cache holds the whole state, and a small cache is never
+// overfilled.
+func TestBulkLoadWarmsTheCache(t *testing.T) {
+	blocks := genBlocks(43, 2, 3000, 5000)
+	for _, tc := range []struct {
+		name  string
+		cache int64
+	}{{"all", 64 << 20}, {"small", 16 << 10}} {
+		s := openDisk(t, t.TempDir(), Options{CacheSize: tc.cache})
+		b, err := s.Bulk(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, blk := range blocks {
+			for _, c := range blk {
+				if c.del {
+					err = b.Delete(c.key)
+				} else {
+					err = b.Set(c.key, c.value, c.weight)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := b.Commit(2, nil); err != nil {
+			t.Fatal(err)
+		}
+		if s.cache.used > s.cache.max {
+			t.Fatalf("%s: cache holds %d bytes, more than its %d", tc.name, s.cache.used, s.cache.max)
+		}
+		before := s.Stats()
+		commitBlock(t, s, genBlocks(44, 1, 500, 5000)[0], 3)
+		reads := s.Stats().BucketReads - before.BucketReads
+		hits := s.Stats().BucketHits - before.BucketHits
+		switch {
+		case tc.name == "all" && (reads != 0 || hits == 0):
+			t.Fatalf("after a bulk load into a cache that holds it all: %d bucket reads from Badger, %d hits; want 0 reads", reads, hits)
+		case tc.name == "small" && reads == 0:
+			t.Fatalf("a 16 KiB cache served every bucket (%d hits)", hits)
+		}
+	}
+}
