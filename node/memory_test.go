@@ -2,6 +2,7 @@ package node
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/cometbft/cometbft/libs/log"
@@ -127,5 +128,29 @@ func TestApplyMemoryLimit(t *testing.T) {
 	}
 	if got := applyMemoryLimit(plan, env, log.NewNopLogger()); got != 0 || len(set) != 1 {
 		t.Fatalf("with GOMEMLIMIT set: limit %d, set %v; want it left alone", got, set)
+	}
+}
+
+// TestInitMemoryLimit: init --memory-limit-mib writes the budget into a
+// new config.toml, and refuses one too small without writing it.
+func TestInitMemoryLimit(t *testing.T) {
+	home := t.TempDir()
+	if _, err := InitHome(InitOptions{Home: home, ChainID: "x", MemoryLimitMiB: 2048}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.App.MemoryLimitMiB != 2048 {
+		t.Fatalf("memory_limit_mib = %d, want 2048", c.App.MemoryLimitMiB)
+	}
+	bad := t.TempDir()
+	_, err = InitHome(InitOptions{Home: bad, ChainID: "x", MemoryLimitMiB: 300})
+	if err == nil || !strings.Contains(err.Error(), "mykey.memory_limit_mib = 300 is below the minimum of 512 MiB") {
+		t.Fatalf("a 300 MiB budget: %v", err)
+	}
+	if _, err := os.Stat(ConfigPath(bad)); !os.IsNotExist(err) {
+		t.Fatalf("config.toml written for a refused budget (%v)", err)
 	}
 }
