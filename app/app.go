@@ -81,6 +81,21 @@ type Options struct {
 	// PseudonymKeyFile is the file the key was read from, named in the
 	// message of a node whose key does not match.
 	PseudonymKeyFile string
+	// TrieCacheSize, BlockCacheSize and MemTableSize size the store's
+	// trie bucket cache, Badger's block cache and one Badger memtable, in
+	// bytes (store.Options CacheSize, BlockCacheSize, MemTableSize); 0
+	// keeps the store's defaults.
+	TrieCacheSize, BlockCacheSize, MemTableSize int64
+}
+
+// storeOptions are the store's options from opts.
+func (opts Options) storeOptions() store.Options {
+	return store.Options{
+		InMemory:       opts.InMemory,
+		CacheSize:      opts.TrieCacheSize,
+		BlockCacheSize: opts.BlockCacheSize,
+		MemTableSize:   opts.MemTableSize,
+	}
 }
 
 // New opens the app state in opts.Dir, recovering to the last committed
@@ -89,7 +104,7 @@ func New(opts Options) (*App, error) {
 	if opts.PseudonymKey == nil {
 		return nil, fmt.Errorf("app: %w", pseudonym.MismatchError(keyFileName(opts.PseudonymKeyFile), true))
 	}
-	st, err := store.Open(opts.Dir, store.Options{InMemory: opts.InMemory})
+	st, err := store.Open(opts.Dir, opts.storeOptions())
 	if err != nil {
 		return nil, err
 	}

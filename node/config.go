@@ -58,6 +58,16 @@ type AppConfig struct {
 	// PseudonymKeyFile holds the network pseudonym key (app/pseudonym),
 	// relative to the home directory unless absolute.
 	PseudonymKeyFile string `mapstructure:"pseudonym_key_file"`
+	// MemoryLimitMiB is the node's memory budget in MiB: the store's
+	// caches are derived from it and the Go runtime's soft memory limit
+	// is set from it (see MemoryPlan).
+	MemoryLimitMiB int64 `mapstructure:"memory_limit_mib"`
+	// TrieCacheMiB, BlockCacheMiB and MemTableMiB size the app store's
+	// trie bucket cache, Badger's block cache and one Badger memtable, in
+	// MiB; 0 derives them from MemoryLimitMiB.
+	TrieCacheMiB  int64 `mapstructure:"trie_cache_mib"`
+	BlockCacheMiB int64 `mapstructure:"block_cache_mib"`
+	MemTableMiB   int64 `mapstructure:"memtable_mib"`
 }
 
 // DefaultPseudonymKeyFile is where `mykeyd init` puts the network
@@ -73,6 +83,7 @@ func DefaultAppConfig() AppConfig {
 		SnapshotInterval:   100,
 		SnapshotKeepRecent: 2,
 		PseudonymKeyFile:   DefaultPseudonymKeyFile,
+		MemoryLimitMiB:     DefaultMemoryLimitMiB,
 	}
 }
 
@@ -213,6 +224,9 @@ func (c *Config) Validate() error {
 	}
 	if c.App.SnapshotInterval > 0 && c.App.SnapshotKeepRecent == 0 {
 		return errors.New("mykey.snapshot_keep_recent must be at least 1 when snapshot_interval is set")
+	}
+	if _, err := c.App.MemoryPlan(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -383,4 +397,25 @@ snapshot_keep_recent = {{ .SnapshotKeepRecent }}
 # card's MyKey ID. The node stops if the key is missing or is not the one
 # genesis commits to. Relative to the home directory unless absolute.
 pseudonym_key_file = "{{ .PseudonymKeyFile }}"
+
+# Memory: the node's budget in MiB. The app store's caches are derived from
+# it, and the Go runtime's soft memory limit is set to it less an eighth
+# (kept for memory-mapped Badger files and other memory outside the Go
+# heap), so the garbage collector works harder before the node's resident
+# memory passes the budget (GOMEMLIMIT in the environment overrides that
+# limit). 4096 suits a validator with a machine of its own; nodes sharing a
+# machine need a share each. At least 512.
+memory_limit_mib = {{ .MemoryLimitMiB }}
+
+# The store's caches in MiB; 0 derives each from memory_limit_mib. The trie
+# bucket cache and Badger's block cache (a sixteenth of the budget each)
+# spare disk reads; a memtable (a sixteenth, within 32..256) holds recent
+# writes, and a block whose changes exceed 15 % of it is written twice
+# (through the store's redo log). Badger may hold 5 memtables at once, each
+# 1.3 times memtable_mib. The caches together, with the eighth kept outside
+# the Go heap, must leave a quarter of the budget for the rest of the node;
+# the sizes chosen are logged at start.
+trie_cache_mib = {{ .TrieCacheMiB }}
+block_cache_mib = {{ .BlockCacheMiB }}
+memtable_mib = {{ .MemTableMiB }}
 `))

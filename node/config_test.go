@@ -24,7 +24,8 @@ func TestConfigRoundTrip(t *testing.T) {
 	c.Comet.StateSync.TrustHash = "ABCDEF"
 	c.Comet.StateSync.ChunkFetchers = 7
 	c.Comet.Mempool.Size = 12345
-	c.App = AppConfig{ChainID: "x-1", ReadyListenAddr: "tcp://127.0.0.1:9", ReadyMinPeers: 3, SnapshotInterval: 7, SnapshotKeepRecent: 4, PseudonymKeyFile: "/etc/mykey/pseudonym_key.json"}
+	c.App = AppConfig{ChainID: "x-1", ReadyListenAddr: "tcp://127.0.0.1:9", ReadyMinPeers: 3, SnapshotInterval: 7, SnapshotKeepRecent: 4, PseudonymKeyFile: "/etc/mykey/pseudonym_key.json",
+		MemoryLimitMiB: 8192, TrieCacheMiB: 700, BlockCacheMiB: 300, MemTableMiB: 128}
 	if err := c.Save(); err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +74,17 @@ func TestConfigErrors(t *testing.T) {
 		{"unterminated", "moniker = \"x\n", "line 1"},
 		{"quote in moniker", "moniker = \"a\\\"b\"\n", "moniker"},
 		{"set twice", "moniker = \"x\"\nmoniker = \"y\"\n", "line 2 (last key \"moniker\"): Key 'moniker' has already been defined"},
+		{"negative budget", "[mykey]\nmemory_limit_mib = -1\n", "mykey.memory_limit_mib = -1 must not be negative: set a size in MiB"},
+		{"zero budget", "[mykey]\nmemory_limit_mib = 0\n", "mykey.memory_limit_mib = 0 is below the minimum of 512 MiB: set it to the memory this node may use"},
+		{"small budget", "[mykey]\nmemory_limit_mib = 256\n", "mykey.memory_limit_mib = 256 is below the minimum of 512 MiB"},
+		{"budget not a number", "[mykey]\nmemory_limit_mib = \"4 GiB\"\n", "'mykey.memory_limit_mib'"},
+		{"negative trie cache", "[mykey]\ntrie_cache_mib = -5\n", "mykey.trie_cache_mib = -5 must not be negative"},
+		{"negative block cache", "[mykey]\nblock_cache_mib = -1\n", "mykey.block_cache_mib = -1 must not be negative"},
+		{"negative memtable", "[mykey]\nmemtable_mib = -64\n", "mykey.memtable_mib = -64 must not be negative"},
+		{"memtable too small for a block", "[mykey]\nmemtable_mib = 8\n", "mykey.memtable_mib = 8 is below the minimum of 32 MiB: Badger's transaction limit is 15 % of a memtable"},
+		{"memtable too big", "[mykey]\nmemtable_mib = 4096\nmemory_limit_mib = 65536\n", "mykey.memtable_mib = 4096 is above the maximum of 2048 MiB"},
+		{"caches over the budget", "[mykey]\nmemory_limit_mib = 1024\nblock_cache_mib = 2048\n", "the caches and the reserve take 2656 MiB of memory_limit_mib = 1024 (trie_cache_mib 64 + block_cache_mib 2048 + 416 for the memtables"},
+		{"caches leave too little heap", "[mykey]\nmemory_limit_mib = 4096\ntrie_cache_mib = 1024\n", "the caches and the reserve take 3456 MiB of memory_limit_mib = 4096 (trie_cache_mib 1024 + block_cache_mib 256 + 1664 for the memtables: memtable_mib 256, and Badger may hold 5 memtables at once, each 1.3 times that; + 512 kept outside the Go heap), more than the 3072 MiB that leave a quarter"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,6 +35,9 @@ type InitOptions struct {
 	// Genesis is set: a node joining a network must hold that network's
 	// key, which no one can generate.
 	PseudonymKey string
+	// MemoryLimitMiB is the node's memory budget (mykey.memory_limit_mib);
+	// 0 keeps DefaultMemoryLimitMiB.
+	MemoryLimitMiB int64
 }
 
 // InitResult is what InitHome made or found.
@@ -94,6 +97,9 @@ func InitHome(opts InitOptions) (*InitResult, error) {
 		setIf(&c.Comet.Instrumentation.PrometheusListenAddr, opts.MetricsListen)
 		setIf(&c.App.ReadyListenAddr, opts.ReadyListen)
 		setIf(&c.App.PublicListenAddr, opts.PublicListen)
+		if opts.MemoryLimitMiB != 0 {
+			c.App.MemoryLimitMiB = opts.MemoryLimitMiB
+		}
 		if err := c.Save(); err != nil {
 			return nil, err
 		}

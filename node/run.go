@@ -118,8 +118,12 @@ func newNode(ctx context.Context, c *Config, logger log.Logger, abciApp string) 
 	)
 	switch abciApp {
 	case "":
-		opts := appOptions(c)
+		opts, plan, err := appOptions(c)
+		if err != nil {
+			return nil, fmt.Errorf("node: %s: %w", ConfigPath(c.Comet.RootDir), err)
+		}
 		opts.PseudonymKey = pk
+		logger.Info("memory budget shared out (mykey section of config.toml)", plan.LogFields()...)
 		a, err := app.New(opts)
 		if err != nil {
 			return nil, fmt.Errorf("node: open app state %s: %w", c.AppStatePath(), err)
@@ -166,15 +170,23 @@ func newNode(ctx context.Context, c *Config, logger log.Logger, abciApp string) 
 	return &Node{cfg: c, logger: logger, app: closer, comet: comet}, nil
 }
 
-// appOptions are the app's options from the configuration.
-func appOptions(c *Config) app.Options {
+// appOptions are the app's options from the configuration, with the
+// memory plan that sized the store's caches.
+func appOptions(c *Config) (app.Options, MemoryPlan, error) {
+	plan, err := c.App.MemoryPlan()
+	if err != nil {
+		return app.Options{}, MemoryPlan{}, err
+	}
 	return app.Options{
 		Dir:              c.AppStatePath(),
 		SnapshotDir:      c.SnapshotPath(),
 		SnapshotInterval: c.App.SnapshotInterval,
 		SnapshotKeep:     int(c.App.SnapshotKeepRecent),
 		PseudonymKeyFile: c.PseudonymKeyPath(),
-	}
+		TrieCacheSize:    plan.TrieCacheMiB << 20,
+		BlockCacheSize:   plan.BlockCacheMiB << 20,
+		MemTableSize:     plan.MemTableMiB << 20,
+	}, plan, nil
 }
 
 // loadPseudonymKey reads the node's network pseudonym key and checks it
@@ -332,7 +344,19 @@ func Run(ctx context.Context, c *Config, logger log.Logger) error {
 }
 
 // RunBaseline is Run with NewBaseline's choice of ABCI application.
+//
+// Running the ledger, it first sets the Go runtime's soft memory limit for
+// the whole process from mykey.memory_limit_mib (MemoryPlan.GoMemoryLimit),
+// unless GOMEMLIMIT is set in the environment; New and NewBaseline, which
+// may run several nodes in one process, leave it alone.
 func RunBaseline(ctx context.Context, c *Config, logger log.Logger, abciApp string) error {
+	if abciApp == "" {
+		plan, err := c.App.MemoryPlan()
+		if err != nil {
+			return fmt.Errorf("node: %s: %w", ConfigPath(c.Comet.RootDir), err)
+		}
+		applyMemoryLimit(plan, os.Getenv, logger)
+	}
 	n, err := NewBaseline(ctx, c, logger, abciApp)
 	if err != nil {
 		return err

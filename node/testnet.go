@@ -56,6 +56,10 @@ type TestnetOptions struct {
 	// (0: DefaultAppConfig's).
 	SnapshotInterval uint64
 	SnapshotKeep     uint32
+	// MemoryLimitMiB is every node's memory budget (mykey.memory_limit_mib;
+	// 0: TestnetMemoryLimitMiB, since the nodes share one machine). The
+	// store's caches are derived from it.
+	MemoryLimitMiB int64
 	// GenesisTime; zero means now.
 	GenesisTime time.Time
 }
@@ -132,6 +136,12 @@ func (opts *TestnetOptions) setDefaults() error {
 	}
 	if last := opts.BasePort + PortsPerNode*opts.Validators; opts.BasePort < 1024 || last > 65535 {
 		return fmt.Errorf("node: base port %d gives ports up to %d; use 1024..%d", opts.BasePort, last, 65535-PortsPerNode*opts.Validators)
+	}
+	if opts.MemoryLimitMiB == 0 {
+		opts.MemoryLimitMiB = TestnetMemoryLimitMiB
+	}
+	if _, err := (AppConfig{MemoryLimitMiB: opts.MemoryLimitMiB}).MemoryPlan(); err != nil {
+		return fmt.Errorf("node: testnet --memory-limit-mib: %w", err)
 	}
 	if opts.GovernmentKeys == 0 {
 		opts.GovernmentKeys = 1
@@ -229,8 +239,8 @@ func (b *testnetBuilder) addNode(i int) error {
 	return nil
 }
 
-// tune gives a node its ports (base port+0..4) and the options' timeouts
-// and snapshot settings.
+// tune gives a node its ports (base port+0..4), the options' timeouts
+// and snapshot settings, and its memory budget.
 func (b *testnetBuilder) tune(c *Config, port int) *Config {
 	c.Comet.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", port)
 	c.Comet.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", port+1)
@@ -253,6 +263,7 @@ func (b *testnetBuilder) tune(c *Config, port int) *Config {
 	if b.opts.SnapshotKeep > 0 {
 		c.App.SnapshotKeepRecent = b.opts.SnapshotKeep
 	}
+	c.App.MemoryLimitMiB = b.opts.MemoryLimitMiB
 	return c
 }
 

@@ -62,6 +62,10 @@ func TestTestnet(t *testing.T) {
 		if c.Comet.Consensus.TimeoutCommit != 300*time.Millisecond || c.App.ChainID != lay.ChainID {
 			t.Fatalf("node %d: config %+v", i, c.App)
 		}
+		// The nodes share a machine: each gets the smaller budget.
+		if c.App.MemoryLimitMiB != TestnetMemoryLimitMiB || c.App.MemoryLimitMiB >= DefaultMemoryLimitMiB {
+			t.Fatalf("node %d: memory_limit_mib = %d, want %d", i, c.App.MemoryLimitMiB, TestnetMemoryLimitMiB)
+		}
 		// Peers are filtered by the ledger, which registers each node
 		// under its owner.
 		owner := doc.AppState.Government.NodeIDs
@@ -177,5 +181,33 @@ func TestInitTwice(t *testing.T) {
 	join, err := InitHome(InitOptions{Home: filepath.Join(dir, "join"), ChainID: "chain-a", Genesis: lay.Genesis})
 	if err != nil || join.PseudonymCommitment != nil {
 		t.Fatalf("joining node: %v, commitment %x", err, join.PseudonymCommitment)
+	}
+}
+
+// TestTestnetMemoryLimit: --memory-limit-mib reaches every node's
+// config.toml, and a budget too small is refused before anything is
+// written.
+func TestTestnetMemoryLimit(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "net")
+	lay, err := Testnet(TestnetOptions{Validators: 2, Output: out, BasePort: 40100, MemoryLimitMiB: 768})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range lay.Nodes {
+		c, err := LoadConfig(n.Home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.App.MemoryLimitMiB != 768 {
+			t.Errorf("node %d: memory_limit_mib = %d, want 768", i, c.App.MemoryLimitMiB)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	_, err = Testnet(TestnetOptions{Validators: 1, Output: bad, BasePort: 40200, MemoryLimitMiB: 100})
+	if err == nil || !strings.Contains(err.Error(), "memory-limit-mib") || !strings.Contains(err.Error(), "memory_limit_mib = 100 is below the minimum of 512") {
+		t.Fatalf("a 100 MiB budget: %v", err)
+	}
+	if _, err := os.Stat(bad); !os.IsNotExist(err) {
+		t.Fatalf("%s was created for a refused budget (%v)", bad, err)
 	}
 }

@@ -15,7 +15,9 @@
 # latency, and the latency has a floor of about one block (0.6–0.7 s here),
 # so the sweep starts at windows near the knee: a run at one block's
 # latency and a window of 16 says nothing about the ledger. Each node's resident memory (VmRSS of the PIDs started here)
-# is sampled every 0.5 s in every phase; the table gives the peak per node.
+# is sampled every 0.5 s in every phase; the table gives the peak per node,
+# and a line per network sets it beside each node's configured memory budget
+# (mykey.memory_limit_mib in its config.toml; test networks get 1024 MiB).
 # With MYKEY_BENCH_BASELINE=<revision>, the ledger's phases run again on a
 # network of that revision's mykeyd (built in a temporary git worktree),
 # side by side.
@@ -171,6 +173,24 @@ loadgen() {
 	fi
 }
 
+# memory_vs_budget NAME: each node's peak RSS (the top-level rss_peak_mib of
+# OUT/NAME.json, as loadgen indents it) beside its memory budget
+# (mykey.memory_limit_mib in OUT/NAME/net/nodeI/config/config.toml; "none"
+# for a mykeyd from before the setting, which kept no budget).
+memory_vs_budget() {
+	local name=$1 i peak budget line=""
+	for ((i = 0; i < VALIDATORS; i++)); do
+		peak=$(awk -v node="node$i" '
+			/^  "rss_peak_mib": \{/ { inside = 1; next }
+			inside && /^  \}/ { exit }
+			inside && index($0, "\"" node "\":") { gsub(/[^0-9]/, "", $2); print $2; exit }
+		' "$OUT/$name.json" 2>/dev/null || true)
+		budget=$(sed -n 's/^memory_limit_mib *= *\([0-9][0-9]*\).*/\1/p' "$OUT/$name/net/node$i/config/config.toml" 2>/dev/null || true)
+		line+="${line:+, }node$i ${peak:-?}/${budget:-none}"
+	done
+	echo "peak RSS / memory_limit_mib per node, $name (MiB): $line$([[ $name != kvstore ]] || echo " (the kvstore baseline sizes no store and sets no Go memory limit)")"
+}
+
 command -v curl >/dev/null || die "curl is not installed"
 {
 	echo "commit: $(git describe --always --dirty 2>/dev/null || echo unknown)"
@@ -217,8 +237,11 @@ sweep_text="a sweep of the window: ${SWEEP:-none} txs (links, kvstore), ${BATCH_
 echo "MyKey Ledger, $VALIDATORS validators on 127.0.0.1, $sweep_text, inflight $INFLIGHT, $LINK_BATCH links a batch, $CHARGES charges a grant"
 cat "$OUT/run.txt" "$OUT/loadavg.txt"
 "$OUT/bin/loadgen" --report "$OUT/mykey.json" --baseline "$OUT/kvstore.json"
+memory_vs_budget mykey
+memory_vs_budget kvstore
 if [[ -n $BASELINE ]]; then
 	echo "before/after: the same phases on $BASELINE's nodes, same run:"
 	"$OUT/bin/loadgen" --report "$OUT/base.json" --baseline "$OUT/kvstore.json"
+	memory_vs_budget base
 fi
 echo "raw results: $OUT/mykey.json $OUT/kvstore.json${BASELINE:+ $OUT/base.json}"

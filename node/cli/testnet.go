@@ -57,6 +57,7 @@ mykeyd start --home DIR/nodeI (scripts/localnet.sh does all of it).`,
 	f.DurationVar(&opts.TimeoutCommit, "timeout-commit", 500*time.Millisecond, "consensus timeout_commit: the pause between blocks")
 	f.Uint64Var(&opts.SnapshotInterval, "snapshot-interval", 0, "blocks between app snapshots (default 100)")
 	f.Uint32Var(&opts.SnapshotKeep, "snapshot-keep", 0, "snapshots each node keeps (default 2)")
+	f.Int64Var(&opts.MemoryLimitMiB, "memory-limit-mib", node.TestnetMemoryLimitMiB, "each node's memory budget in MiB (mykey.memory_limit_mib; the nodes share this machine)")
 	f.BoolVar(&asJSON, "json", false, "print the layout as JSON")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
