@@ -403,13 +403,14 @@ pseudonym_key_file = "{{ .PseudonymKeyFile }}"
 # (kept for memory-mapped Badger files and other memory outside the Go
 # heap), so the garbage collector works harder before the node's resident
 # memory passes the budget (GOMEMLIMIT in the environment overrides that
-# limit). 4096 suits a validator with a machine of its own; nodes sharing a
+# limit). 16384 suits a validator with a 24 GiB machine of its own; nodes sharing a
 # machine need a share each. At least 512.
 memory_limit_mib = {{ .MemoryLimitMiB }}
 
 # The store's caches in MiB; 0 derives each from memory_limit_mib. The trie
-# bucket cache and Badger's block cache (a sixteenth of the budget each)
-# spare disk reads; a memtable (a sixteenth, within 32..256) holds recent
+# bucket cache (what the others leave, a quarter of the budget kept for the
+# rest of the node) and Badger's block cache (a sixteenth) spare disk
+# reads; a memtable (a sixteenth, within 32..256) holds recent
 # writes, and a block whose changes exceed 15 % of it is written twice
 # (through the store's redo log). Badger may hold 5 memtables at once, each
 # 1.3 times memtable_mib. The caches together, with the eighth kept outside

@@ -83,7 +83,7 @@ func TestConfigErrors(t *testing.T) {
 		{"negative memtable", "[mykey]\nmemtable_mib = -64\n", "mykey.memtable_mib = -64 must not be negative"},
 		{"memtable too small for a block", "[mykey]\nmemtable_mib = 8\n", "mykey.memtable_mib = 8 is below the minimum of 32 MiB: Badger's transaction limit is 15 % of a memtable"},
 		{"memtable too big", "[mykey]\nmemtable_mib = 4096\nmemory_limit_mib = 65536\n", "mykey.memtable_mib = 4096 is above the maximum of 2048 MiB"},
-		{"caches over the budget", "[mykey]\nmemory_limit_mib = 1024\nblock_cache_mib = 2048\n", "the caches and the reserve take 2656 MiB of memory_limit_mib = 1024 (trie_cache_mib 64 + block_cache_mib 2048 + 416 for the memtables"},
+		{"caches over the budget", "[mykey]\nmemory_limit_mib = 1024\nblock_cache_mib = 2048\n", "the caches and the reserve take 2593 MiB of memory_limit_mib = 1024 (trie_cache_mib 1 + block_cache_mib 2048 + 416 for the memtables"},
 		{"caches leave too little heap", "[mykey]\nmemory_limit_mib = 4096\ntrie_cache_mib = 1024\n", "the caches and the reserve take 3456 MiB of memory_limit_mib = 4096 (trie_cache_mib 1024 + block_cache_mib 256 + 1664 for the memtables: memtable_mib 256, and Badger may hold 5 memtables at once, each 1.3 times that; + 512 kept outside the Go heap), more than the 3072 MiB that leave a quarter"},
 	}
 	for _, tc := range cases {

@@ -25,8 +25,10 @@ import (
 // budget.
 const (
 	// DefaultMemoryLimitMiB suits a validator with a machine of its own
-	// (24 GiB): the caches derived from it are the store's defaults.
-	DefaultMemoryLimitMiB = 4096
+	// (24 GiB): two thirds of it, the rest left to the system and its page
+	// cache. The trie cache derived from it (7.4 GiB) holds the leaves of
+	// some 10 million people, so their reads come from memory.
+	DefaultMemoryLimitMiB = 16384
 	// TestnetMemoryLimitMiB is each node's budget in a test network,
 	// whose nodes share one machine.
 	TestnetMemoryLimitMiB = 1024
@@ -84,9 +86,11 @@ func (p MemoryPlan) LogFields() []any {
 
 // MemoryPlan checks the memory settings and shares the budget out: the
 // cache sizes set in config.toml, the others derived from
-// memory_limit_mib (trie and block caches a sixteenth of it each, the
-// memtable a sixteenth within 32..256 MiB). The error names the setting
-// and what to do.
+// memory_limit_mib: the block cache a sixteenth of it, the memtable a
+// sixteenth within 32..256 MiB, and the trie cache whatever the others,
+// the reserve and the quarter kept for the working heap leave (the trie
+// cache is what keeps a large state's leaf reads in memory). The error
+// names the setting and what to do.
 func (a AppConfig) MemoryPlan() (MemoryPlan, error) {
 	const derive = "or 0 to derive it from mykey.memory_limit_mib"
 	for _, s := range []struct {
@@ -117,12 +121,16 @@ func (a AppConfig) MemoryPlan() (MemoryPlan, error) {
 	}
 	p := MemoryPlan{
 		LimitMiB:      b,
-		TrieCacheMiB:  orDefault(a.TrieCacheMiB, b/16),
 		BlockCacheMiB: orDefault(a.BlockCacheMiB, b/16),
 		MemTableMiB:   orDefault(a.MemTableMiB, min(max(b/16, MinMemTableMiB), 256)),
 		ReserveMiB:    b / 8,
 	}
 	p.MemTablesMiB = memtablesInMemory * p.MemTableMiB * memtableArenaPct / 100
+	p.TrieCacheMiB = a.TrieCacheMiB
+	if p.TrieCacheMiB == 0 {
+		// At least 1 MiB: 0 would be the store's own default.
+		p.TrieCacheMiB = max(b-p.ReserveMiB-b/4-p.BlockCacheMiB-p.MemTablesMiB, 1)
+	}
 	p.HeapMiB = b - p.ReserveMiB - p.TrieCacheMiB - p.BlockCacheMiB - p.MemTablesMiB
 	if minHeap := b / 4; p.HeapMiB < minHeap {
 		return MemoryPlan{}, fmt.Errorf("mykey: the caches and the reserve take %d MiB of memory_limit_mib = %d (trie_cache_mib %d + block_cache_mib %d + %d for the memtables: memtable_mib %d, and Badger may hold %d memtables at once, each 1.3 times that; + %d kept outside the Go heap), more than the %d MiB that leave a quarter of the budget for the rest of the node; lower trie_cache_mib, block_cache_mib or memtable_mib (0 derives them from the budget), or raise memory_limit_mib",

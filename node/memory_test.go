@@ -16,16 +16,16 @@ func TestMemoryPlanDerived(t *testing.T) {
 		cfg  AppConfig
 		want MemoryPlan
 	}{
-		// The default: the store's own defaults (256 MiB each).
+		// The default: the trie cache takes what the rest leaves.
 		{"validator", AppConfig{MemoryLimitMiB: DefaultMemoryLimitMiB},
-			MemoryPlan{LimitMiB: 4096, TrieCacheMiB: 256, BlockCacheMiB: 256, MemTableMiB: 256, MemTablesMiB: 1664, ReserveMiB: 512, HeapMiB: 1408}},
+			MemoryPlan{LimitMiB: 16384, TrieCacheMiB: 7552, BlockCacheMiB: 1024, MemTableMiB: 256, MemTablesMiB: 1664, ReserveMiB: 2048, HeapMiB: 4096}},
 		{"testnet", AppConfig{MemoryLimitMiB: TestnetMemoryLimitMiB},
-			MemoryPlan{LimitMiB: 1024, TrieCacheMiB: 64, BlockCacheMiB: 64, MemTableMiB: 64, MemTablesMiB: 416, ReserveMiB: 128, HeapMiB: 352}},
+			MemoryPlan{LimitMiB: 1024, TrieCacheMiB: 160, BlockCacheMiB: 64, MemTableMiB: 64, MemTablesMiB: 416, ReserveMiB: 128, HeapMiB: 256}},
 		// The memtable stays within 32..256 MiB.
 		{"smallest", AppConfig{MemoryLimitMiB: 512},
-			MemoryPlan{LimitMiB: 512, TrieCacheMiB: 32, BlockCacheMiB: 32, MemTableMiB: 32, MemTablesMiB: 208, ReserveMiB: 64, HeapMiB: 176}},
-		{"large", AppConfig{MemoryLimitMiB: 16384},
-			MemoryPlan{LimitMiB: 16384, TrieCacheMiB: 1024, BlockCacheMiB: 1024, MemTableMiB: 256, MemTablesMiB: 1664, ReserveMiB: 2048, HeapMiB: 10624}},
+			MemoryPlan{LimitMiB: 512, TrieCacheMiB: 80, BlockCacheMiB: 32, MemTableMiB: 32, MemTablesMiB: 208, ReserveMiB: 64, HeapMiB: 128}},
+		{"4 GiB", AppConfig{MemoryLimitMiB: 4096},
+			MemoryPlan{LimitMiB: 4096, TrieCacheMiB: 640, BlockCacheMiB: 256, MemTableMiB: 256, MemTablesMiB: 1664, ReserveMiB: 512, HeapMiB: 1024}},
 		// Sizes set in config.toml are kept; the others derived.
 		{"explicit", AppConfig{MemoryLimitMiB: 4096, TrieCacheMiB: 512, MemTableMiB: 64},
 			MemoryPlan{LimitMiB: 4096, TrieCacheMiB: 512, BlockCacheMiB: 256, MemTableMiB: 64, MemTablesMiB: 416, ReserveMiB: 512, HeapMiB: 2400}},
@@ -74,7 +74,7 @@ func TestAppOptionsMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.TrieCacheSize != 64<<20 || opts.BlockCacheSize != 64<<20 || opts.MemTableSize != 48<<20 {
+	if opts.TrieCacheSize != 264<<20 || opts.BlockCacheSize != 64<<20 || opts.MemTableSize != 48<<20 {
 		t.Fatalf("app options: trie cache %d, block cache %d, memtable %d", opts.TrieCacheSize, opts.BlockCacheSize, opts.MemTableSize)
 	}
 	if plan.MemTableMiB != 48 || plan.LimitMiB != 1024 || opts.Dir != c.AppStatePath() {
