@@ -233,6 +233,9 @@ func blockTimes(b *testing.B, n *testNet, blocks [][][]byte, check func([]*abci.
 //   - reopen: seconds to close and reopen the app (the store rebuilds its
 //     in-memory trie from the leaves).
 func BenchmarkBlocks(b *testing.B) {
+	// The store's caches, in MiB (unset: the store's defaults);
+	// scripts/bench-app.sh gives those of a validator's default budget.
+	mib := func(name string) int64 { return int64(benchEnvInt(name, 0)) << 20 }
 	blocks := benchEnvInt("MYKEY_BENCH_BLOCKS", 5) + 1
 	links := benchEnvInt("MYKEY_BENCH_LINKS", 2000)
 	charges := max(1, benchEnvInt("MYKEY_BENCH_CHARGES", 10000)/benchChargesPerTx) * benchChargesPerTx
@@ -248,7 +251,7 @@ func BenchmarkBlocks(b *testing.B) {
 	largest := slices.Max(benchSizes())
 	for _, people := range benchSizes() {
 		b.Run(fmt.Sprintf("people=%d", people), func(b *testing.B) {
-			n := newTestNet(b, netOptions{dir: b.TempDir()})
+			n := newTestNet(b, netOptions{dir: b.TempDir(), trieCache: mib("MYKEY_BENCH_TRIE_CACHE_MIB"), blockCache: mib("MYKEY_BENCH_BLOCK_CACHE_MIB")})
 			defer func() { n.app.Close() }()
 			start := time.Now()
 			ids := prefill(b, n, people)

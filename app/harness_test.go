@@ -42,6 +42,8 @@ type testNet struct {
 	results  [][]*abci.ExecTxResult
 	keepOpen bool
 	pk       pseudonym.Key
+	// trieCache and blockCache: netOptions'.
+	trieCache, blockCache int64
 }
 
 type netOptions struct {
@@ -57,6 +59,9 @@ type netOptions struct {
 	nodes map[string][]string
 	// pseudonymKey is the network pseudonym key; nil: testPseudonymKey.
 	pseudonymKey *pseudonym.Key
+	// trieCache and blockCache size the store's caches in bytes (0: the
+	// store's defaults).
+	trieCache, blockCache int64
 }
 
 // testPseudonymKey is the network pseudonym key of test networks.
@@ -93,7 +98,8 @@ func newTestNet(t testing.TB, o netOptions) *testNet {
 	if o.programs == nil {
 		o.programs = defaultPrograms()
 	}
-	n := &testNet{t: t, ca: testCA(t), provs: map[string]ed25519.PrivateKey{}, now: t0, govSeq: 1, dir: o.dir, keepOpen: o.keepOpen, pk: testPseudonymKey}
+	n := &testNet{t: t, ca: testCA(t), provs: map[string]ed25519.PrivateKey{}, now: t0, govSeq: 1, dir: o.dir, keepOpen: o.keepOpen, pk: testPseudonymKey,
+		trieCache: o.trieCache, blockCache: o.blockCache}
 	if o.pseudonymKey != nil {
 		n.pk = *o.pseudonymKey
 	}
@@ -134,7 +140,7 @@ func newTestNet(t testing.TB, o netOptions) *testNet {
 
 func (n *testNet) open() {
 	n.t.Helper()
-	a, err := New(Options{Dir: n.dir, InMemory: n.dir == "", PseudonymKey: &n.pk})
+	a, err := New(Options{Dir: n.dir, InMemory: n.dir == "", PseudonymKey: &n.pk, TrieCacheSize: n.trieCache, BlockCacheSize: n.blockCache})
 	if err != nil {
 		n.t.Fatalf("open app: %v", err)
 	}

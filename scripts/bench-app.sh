@@ -43,6 +43,12 @@ LINKS="${MYKEY_BENCH_LINKS:-2000}"
 CHARGES="${MYKEY_BENCH_CHARGES:-10000}"
 CHARGES=$(((CHARGES / 100 > 0 ? CHARGES / 100 : 1) * 100)) # grants of 100, as the benchmark makes them
 PROFILE_CPU="${MYKEY_BENCH_PROFILE_CPU:-1}"
+# The store's caches (MiB): by default those a validator's default memory
+# budget derives (mykeyd's memory_limit_mib 16384: trie cache 7552, block
+# cache 1024; node/memory_test.go). A baseline older than these settings
+# runs with its own defaults.
+export MYKEY_BENCH_TRIE_CACHE_MIB="${MYKEY_BENCH_TRIE_CACHE_MIB:-7552}"
+export MYKEY_BENCH_BLOCK_CACHE_MIB="${MYKEY_BENCH_BLOCK_CACHE_MIB:-1024}"
 OUT="${MYKEY_BENCH_OUT:-$(mktemp -d /tmp/mykey-bench.XXXXXX)}"
 CMD="${MYKEY_BENCH_COMMAND:-$(env | grep '^MYKEY_BENCH_' | sort | tr '\n' ' ')scripts/bench-app.sh}"
 mkdir -p "$OUT"
@@ -179,6 +185,7 @@ top5() {
 echo
 echo "== summary ($(git describe --always --dirty 2>/dev/null), $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores; median blocks; load $(loadavg))"
 echo "command: $CMD"
+echo "store caches: trie $MYKEY_BENCH_TRIE_CACHE_MIB MiB, Badger block cache $MYKEY_BENCH_BLOCK_CACHE_MIB MiB"
 printf "%-10s %10s %9s %8s %13s %9s %8s %13s %10s %9s %13s %8s %9s\n" people prefill/s links/s µs/link fin+commit_ms links/s µs/link fin+commit_ms charges/s µs/charge fin+commit_ms reopen_s settle_s
 printf "%-10s %10s %32s %32s %34s\n" "" "" "(signature first seen in block)" "(after CheckTx, as on a node)" "(with duplicate references)"
 row() { # FILE PEOPLE LABEL
