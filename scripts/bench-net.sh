@@ -17,7 +17,9 @@
 # latency and a window of 16 says nothing about the ledger. Each node's resident memory (VmRSS of the PIDs started here)
 # is sampled every 0.5 s in every phase; the table gives the peak per node,
 # and a line per network sets it beside each node's configured memory budget
-# (mykey.memory_limit_mib in its config.toml; test networks get 1024 MiB).
+# (mykey.memory_limit_mib in its config.toml: MYKEY_BENCH_MEMORY_MIB, default
+# 4096, four nodes' budgets within a 24 GiB machine; test networks
+# otherwise get 1024 MiB).
 # With MYKEY_BENCH_BASELINE=<revision>, the ledger's phases run again on a
 # network of that revision's mykeyd (built in a temporary git worktree),
 # side by side.
@@ -86,6 +88,7 @@ MAX_RATE=${MYKEY_BENCH_MAX_RATE:-1000}
 MAX_CHARGE_RATE=${MYKEY_BENCH_MAX_CHARGE_RATE:-20000}
 TIMEOUT_COMMIT=${MYKEY_BENCH_TIMEOUT_COMMIT:-500ms}
 VALIDATORS=${MYKEY_BENCH_VALIDATORS:-4}
+MEMORY=${MYKEY_BENCH_MEMORY_MIB:-4096}
 DRAIN=20
 
 die() { echo "bench-net: $*" >&2; exit 1; }
@@ -122,8 +125,14 @@ start_net() {
 	local dir=$OUT/$name
 	rm -rf "$dir"
 	mkdir -p "$dir"
+	local mem=()
+	# Each node's memory budget (a baseline older than the setting runs
+	# with its own defaults).
+	if "$mykeyd" testnet --help 2>&1 | grep -q -- --memory-limit-mib; then
+		mem=(--memory-limit-mib "$MEMORY")
+	fi
 	"$mykeyd" testnet --validators "$VALIDATORS" --output "$dir/net" --chain-id "mykey-bench-$name" \
-		--base-port "$base" --timeout-commit "$TIMEOUT_COMMIT" --cards 0 --json >/dev/null
+		--base-port "$base" --timeout-commit "$TIMEOUT_COMMIT" --cards 0 "${mem[@]}" --json >/dev/null
 	for ((i = 0; i < VALIDATORS; i++)); do
 		"$mykeyd" start --home "$dir/net/node$i" "$@" >>"$dir/node$i.log" 2>&1 &
 		PIDS+=($!)
