@@ -362,7 +362,7 @@ func TestReopenBucketSizeChanged(t *testing.T) {
 	sameProofs(t, s, ref, keyspace)
 }
 
-// In-memory stores and empty stores save no layer.
+// An empty store (height 0) saves no layer: there is nothing to rebuild.
 func TestNoLayerWhenNothingToSave(t *testing.T) {
 	dir := t.TempDir()
 	s := openDisk(t, dir, Options{})
