@@ -280,6 +280,7 @@ func (b *Bulk) Commit(height int64, wantRoot []byte) ([]byte, error) {
 	}
 	b.finish()
 	s.publish(height, root, trie)
+	s.committed()
 	s.commitMu.Unlock()
 	return root, nil
 }

@@ -72,6 +72,7 @@ func (s *Store) Commit(st *Stage, height int64) error {
 		s.cache.put(&n.d, ls)
 	}
 	s.publish(height, root, st.trie)
+	s.committed()
 	s.stats.commits.Add(1)
 	s.stats.writes.Add(int64(len(ops)))
 	s.commits++

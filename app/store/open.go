@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 // (see the package documentation).
 func Open(dir string, opts Options) (*Store, error) {
 	var bo badger.Options
+	layerChunk := layerChunkSize
 	memTable := opts.MemTableSize
 	if opts.InMemory {
 		bo = badger.DefaultOptions("").WithInMemory(true)
@@ -29,6 +31,8 @@ func Open(dir string, opts Options) (*Store, error) {
 			vlog = defaultValueLogFile
 		}
 		bo = bo.WithValueLogFileSize(vlog)
+		// A Badger value must be smaller than a value log file.
+		layerChunk = min(layerChunkSize, int(vlog/4))
 		if memTable == 0 {
 			memTable = defaultMemTable
 		}
@@ -65,6 +69,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		chunk:   opts.RedoChunkSize,
 		gcEvery: opts.ValueLogGCEvery,
 		bucket:  opts.BucketSize,
+		log:     opts.Logger,
+
+		layerChunk: layerChunk,
 	}
 	s.cond = sync.NewCond(&s.mu)
 	cacheSize := opts.CacheSize
@@ -98,7 +105,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	sn := &snapshot{txn: db.NewTransaction(false), height: height, root: root}
-	if sn.trie, err = s.loadTrie(sn.txn, root); err != nil {
+	if sn.trie, err = s.loadTrie(sn.txn, height, root); err != nil {
 		sn.txn.Discard()
 		_ = db.Close()
 		return nil, err
@@ -138,9 +145,26 @@ func (s *Store) hasPrefix(prefix []byte) bool {
 	return found
 }
 
-// loadTrie rebuilds the in-memory trie from the leaves in txn and checks it
-// against the committed root.
-func (s *Store) loadTrie(txn *badger.Txn, root []byte) (*rnode, error) {
+// loadTrie rebuilds the in-memory trie of the committed block (height,
+// root): from the saved bucket layer if there is a usable one, else from
+// the leaves in txn, checked against the committed root.
+func (s *Store) loadTrie(txn *badger.Txn, height int64, root []byte) (*rnode, error) {
+	if s.durable {
+		t, err := s.loadLayer(txn, height, root)
+		if err == nil {
+			s.trieFromLayer, s.layerOnDisk, s.layerCurrent = true, true, true
+			return t, nil
+		}
+		if !errors.Is(err, errNoLayer) {
+			s.layerMiss = err
+			s.logf("store: saved trie layer not used (%v); rebuilding the trie from the leaves", err)
+			if err := s.dropLayer(); err != nil {
+				// Harmless: it stays unusable; the first commit retries.
+				s.layerOnDisk = true
+				s.logf("store: delete the unusable saved trie layer: %v", err)
+			}
+		}
+	}
 	t, err := rebuild(txn, s.bucket)
 	if err != nil {
 		return nil, fmt.Errorf("store: rebuild trie: %w", err)
@@ -188,11 +212,41 @@ func (s *Store) Close() error {
 	for s.active > 0 {
 		s.cond.Wait()
 	}
-	s.snap.retired = true
-	s.snap.txn.Discard()
+	sn := s.snap
+	sn.retired = true
+	sn.txn.Discard()
+	save := s.durable && s.failed == nil && !s.layerCurrent && !s.noSaveLayer && sn.height > 0
 	s.mu.Unlock()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("store: close badger: %w", err)
+	var saveErr error
+	if save {
+		if err := s.saveLayer(sn.height, sn.root, sn.trie); err != nil {
+			saveErr = fmt.Errorf("store: save the trie layer (the next Open rebuilds the trie from the leaves): %w", err)
+		}
 	}
-	return nil
+	if err := s.db.Close(); err != nil {
+		return errors.Join(saveErr, fmt.Errorf("store: close badger: %w", err))
+	}
+	return saveErr
+}
+
+// committed notes (under commitMu) that a block was committed after Open:
+// a saved layer no longer describes the committed trie and is deleted.
+// Failing to delete it is harmless (Open ignores a layer of another
+// height); the next commit tries again.
+func (s *Store) committed() {
+	s.layerCurrent = false
+	if !s.layerOnDisk {
+		return
+	}
+	if err := s.dropLayer(); err != nil {
+		s.logf("store: delete the stale saved trie layer: %v", err)
+		return
+	}
+	s.layerOnDisk = false
+}
+
+func (s *Store) logf(format string, args ...any) {
+	if s.log != nil {
+		s.log.Infof(format, args...)
+	}
 }

@@ -86,7 +86,8 @@ type Options struct {
 	// before it is split (0: 32). Larger buckets use less memory (about
 	// 200 bytes per bucket) and cost more hashing per changed record.
 	BucketSize int
-	// Logger receives Badger's log output (nil: silent).
+	// Logger receives Badger's log output and the store's notes on why
+	// Open did not use a saved trie layer (nil: silent).
 	Logger badger.Logger
 }
 
@@ -100,6 +101,18 @@ type Store struct {
 	gcEvery int64
 	cache   *bucketCache
 	bucket  int
+	log     badger.Logger // nil: silent
+
+	// The saved bucket layer (layer.go), under commitMu: layerChunk is
+	// its chunk size; layerOnDisk says Badger may hold a layer, layerCurrent
+	// that it holds one of the committed block (Close need not write it).
+	layerChunk   int
+	layerOnDisk  bool
+	layerCurrent bool
+	// trieFromLayer says Open built the trie from the saved layer;
+	// layerMiss says why it did not use a layer it found (tests).
+	trieFromLayer bool
+	layerMiss     error
 
 	// commitMu serialises Commit and Close.
 	commitMu sync.Mutex
@@ -121,6 +134,8 @@ type Store struct {
 	// forceRedo commits through the redo log even when a block fits one
 	// transaction (tests only).
 	forceRedo bool
+	// noSaveLayer makes Close skip writing the bucket layer (tests only).
+	noSaveLayer bool
 }
 
 // Stats are cumulative counters of the store's work since Open.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pokt-network/smt"
@@ -106,29 +107,53 @@ func TestTrieMatchesSMT(t *testing.T) {
 	}
 }
 
-// A bucket's leaves that do not match the trie are reported, not used.
+// A bucket's leaves that do not match the trie are reported, not used:
+// by Open when it rebuilds the trie from the leaves, and by the first read
+// of the bucket when Open built the trie from the saved bucket layer
+// (which reads no leaves).
 func TestTrieDetectsCorruptLeaves(t *testing.T) {
-	dir := t.TempDir()
-	s := openDisk(t, dir, Options{BucketSize: 4})
-	commitBlock(t, s, genBlocks(21, 1, 200, 1000)[0], 1)
-	// Drop one leaf behind the store's back.
-	var victim []byte
-	for _, k := range rawKeys(t, s, prefixLeaf) {
-		victim = k
-		break
-	}
-	txn := s.db.NewTransaction(true)
-	if err := txn.Delete(victim); err != nil {
-		t.Fatal(err)
-	}
-	if err := txn.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Open(dir, Options{BucketSize: 4}); err == nil {
-		t.Fatal("open with a missing leaf succeeded")
+	for _, fromLayer := range []bool{false, true} {
+		dir := t.TempDir()
+		s := openDisk(t, dir, Options{BucketSize: 4})
+		blk := genBlocks(21, 1, 200, 1000)[0]
+		commitBlock(t, s, blk, 1)
+		// Drop one leaf behind the store's back.
+		victim := rawKeys(t, s, prefixLeaf)[0]
+		var key []byte
+		m := model{}
+		m.apply(blk)
+		for k := range m {
+			if p := sha256Path(k); bytes.Equal(leafKey(&p), victim) {
+				key = []byte(k)
+			}
+		}
+		if key == nil {
+			t.Fatal("no record for the first leaf")
+		}
+		txn := s.db.NewTransaction(true)
+		if err := txn.Delete(victim); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		s.noSaveLayer = !fromLayer
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !fromLayer {
+			if _, err := Open(dir, Options{BucketSize: 4}); err == nil {
+				t.Fatal("open with a missing leaf succeeded")
+			}
+			continue
+		}
+		s = openDisk(t, dir, Options{BucketSize: 4})
+		if !s.trieFromLayer {
+			t.Fatalf("Open did not use the saved layer: %v", s.layerMiss)
+		}
+		if _, _, _, err := s.Prove(key); err == nil || !strings.Contains(err.Error(), "do not match its digest") {
+			t.Fatalf("prove a record of the damaged bucket: %v, want a mismatch error", err)
+		}
 	}
 }
 
