@@ -95,6 +95,7 @@ func (opts Options) storeOptions() store.Options {
 		CacheSize:      opts.TrieCacheSize,
 		BlockCacheSize: opts.BlockCacheSize,
 		MemTableSize:   opts.MemTableSize,
+		WarmCache:      !opts.InMemory,
 	}
 }
 

@@ -15,8 +15,8 @@ func TestStoreOptions(t *testing.T) {
 	if got != want {
 		t.Fatalf("store options %+v, want %+v", got, want)
 	}
-	if got := (Options{}).storeOptions(); got != (store.Options{}) {
-		t.Fatalf("zero options give %+v, want the store's defaults (zero)", got)
+	if got := (Options{}).storeOptions(); got != (store.Options{WarmCache: true}) {
+		t.Fatalf("zero options give %+v, want the store's defaults (zero) and a warm-up of the cache after a reopen", got)
 	}
 }
 

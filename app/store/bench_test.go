@@ -155,7 +155,7 @@ func BenchmarkReopen(b *testing.B) {
 		}
 		layerTrie += time.Since(t0)
 		t0 = time.Now()
-		if _, err := rebuild(s.snap.txn, s.bucket); err != nil {
+		if _, err := rebuild(s.snap.txn, s.bucket, nil); err != nil {
 			b.Fatal(err)
 		}
 		leavesTrie += time.Since(t0)

@@ -61,20 +61,27 @@ func (c *bucketCache) put(d *digest, ls []leaf) {
 }
 
 // fill caches a copy of ls under d if the current generation has room
-// for it, and never evicts: a bulk load or a rebuild fills the cache with
-// the first buckets it makes, as many as fit.
-func (c *bucketCache) fill(d *digest, ls []leaf) {
-	if c == nil || c.max == 0 || len(ls) == 0 {
-		return
+// for it, and never evicts: a bulk load, a rebuild or a warm-up fills the
+// cache with the first buckets it makes, as many as fit. It reports
+// whether the cache had room.
+func (c *bucketCache) fill(d *digest, ls []leaf) bool {
+	if c == nil || c.max == 0 {
+		return false
+	}
+	if len(ls) == 0 {
+		return true
 	}
 	cost := entryCost + int64(len(ls))*leafCost
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.cur[*d]; ok || c.used+cost > c.max {
-		return
+	if c.used+cost > c.max {
+		return false
 	}
-	c.cur[*d] = slices.Clone(ls)
-	c.used += cost
+	if _, ok := c.cur[*d]; !ok {
+		c.cur[*d] = slices.Clone(ls)
+		c.used += cost
+	}
+	return true
 }
 
 func (c *bucketCache) putLocked(d *digest, ls []leaf) {

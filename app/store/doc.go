@@ -70,6 +70,13 @@
 // by Open. Only Close saves the layer; a store that crashed, or whose
 // commit failed, rebuilds from the leaves at the next Open.
 //
+// The bucket cache starts warm either way, as far as its size allows: a
+// rebuild from the leaves (and a bulk load) caches the buckets it makes
+// while it has room, and after an Open through the layer, with
+// Options.WarmCache, a background goroutine reads the buckets in path order
+// (each checked against its digest) into the cache until it is full
+// (warm.go); Close stops it. The cache affects speed only.
+//
 // # Badger layout
 //
 //	r/<key>                  8-byte big-endian weight || value   (records)

@@ -305,7 +305,7 @@ func checkTrieNodes(t testing.TB, s *Store) {
 		if err := walk(sn.trie, 0, &zero); err != nil {
 			return err
 		}
-		t2, err := rebuild(txn, s.bucket)
+		t2, err := rebuild(txn, s.bucket, nil)
 		if err != nil {
 			return err
 		}

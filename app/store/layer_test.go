@@ -372,3 +372,74 @@ func TestNoLayerWhenNothingToSave(t *testing.T) {
 		t.Fatalf("empty store: %d layer keys, reason %v", n, s.layerMiss)
 	}
 }
+
+// Reopened, a store's bucket cache is as warm as the cache allows: a
+// rebuild from the leaves fills it while it reads them, and an Open
+// through the saved layer fills it in the background with WarmCache. A
+// block after that reads no bucket from Badger.
+func TestReopenWarmsTheCache(t *testing.T) {
+	blocks := genBlocks(51, 3, 2000, 4000)
+	next := genBlocks(52, 1, 300, 4000)[0]
+	for _, tc := range []struct {
+		name       string
+		layer      bool
+		warm       bool
+		wantReads  bool
+		wantWarmed bool
+	}{
+		{"rebuild", false, false, false, false},
+		{"layer, warmed", true, true, false, true},
+		{"layer, cold", true, false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openDisk(t, dir, Options{})
+			for i, blk := range blocks {
+				commitBlock(t, s, blk, int64(i+1))
+			}
+			s.noSaveLayer = !tc.layer
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = openDisk(t, dir, Options{CacheSize: 64 << 20, WarmCache: tc.warm})
+			if s.trieFromLayer != tc.layer {
+				t.Fatalf("trie from the layer: %v, want %v", s.trieFromLayer, tc.layer)
+			}
+			if s.warmDone != nil {
+				<-s.warmDone
+			}
+			if s.warmed.Load() != tc.wantWarmed {
+				t.Fatalf("warmed: %v, want %v", s.warmed.Load(), tc.wantWarmed)
+			}
+			before := s.Stats()
+			commitBlock(t, s, next, int64(len(blocks)+1))
+			if reads := s.Stats().BucketReads - before.BucketReads; (reads > 0) != tc.wantReads {
+				t.Fatalf("%d bucket reads from Badger in the block after Open; want some: %v", reads, tc.wantReads)
+			}
+		})
+	}
+}
+
+// Close stops a warm-up under way and waits for it.
+func TestCloseStopsTheWarmUp(t *testing.T) {
+	dir := t.TempDir()
+	s := openDisk(t, dir, Options{})
+	for i, blk := range genBlocks(53, 2, 3000, 6000) {
+		commitBlock(t, s, blk, int64(i+1))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openDisk(t, dir, Options{WarmCache: true})
+	if s.warmStop == nil {
+		t.Fatal("no warm-up started after an Open through the layer")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.warmDone:
+	default:
+		t.Fatal("Close returned while the warm-up ran")
+	}
+}

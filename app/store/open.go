@@ -111,6 +111,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.snap = sn
+	if opts.WarmCache && s.trieFromLayer && s.cache.max > 0 {
+		s.warmStop, s.warmDone = make(chan struct{}), make(chan struct{})
+		txn := db.NewTransaction(false)
+		go func() {
+			defer close(s.warmDone)
+			s.warmUp(txn, sn.trie, s.warmStop)
+		}()
+	}
 	return s, nil
 }
 
@@ -165,7 +173,7 @@ func (s *Store) loadTrie(txn *badger.Txn, height int64, root []byte) (*rnode, er
 			}
 		}
 	}
-	t, err := rebuild(txn, s.bucket)
+	t, err := rebuild(txn, s.bucket, s.cache)
 	if err != nil {
 		return nil, fmt.Errorf("store: rebuild trie: %w", err)
 	}
@@ -209,6 +217,10 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.warmStop != nil {
+		close(s.warmStop)
+		<-s.warmDone
+	}
 	for s.active > 0 {
 		s.cond.Wait()
 	}

@@ -86,6 +86,11 @@ type Options struct {
 	// before it is split (0: 32). Larger buckets use less memory (about
 	// 200 bytes per bucket) and cost more hashing per changed record.
 	BucketSize int
+	// WarmCache fills the bucket cache in the background after an Open
+	// that took the trie from the saved layer (and so read no leaf), as a
+	// rebuild from the leaves fills it while it reads them: until the
+	// cache is full or every bucket is in. Close stops it.
+	WarmCache bool
 	// Logger receives Badger's log output and the store's notes on why
 	// Open did not use a saved trie layer (nil: silent).
 	Logger badger.Logger
@@ -136,6 +141,11 @@ type Store struct {
 	forceRedo bool
 	// noSaveLayer makes Close skip writing the bucket layer (tests only).
 	noSaveLayer bool
+	// The background warm-up of the bucket cache (warm.go): closing
+	// warmStop stops it, warmDone is closed when it has ended, warmed is
+	// set when it went through.
+	warmStop, warmDone chan struct{}
+	warmed             atomic.Bool
 }
 
 // Stats are cumulative counters of the store's work since Open.

@@ -486,8 +486,8 @@ func (sc *scanner) prove(n *rnode, path *[pathSize]byte) (sides []digest, end *l
 
 // rebuild builds the upper trie from all leaves in Badger (txn's view).
 // It reads the parts of the path space in parallel.
-func rebuild(txn *badger.Txn, bucket int) (*rnode, error) {
-	c := &trieCtx{txn: txn, bucket: bucket}
+func rebuild(txn *badger.Txn, bucket int, warm *bucketCache) (*rnode, error) {
+	c := &trieCtx{txn: txn, bucket: bucket, warm: warm}
 	var zero [pathSize]byte
 	return c.rebuildAt(0, &zero)
 }
@@ -574,6 +574,9 @@ func (rb *rebuilder) build(depth int, prefix *[pathSize]byte) (*rnode, error) {
 	}
 	if len(ls) <= rb.c.bucket || depth == pathSize*8 {
 		n := &rnode{d: build(ls, depth)}
+		if rb.c.warm != nil {
+			rb.c.warm.fill(&n.d, ls)
+		}
 		rb.ahead = rb.ahead[len(ls):]
 		if len(rb.ahead) == 0 {
 			rb.ahead = nil // let the backing array go
