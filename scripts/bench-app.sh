@@ -209,6 +209,9 @@ row() { # FILE PEOPLE LABEL
 for p in "${sizes[@]}"; do
 	row "$OUT/new.txt" "$p" "$p"
 done
+for p in "${sizes[@]}"; do
+	echo "reopen at $p people: close $(metric "people=$p/reopen" close-s "$OUT/new.txt") s (saves the trie's bucket layer), open $(metric "people=$p/reopen" s "$OUT/new.txt") s"
+done
 echo "charges: $(metric "people=${sizes[0]}/grants" dups/block "$OUT/new.txt") of $CHARGES a block reuse a pre-filled reference (duplicates, rejected); the pre-filled state holds one charge a person"
 if [ "${#sizes[@]}" -ge 2 ]; then
 	lo=${sizes[0]} hi=${sizes[${#sizes[@]}-1]}
