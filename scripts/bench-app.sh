@@ -133,6 +133,7 @@ MYKEY_BENCH_PROFILE="$prof_dir" MYKEY_BENCH_PEOPLE="$PEOPLE" MYKEY_BENCH_BLOCKS=
 	bench blocks "$OUT/app.test" "$OUT/new.txt" -test.bench 'BenchmarkBlocks' -test.benchtime 1x
 
 if [[ -n $BASELINE ]]; then
+	base_start=$SECONDS
 	echo "== before/after at people=$BASE_PEOPLE ($BASELINE vs this tree)"
 	if [[ ,$PEOPLE, != *,$BASE_PEOPLE,* ]]; then
 		MYKEY_BENCH_PROFILE= MYKEY_BENCH_PEOPLE="$BASE_PEOPLE" MYKEY_BENCH_BLOCKS="$BLOCKS" MYKEY_BENCH_LINKS="$LINKS" MYKEY_BENCH_CHARGES="$CHARGES" \
@@ -154,6 +155,8 @@ if [[ -n $BASELINE ]]; then
 	echo "== store: 10k-record blocks on 100k records"
 	bench store "$OUT/store.test" "$OUT/store-new.txt" -test.bench 'BenchmarkCommit10kOn100k$' -test.benchtime 5x
 	bench baseline-store "$OUT/base-store.test" "$OUT/store-base.txt" -test.bench 'BenchmarkCommit10kOn100k$' -test.benchtime 5x
+	# For bench.sh: how long the before/after part took.
+	echo $((SECONDS - base_start)) >"$OUT/baseline-seconds"
 fi
 echo "load at end: $(loadavg)" | tee -a "$OUT/machine.txt"
 

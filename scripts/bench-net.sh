@@ -234,9 +234,11 @@ stop_nodes
 
 # Before/after: the ledger's phases on the baseline revision's nodes.
 if [[ -n $BASELINE ]]; then
+	base_start=$SECONDS
 	start_net base $((BASE_PORT + 200)) "$OUT/bin/mykeyd-base"
 	loadgen base "$(phase_bound 3)" --network "$OUT/base/net" "${mykey_phases[@]}"
 	stop_nodes
+	echo $((SECONDS - base_start)) >"$OUT/baseline-seconds" # for bench.sh
 fi
 
 echo "load average at end: $(loadavg)" >>"$OUT/loadavg.txt"

@@ -71,7 +71,11 @@ echo "==== summary"
 echo "commit: $commit${BASELINE:+ (baseline $BASELINE = $(git -C "$BASE_SRC" describe --always))}"
 echo "date: $date"
 echo "command: $MYKEY_BENCH_COMMAND"
-echo "nproc: $(nproc); load now $(cut -d' ' -f1-3 /proc/loadavg); $(( ($(date +%s) - start) / 60 )) min"
+base_s=0
+for f in "$OUT/app/baseline-seconds" "$OUT/net/baseline-seconds"; do
+	[[ ! -f $f ]] || base_s=$((base_s + $(cat "$f")))
+done
+echo "nproc: $(nproc); load now $(cut -d' ' -f1-3 /proc/loadavg); $(( ($(date +%s) - start) / 60 )) min${BASELINE:+, of which $((base_s / 60)) min measured the baseline (without it: $(( ($(date +%s) - start - base_s) / 60 )) min)}"
 if [[ -f $OUT/app.txt ]]; then
 	sed -n '/^== summary/,$p' "$OUT/app.txt"
 fi
