@@ -158,7 +158,7 @@ func newNode(ctx context.Context, c *Config, logger log.Logger, abciApp string) 
 		abciImpl = withCrashHook(abciImpl, crashAt, logger, os.Exit)
 	}
 	comet, err := cmtnode.NewNode(ctx, c.Comet, pv, nodeKey,
-		proxy.NewLocalClientCreator(abciImpl),
+		clientCreator(abciApp, abciImpl),
 		cmtnode.DefaultGenesisDocProviderFunc(c.Comet),
 		cfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(c.Comet.Instrumentation),
@@ -168,6 +168,20 @@ func newNode(ctx context.Context, c *Config, logger log.Logger, abciApp string) 
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	return &Node{cfg: c, logger: logger, app: closer, comet: comet}, nil
+}
+
+// clientCreator connects CometBFT to the node's ABCI application. The
+// ledger gets one mutex per ABCI connection (consensus, mempool, query,
+// snapshot): it serializes everything but queries with its own lock and
+// answers queries from a committed snapshot of its store without it
+// (app/query.go), so a query never waits for a block being executed. The
+// kvstore baseline, which has no lock of its own, gets CometBFT's default:
+// one mutex over all connections.
+func clientCreator(abciApp string, impl abci.Application) proxy.ClientCreator {
+	if abciApp == "" {
+		return proxy.NewConnSyncLocalClientCreator(impl)
+	}
+	return proxy.NewLocalClientCreator(impl)
 }
 
 // appOptions are the app's options from the configuration, with the
