@@ -133,6 +133,9 @@ start_net() {
 	fi
 	"$mykeyd" testnet --validators "$VALIDATORS" --output "$dir/net" --chain-id "mykey-bench-$name" \
 		--base-port "$base" --timeout-commit "$TIMEOUT_COMMIT" --cards 0 "${mem[@]}" --json >/dev/null
+	# node0 serves CPU profiles (CometBFT's pprof_laddr) on a port no node
+	# uses; loadgen takes one while each phase sends.
+	sed -i "s|^pprof_laddr = \"\"|pprof_laddr = \"127.0.0.1:$((base + 5))\"|" "$dir/net/node0/config/config.toml"
 	for ((i = 0; i < VALIDATORS; i++)); do
 		"$mykeyd" start --home "$dir/net/node$i" "$@" >>"$dir/node$i.log" 2>&1 &
 		PIDS+=($!)
@@ -166,12 +169,16 @@ phase_bound() {
 loadgen() {
 	local name=$1 bound=$2 rc=0
 	shift 2
+	local base
+	case $name in mykey) base=$BASE_PORT ;; kvstore) base=$((BASE_PORT + 100)) ;; *) base=$((BASE_PORT + 200)) ;; esac
+	mkdir -p "$OUT/profile-$name"
 	local sweep=()
 	[[ -z $SWEEP ]] || sweep+=(--sweep "$SWEEP")
 	[[ -z $BATCH_SWEEP ]] || sweep+=(--batch-sweep "$BATCH_SWEEP")
 	((${#sweep[@]} == 0)) || sweep+=(--sweep-p95 "$SWEEP_P95" --sweep-budget "${SWEEP_BUDGET}s")
 	timeout --signal=TERM --kill-after=10 "$bound" "$OUT/bin/loadgen" "$@" "${sweep[@]}" \
 		--duration "${DURATION}s" --drain "${DRAIN}s" --inflight "$INFLIGHT" --window "$WINDOW" --json \
+		--profile-url "http://127.0.0.1:$((base + 5))/debug/pprof/profile" --profile-dir "$OUT/profile-$name" \
 		>"$OUT/$name.json" 2> >(tee "$OUT/$name.loadgen.log" >&2) || rc=$?
 	if ((rc != 0)); then
 		echo "bench-net: phase $name failed (loadgen exit $rc$( ((rc != 124)) || echo ": over its bound of ${bound}s")); the end of $OUT/$name.loadgen.log:" >&2
@@ -198,6 +205,46 @@ memory_vs_budget() {
 		line+="${line:+, }node$i ${peak:-?}/${budget:-none}"
 	done
 	echo "peak RSS / memory_limit_mib per node, $name (MiB): $line$([[ $name != kvstore ]] || echo " (the kvstore baseline sizes no store and sets no Go memory limit)")"
+}
+
+# profiles NAME BIN: for each phase of OUT/NAME.json, node0's CPU profile
+# taken while the phase (its chosen sweep step) sent: the functions with the
+# most CPU time of their own, and the full -top and -top -cum beside the
+# profile.
+profiles() {
+	local name=$1 bin=$2 f
+	for f in $(grep -o '"profile": *"[^"]*"' "$OUT/$name.json" | cut -d'"' -f4); do
+		go tool pprof -top "$bin" "$f" >"${f%.pprof}.top.txt" 2>/dev/null || continue
+		go tool pprof -top -cum "$bin" "$f" >"${f%.pprof}.cum.txt" 2>/dev/null || true
+		echo "node0 CPU profile, $name $(basename "${f%.pprof}") ($(sed -n 's/^Duration: \([^,]*\), Total samples = \([^ ]*\).*/\1, \2 of CPU/p' "${f%.pprof}.top.txt")): $f"
+		echo "    share of node0's CPU (cumulative): $(shares "${f%.pprof}.cum.txt")"
+		sed -n '/ flat%/,$p' "${f%.pprof}.top.txt" | sed -n '2,9p' | sed 's/^/    /'
+	done
+}
+
+# shares CUMFILE: the cumulative share of the main consumers of a node's CPU
+# in a `go tool pprof -top -cum` listing.
+shares() {
+	awk '
+		BEGIN {
+			n = split("github.com/mykeyledger/mykey/app.(*App).FinalizeBlock=FinalizeBlock github.com/mykeyledger/mykey/app.(*App).Commit=Commit " \
+				"github.com/mykeyledger/mykey/app.(*App).CheckTx=CheckTx github.com/mykeyledger/mykey/app.(*App).PrepareProposal=PrepareProposal " \
+				"github.com/mykeyledger/mykey/app.(*App).ProcessProposal=ProcessProposal " \
+				"github.com/cometbft/cometbft/abci/example/kvstore.(*Application).FinalizeBlock=kvstore.FinalizeBlock " \
+				"github.com/cometbft/cometbft/abci/example/kvstore.(*Application).CheckTx=kvstore.CheckTx " \
+				"github.com/cometbft/cometbft/p2p/conn.(*MConnection).sendRoutine=p2p-send github.com/cometbft/cometbft/p2p/conn.(*MConnection).recvRoutine=p2p-recv " \
+				"github.com/cometbft/cometbft/internal/consensus.(*State).handleMsg=consensus " \
+				"github.com/cometbft/cometbft/mempool.(*Reactor).Receive=mempool-gossip-in " \
+				"net/http.(*conn).serve=RPC " \
+				"runtime.gcBgMarkWorker=GC", pairs, " ")
+			for (i = 1; i <= n; i++) { split(pairs[i], kv, "="); want[kv[1]] = kv[2]; order[i] = kv[1] }
+		}
+		$NF in want && !($NF in got) { got[$NF] = $5 }
+		END {
+			s = ""
+			for (i = 1; i <= n; i++) if (order[i] in got) s = s (s == "" ? "" : ", ") want[order[i]] " " got[order[i]]
+			print (s == "" ? "-" : s)
+		}' "$1"
 }
 
 command -v curl >/dev/null || die "curl is not installed"
@@ -250,6 +297,8 @@ cat "$OUT/run.txt" "$OUT/loadavg.txt"
 "$OUT/bin/loadgen" --report "$OUT/mykey.json" --baseline "$OUT/kvstore.json"
 memory_vs_budget mykey
 memory_vs_budget kvstore
+profiles mykey "$OUT/bin/mykeyd"
+profiles kvstore "$OUT/bin/mykeyd"
 if [[ -n $BASELINE ]]; then
 	echo "before/after: the same phases on $BASELINE's nodes, same run:"
 	"$OUT/bin/loadgen" --report "$OUT/base.json" --baseline "$OUT/kvstore.json"

@@ -71,6 +71,8 @@ import (
 )
 
 type options struct {
+	profileURL    string
+	profileDir    string
 	dir           string
 	phases        string
 	links         int
@@ -121,6 +123,8 @@ func main() {
 	flag.StringVar(&o.batchSweep, "batch-sweep", "", "with --duration: sweep the window over these transaction counts in the links-batched and grants phases")
 	flag.DurationVar(&o.sweepP95, "sweep-p95", 3*time.Second, "a sweep stops after a step whose p95 latency exceeds this, and chooses among the steps within it")
 	flag.DurationVar(&o.sweepBudget, "sweep-budget", 0, "a phase's sweep starts no step after it has run this long (0: no bound)")
+	flag.StringVar(&o.profileURL, "profile-url", "", "with --duration: a node's CPU profile endpoint (CometBFT's pprof_laddr + /debug/pprof/profile) to profile while each phase or sweep step sends")
+	flag.StringVar(&o.profileDir, "profile-dir", ".", "with --profile-url: where the profiles go, as <phase>-w<window>.pprof")
 	flag.Parse()
 	var err error
 	if o.report != "" {
@@ -166,6 +170,9 @@ type loadgen struct {
 	duration time.Duration
 	drain    time.Duration
 	timeout  time.Duration
+	// profileURL, when set, is profiled while each phase sends; the
+	// profiles go to profileDir.
+	profileURL, profileDir string
 }
 
 func (g *loadgen) durationText() string {
@@ -273,7 +280,8 @@ func newLoadgen(o options) (*loadgen, error) {
 		return nil, err
 	}
 	g := &loadgen{lay: lay, rpc: map[string]*rpchttp.HTTP{}, keys: map[string]*keyfile.Key{}, pidDir: filepath.Dir(o.dir),
-		inflight: o.inflight, duration: o.duration, drain: o.drain, timeout: o.timeout}
+		inflight: o.inflight, duration: o.duration, drain: o.drain, timeout: o.timeout,
+		profileURL: o.profileURL, profileDir: o.profileDir}
 	for _, n := range lay.Nodes {
 		c, err := rpchttp.NewWithTimeout(n.RPC, 30)
 		if err != nil {

@@ -98,7 +98,11 @@ type phase struct {
 	// ChosenWindowTxs its window.
 	Sweep           []*sweepStep `json:"sweep,omitempty"`
 	ChosenWindowTxs int          `json:"chosen_window_txs,omitempty"`
-	SweepNote       string       `json:"sweep_note,omitempty"`
+	// Profile is the file of the node's CPU profile taken while the phase
+	// (or, with a sweep, its chosen step) sent; ProfileError why none was.
+	Profile      string `json:"profile,omitempty"`
+	ProfileError string `json:"profile_error,omitempty"`
+	SweepNote    string `json:"sweep_note,omitempty"`
 }
 
 // watcher records when the loadgen first sees each block committed on a
@@ -224,6 +228,7 @@ func (g *loadgen) run(spec phaseSpec) (*phase, error) {
 	peaks := sampleRSS(rssCtx, g.pidDir, 500*time.Millisecond)
 	t0 := time.Now()
 	s.stopAt = t0.Add(g.duration)
+	prof := g.profile(ctx, fmt.Sprintf("%s-w%d.pprof", spec.name, spec.windowTxs))
 	s.load()
 	loadEnd := time.Now()
 	p.LoadSeconds = loadEnd.Sub(t0).Seconds()
@@ -248,6 +253,14 @@ func (g *loadgen) run(spec phaseSpec) (*phase, error) {
 	drainBy := loadEnd.Add(g.drain)
 	if g.duration == 0 {
 		drainBy = loadEnd.Add(budget)
+	}
+	if prof != nil {
+		if r := <-prof; r.err != nil {
+			p.ProfileError = r.err.Error()
+			msg("%s: no CPU profile: %v", spec.name, r.err)
+		} else {
+			p.Profile = r.file
+		}
 	}
 	g.awaitCommitted(ctx, p, h0, loadEnd, drainBy)
 	_, hEnd := g.watch.committedSince(h0)
