@@ -51,6 +51,7 @@ type Bulk struct {
 	written bloomSet   // record keys written: most Gets are of absent keys
 	err     error
 	done    bool
+	oldSnap *snapshot // the snapshot moveReadTs replaced, if it did
 
 	// The run in flight: handed over by the last Flush and sorted and
 	// written in the background while the caller goes on. Get reads its
@@ -107,7 +108,35 @@ func (s *Store) Bulk(st *Stage) (*Bulk, error) {
 			return nil, err
 		}
 	}
+	if err := b.moveReadTs(); err != nil {
+		b.Discard()
+		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
 	return b, nil
+}
+
+// moveReadTs readies a new store for the StreamWriter. Its entries need a
+// version of at least 1 (Badger's point reads miss version 0), equal to
+// the read timestamp of every transaction open when it flushes (its Flush
+// restarts Badger's timestamps from that version, and a transaction that
+// reads at an older one must not end after that). A new store reads at 0:
+// a transaction that deletes the absent m/height moves it to 1, and
+// readers get a snapshot at the new timestamp; the old snapshot's
+// transaction ends with its last reader, which Commit checks.
+func (b *Bulk) moveReadTs() error {
+	s := b.s
+	s.mu.Lock()
+	old := s.snap
+	s.mu.Unlock()
+	if old.txn.ReadTs() != 0 {
+		return nil
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyHeight) }); err != nil {
+		return err
+	}
+	s.publish(old.height, old.root, old.trie)
+	b.oldSnap = old
+	return nil
 }
 
 func (b *Bulk) check() error {
@@ -941,7 +970,7 @@ type bulkSink interface {
 
 // newSink returns a StreamWriter sink if Badger holds nothing at all (its
 // Prepare drops everything) and every open read transaction reads at the
-// same timestamp; otherwise one of write batches.
+// same timestamp, not 0 (see moveReadTs); otherwise one of write batches.
 func (b *Bulk) newSink() (bulkSink, error) {
 	db := b.s.db
 	txn := db.NewTransaction(false)
@@ -952,9 +981,9 @@ func (b *Bulk) newSink() (bulkSink, error) {
 	readTs := txn.ReadTs()
 	txn.Discard()
 	b.s.mu.Lock()
-	same := b.s.snap.txn.ReadTs() == readTs
+	same := b.s.snap.txn.ReadTs() == readTs && (b.oldSnap == nil || b.oldSnap.refs == 0)
 	b.s.mu.Unlock()
-	if !empty || !same {
+	if !empty || !same || readTs == 0 {
 		return &batchSink{wb: db.NewWriteBatch()}, nil
 	}
 	sw := db.NewStreamWriter()
@@ -971,9 +1000,7 @@ const streamBatch = 16 << 20
 
 // streamSink writes through Badger's StreamWriter: sorted tables straight
 // into the last level. The entries get the version of the open read
-// transactions (the store's snapshot), because the StreamWriter's Flush
-// restarts Badger's timestamps from the highest version written and a
-// transaction that reads at an older one must not end after that.
+// transactions (see moveReadTs).
 type streamSink struct {
 	sw      *badger.StreamWriter
 	buf     *z.Buffer
