@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bufio"
 	"bytes"
+	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,42 +15,58 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // Bulk loads a large state into an empty store (height 0) much faster than
-// blocks would: records and their trie leaves are written straight to
-// Badger in large batches, the trie is built once from the leaves at the
-// end, and only then are m/height and m/root written (the commit point).
-// State sync (ImportRecords) and benchmark pre-fills use it.
+// blocks would: records and their trie leaves are gathered outside Badger,
+// the trie is built once from the leaves at the end, both are written to
+// Badger in key order at Commit, and only then are m/height and m/root
+// written (the commit point). State sync (ImportRecords) and benchmark
+// pre-fills use it.
 //
-// The records go to Badger as they come (sorted in batches); the leaves
-// are kept in memory (about 110 bytes per record) and written, sorted, by
-// Commit, which builds the trie from them directly.
+// Each Flush sorts the records set since the one before into a run (the
+// last write of a key wins, a delete is kept to hide older runs' writes),
+// written in the background to a temporary file of the store (in-memory
+// stores keep their runs in memory); Get searches the runs, newest first,
+// through a Bloom filter and a sparse index of each. The leaves are kept
+// per first path byte (about 110 bytes per record in memory, spilled to
+// temporary files beyond leafPartsMemory). Commit merges the runs and
+// writes the leaves and records, which are then in key order, with
+// Badger's StreamWriter straight into the LSM tree's last level: no
+// memtable, no compaction. The StreamWriter drops everything in the
+// database first, so it is only used when Badger holds nothing at all (a
+// store that has anything falls back to write batches).
 //
 // Until Commit nothing is visible to readers of the store, and a crash
 // leaves records without a committed height, which Open removes. A Bulk
 // holds the store's commit lock until Commit or Discard.
 type Bulk struct {
 	s       *Store
-	txn     *badger.Txn // reads: what was written before the batch in flight
-	buf     []op        // record writes not yet handed to Badger, in call order
+	buf     []op // record writes since the last Flush, in call order
 	bufSize int
 	leaves  *leafParts // leaf changes, written by Commit
+	runs    []*bulkRun // the records of each Flush, oldest first
 	written bloomSet   // record keys written: most Gets are of absent keys
 	err     error
 	done    bool
+	oldSnap *snapshot // the snapshot moveReadTs replaced, if it did
 
-	// The batch in flight: handed to Badger by the last Flush and written
-	// in the background while the caller goes on (the caller's work and
-	// Badger's writes overlap instead of taking turns). Get reads its
-	// keys from inFlight until it is written.
+	// The run in flight: handed over by the last Flush and sorted and
+	// written in the background while the caller goes on. Get reads its
+	// keys from inFlight until it is done.
 	inFlight     map[string]op
-	inFlightDone chan error // the background write's result; nil if none
+	inFlightDone chan bulkRunResult // nil if none
 }
 
-// bulkBuffer is how many bytes of writes a Bulk sorts before handing them
-// to Badger: sorted inserts into Badger's skiplist memtable are much
-// cheaper than random ones.
+type bulkRunResult struct {
+	run *bulkRun
+	err error
+}
+
+// bulkBuffer is how many bytes of writes a Bulk gathers before it makes
+// them a run (an automatic Flush).
 const bulkBuffer = 64 << 20
 
 // Bulk starts a bulk load into the store, which must have no committed
@@ -73,7 +92,7 @@ func (s *Store) Bulk(st *Stage) (*Bulk, error) {
 		s.commitMu.Unlock()
 		return nil, err
 	}
-	b := &Bulk{s: s, txn: s.db.NewTransaction(false), leaves: newLeafParts(s.dir)}
+	b := &Bulk{s: s, leaves: newLeafParts(s.dir)}
 	if st != nil {
 		for k, r := range st.recs {
 			if !r.deleted {
@@ -89,7 +108,35 @@ func (s *Store) Bulk(st *Stage) (*Bulk, error) {
 			return nil, err
 		}
 	}
+	if err := b.moveReadTs(); err != nil {
+		b.Discard()
+		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
 	return b, nil
+}
+
+// moveReadTs readies a new store for the StreamWriter. Its entries need a
+// version of at least 1 (Badger's point reads miss version 0), equal to
+// the read timestamp of every transaction open when it flushes (its Flush
+// restarts Badger's timestamps from that version, and a transaction that
+// reads at an older one must not end after that). A new store reads at 0:
+// a transaction that deletes the absent m/height moves it to 1, and
+// readers get a snapshot at the new timestamp; the old snapshot's
+// transaction ends with its last reader, which Commit checks.
+func (b *Bulk) moveReadTs() error {
+	s := b.s
+	s.mu.Lock()
+	old := s.snap
+	s.mu.Unlock()
+	if old.txn.ReadTs() != 0 {
+		return nil
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(keyHeight) }); err != nil {
+		return err
+	}
+	s.publish(old.height, old.root, old.trie)
+	b.oldSnap = old
+	return nil
 }
 
 func (b *Bulk) check() error {
@@ -118,49 +165,27 @@ func (b *Bulk) Set(key, value []byte, weight uint64) error {
 	return b.add(op{key: recordKey(key), val: encodeRecord(value, weight)})
 }
 
-func (b *Bulk) add(ops ...op) error {
-	for _, o := range ops {
-		b.buf = append(b.buf, o)
-		b.bufSize += len(o.key) + len(o.val) + 32
-	}
+func (b *Bulk) add(o op) error {
+	b.buf = append(b.buf, o)
+	b.bufSize += len(o.key) + len(o.val) + 32
 	if b.bufSize >= bulkBuffer {
 		return b.Flush()
 	}
 	return nil
 }
 
-// writeSorted writes ops to Badger in key order (the last write of a key
-// last) with one WriteBatch and waits until they are written.
-func writeSorted(db *badger.DB, ops []op) error {
-	idx := make([]int32, len(ops))
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	slices.SortFunc(idx, func(x, y int32) int {
-		if c := bytes.Compare(ops[x].key, ops[y].key); c != 0 {
-			return c
-		}
-		return int(x - y)
-	})
-	wb := db.NewWriteBatch()
-	defer wb.Cancel() // no-op after Flush
-	for _, i := range idx {
-		if err := ops[i].apply(wb); err != nil {
-			return err
-		}
-	}
-	return wb.Flush()
-}
-
-// wait waits for the batch in flight to be written.
+// wait waits for the run in flight and adds it to the runs.
 func (b *Bulk) wait() error {
 	if b.inFlightDone == nil {
 		return nil
 	}
-	err := <-b.inFlightDone
+	res := <-b.inFlightDone
 	b.inFlightDone, b.inFlight = nil, nil
-	if err != nil && b.err == nil {
-		b.err = fmt.Errorf("store: bulk load: %w", err)
+	if res.run != nil {
+		b.runs = append(b.runs, res.run)
+	}
+	if res.err != nil && b.err == nil {
+		b.err = fmt.Errorf("store: bulk load: %w", res.err)
 	}
 	return b.err
 }
@@ -191,23 +216,33 @@ func (b *Bulk) Get(key []byte) ([]byte, error) {
 	if !b.written.has(key) {
 		return nil, nil
 	}
-	if o, ok := b.inFlight[string(recordKey(key))]; ok {
+	rk := recordKey(key)
+	if o, ok := b.inFlight[string(rk)]; ok {
 		if o.del {
 			return nil, nil
 		}
 		value, _, err := decodeRecord(o.val)
 		return bytes.Clone(value), err
 	}
-	raw, err := getValue(b.txn, recordKey(key))
-	if err != nil || raw == nil {
-		return nil, err
+	for i := len(b.runs) - 1; i >= 0; i-- {
+		raw, del, found, err := b.runs[i].get(rk)
+		if err != nil {
+			b.err = fmt.Errorf("store: bulk load: %w", err)
+			return nil, b.err
+		}
+		if found {
+			if del {
+				return nil, nil
+			}
+			value, _, err := decodeRecord(raw)
+			return value, err
+		}
 	}
-	value, _, err := decodeRecord(raw)
-	return value, err
+	return nil, nil
 }
 
-// Flush hands everything set so far to Badger, to be written in the
-// background while the caller goes on (it first waits for the batch handed
+// Flush makes everything set so far a run, sorted and written in the
+// background while the caller goes on (it first waits for the run handed
 // over by the Flush before). Get sees it from now on.
 func (b *Bulk) Flush() error {
 	if err := b.check(); err != nil {
@@ -216,12 +251,16 @@ func (b *Bulk) Flush() error {
 	if err := b.wait(); err != nil {
 		return err
 	}
-	// Everything before the batch handed over now is written: read it
-	// through a fresh transaction.
-	b.txn.Discard()
-	b.txn = b.s.db.NewTransaction(false)
 	if len(b.buf) == 0 {
 		return nil
+	}
+	dir := ""
+	if b.s.dir != "" {
+		var err error
+		if dir, err = b.leaves.tempDir(); err != nil {
+			b.err = fmt.Errorf("store: bulk load: %w", err)
+			return b.err
+		}
 	}
 	ops := b.buf
 	b.buf, b.bufSize = nil, 0
@@ -229,10 +268,16 @@ func (b *Bulk) Flush() error {
 	for _, o := range ops {
 		b.inFlight[string(o.key)] = o
 	}
-	done := make(chan error, 1)
+	done := make(chan bulkRunResult, 1)
 	b.inFlightDone = done
-	db := b.s.db
-	go func() { done <- writeSorted(db, ops) }()
+	name := ""
+	if dir != "" {
+		name = filepath.Join(dir, "r"+strconv.Itoa(len(b.runs)))
+	}
+	go func() {
+		r, err := newBulkRun(ops, name)
+		done <- bulkRunResult{r, err}
+	}()
 	return nil
 }
 
@@ -253,17 +298,40 @@ func (b *Bulk) Commit(height int64, wantRoot []byte) ([]byte, error) {
 		b.Discard()
 		return nil, fmt.Errorf("store: bulk commit at height %d", height)
 	}
-	trie, err := b.writeLeaves()
+	sink, err := b.newSink()
 	if err != nil {
+		b.Discard()
+		return nil, fmt.Errorf("store: bulk load: %w", err)
+	}
+	trie, err := b.writeLeaves(sink)
+	if err != nil {
+		sink.cancel()
 		b.Discard()
 		return nil, fmt.Errorf("store: bulk load: %w", err)
 	}
 	root := bytes.Clone(trie.d[:])
 	if wantRoot != nil && !bytes.Equal(root, wantRoot) {
+		sink.cancel()
 		b.Discard()
 		return nil, fmt.Errorf("store: imported records give root %x, want %x", root, wantRoot)
 	}
 	if err := hook(hookMidBulk); err != nil {
+		sink.cancel()
+		b.fail(err)
+		return nil, err
+	}
+	if err := b.writeRecords(sink); err != nil {
+		sink.cancel()
+		err = fmt.Errorf("store: bulk load: %w", err)
+		b.fail(err)
+		return nil, err
+	}
+	if err := sink.flush(); err != nil {
+		err = fmt.Errorf("store: bulk load: %w", err)
+		b.fail(err)
+		return nil, err
+	}
+	if err := hook(hookBulkWritten); err != nil {
 		b.fail(err)
 		return nil, err
 	}
@@ -285,13 +353,29 @@ func (b *Bulk) Commit(height int64, wantRoot []byte) ([]byte, error) {
 	return root, nil
 }
 
+// writeRecords merges the runs (the newest write of a key wins; deleted
+// keys are left out) and writes the records in key order.
+func (b *Bulk) writeRecords(sink bulkSink) error {
+	m, err := newRunMerge(b.runs)
+	if err != nil {
+		return err
+	}
+	for {
+		key, val, ok, err := m.next()
+		if err != nil || !ok {
+			return err
+		}
+		if err := sink.set(streamRecords, key, val); err != nil {
+			return err
+		}
+	}
+}
+
 // writeLeaves writes the final leaves (the last change of each path wins)
 // in path order, one part (first path byte) at a time, and builds the trie
 // from them: each part's subtrie at depth 8, then the levels above.
-func (b *Bulk) writeLeaves() (*rnode, error) {
+func (b *Bulk) writeLeaves(sink bulkSink) (*rnode, error) {
 	c := &trieCtx{bucket: b.s.bucket, warm: b.s.cache}
-	wb := b.s.db.NewWriteBatch()
-	defer wb.Cancel()
 	var nodes [256]*rnode
 	var small [256][]leaf // parts of at most c.bucket leaves
 	for p := 0; p < 256; p++ {
@@ -300,7 +384,7 @@ func (b *Bulk) writeLeaves() (*rnode, error) {
 			return nil, err
 		}
 		for i := range ls {
-			if err := wb.Set(leafKey(&ls[i].path), ls[i].encodeValue()); err != nil {
+			if err := sink.set(streamLeaves, leafKey(&ls[i].path), ls[i].encodeValue()); err != nil {
 				return nil, err
 			}
 		}
@@ -310,10 +394,7 @@ func (b *Bulk) writeLeaves() (*rnode, error) {
 			nodes[p] = c.makeBuckets(ls, 8)
 		}
 	}
-	if err := wb.Flush(); err != nil {
-		return nil, err
-	}
-	b.leaves.close()
+	b.leaves.closeLeaves()
 	// The levels above the parts; a range of parts with few leaves in all
 	// is one bucket.
 	var top func(lo, hi, depth int) *rnode
@@ -375,13 +456,22 @@ func (lp *leafParts) add(ch lchange) error {
 	return nil
 }
 
-func (lp *leafParts) spill() error {
+// tempDir returns the bulk load's temporary directory in the store, made
+// on first use; it holds the spilled leaves and the record runs.
+func (lp *leafParts) tempDir() (string, error) {
 	if lp.tmp == "" {
 		dir, err := os.MkdirTemp(lp.dir, bulkTempPrefix)
 		if err != nil {
-			return err
+			return "", err
 		}
 		lp.tmp = dir
+	}
+	return lp.tmp, nil
+}
+
+func (lp *leafParts) spill() error {
+	if _, err := lp.tempDir(); err != nil {
+		return err
 	}
 	for p := range lp.mem {
 		if len(lp.mem[p]) == 0 {
@@ -465,14 +555,21 @@ func (lp *leafParts) final(p int) ([]leaf, error) {
 	return out, nil
 }
 
-// close removes the temporary files.
-func (lp *leafParts) close() {
+// closeLeaves removes the spilled leaves and frees the ones in memory.
+func (lp *leafParts) closeLeaves() {
 	for p, f := range lp.files {
 		if f != nil {
 			f.Close()
+			os.Remove(f.Name())
 			lp.files[p] = nil
 		}
 	}
+	lp.mem = [256][]lchange{}
+}
+
+// close removes the temporary directory (leaves and record runs).
+func (lp *leafParts) close() {
+	lp.closeLeaves()
 	if lp.tmp != "" {
 		os.RemoveAll(lp.tmp)
 		lp.tmp = ""
@@ -493,8 +590,11 @@ func (b *Bulk) finish() {
 	b.wait() //nolint:errcheck // ending anyway; the background write must stop first
 	b.done = true
 	b.buf, b.written = nil, bloomSet{}
+	for _, r := range b.runs {
+		r.close()
+	}
+	b.runs = nil
 	b.leaves.close()
-	b.txn.Discard()
 }
 
 // Discard removes everything loaded and ends the bulk load. It is a no-op
@@ -526,17 +626,13 @@ type bloom struct {
 
 const bloomHashes = 7
 
-func (s *bloomSet) add(key []byte) {
-	if len(s.filters) == 0 || s.filters[len(s.filters)-1].n >= s.filters[len(s.filters)-1].max {
-		max := 1 << 20
-		if len(s.filters) > 0 {
-			max = 2 * s.filters[len(s.filters)-1].max
-		}
-		// 10 bits per key for 1 %.
-		s.filters = append(s.filters, &bloom{bits: make([]uint64, max*10/64+1), max: max})
-	}
-	f := s.filters[len(s.filters)-1]
-	h1, h2 := bloomHash(key)
+// newBloom returns a filter for max keys (10 bits a key: about 1 % false
+// positives).
+func newBloom(max int) *bloom {
+	return &bloom{bits: make([]uint64, max*10/64+1), max: max}
+}
+
+func (f *bloom) add(h1, h2 uint64) {
 	m := uint64(len(f.bits) * 64)
 	for i := uint64(0); i < bloomHashes; i++ {
 		p := (h1 + i*h2) % m
@@ -545,16 +641,32 @@ func (s *bloomSet) add(key []byte) {
 	f.n++
 }
 
+func (f *bloom) has(h1, h2 uint64) bool {
+	m := uint64(len(f.bits) * 64)
+	for i := uint64(0); i < bloomHashes; i++ {
+		p := (h1 + i*h2) % m
+		if f.bits[p/64]&(1<<(p%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *bloomSet) add(key []byte) {
+	if len(s.filters) == 0 || s.filters[len(s.filters)-1].n >= s.filters[len(s.filters)-1].max {
+		max := 1 << 20
+		if len(s.filters) > 0 {
+			max = 2 * s.filters[len(s.filters)-1].max
+		}
+		s.filters = append(s.filters, newBloom(max))
+	}
+	s.filters[len(s.filters)-1].add(bloomHash(key))
+}
+
 func (s *bloomSet) has(key []byte) bool {
 	h1, h2 := bloomHash(key)
 	for _, f := range s.filters {
-		m := uint64(len(f.bits) * 64)
-		hit := true
-		for i := uint64(0); i < bloomHashes && hit; i++ {
-			p := (h1 + i*h2) % m
-			hit = f.bits[p/64]&(1<<(p%64)) != 0
-		}
-		if hit {
+		if f.has(h1, h2) {
 			return true
 		}
 	}
@@ -565,3 +677,378 @@ func bloomHash(key []byte) (uint64, uint64) {
 	h := xxhash.Sum64(key)
 	return h, (h>>32 | h<<32) | 1
 }
+
+// bulkRun is the records of one Flush sorted by key, each key once (its
+// last write there), deletes included. On disk it is a file of entries
+// (key length, key, value length*2 + deleted, value; lengths as uvarints)
+// with every bulkRunIndexEvery-th entry's key and offset in memory; an
+// in-memory store keeps the entries themselves.
+type bulkRun struct {
+	ops   []op     // in-memory stores
+	f     *os.File // on disk
+	size  int64
+	index []bulkRunMark
+	keys  *bloom // the run's keys: Get skips the runs without its key
+}
+
+type bulkRunMark struct {
+	key []byte
+	off int64
+}
+
+const bulkRunIndexEvery = 64
+
+// newBulkRun sorts ops (the last write of a key wins) and, if name is not
+// "", writes them to that file.
+func newBulkRun(ops []op, name string) (*bulkRun, error) {
+	idx := make([]int32, len(ops))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(x, y int32) int {
+		if c := bytes.Compare(ops[x].key, ops[y].key); c != 0 {
+			return c
+		}
+		return int(x - y)
+	})
+	sorted := make([]op, 0, len(idx))
+	for j, i := range idx {
+		if j+1 < len(idx) && bytes.Equal(ops[idx[j+1]].key, ops[i].key) {
+			continue // a later write of the same key wins
+		}
+		sorted = append(sorted, ops[i])
+	}
+	r := &bulkRun{keys: newBloom(len(sorted))}
+	for i := range sorted {
+		r.keys.add(bloomHash(sorted[i].key))
+	}
+	if name == "" {
+		r.ops = sorted
+		return r, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	r.f = f
+	w := bufio.NewWriterSize(f, 1<<20)
+	var buf []byte
+	for i := range sorted {
+		o := &sorted[i]
+		if i%bulkRunIndexEvery == 0 {
+			r.index = append(r.index, bulkRunMark{key: o.key, off: r.size})
+		}
+		buf = appendRunEntry(buf[:0], o)
+		if _, err := w.Write(buf); err != nil {
+			r.close()
+			return nil, err
+		}
+		r.size += int64(len(buf))
+	}
+	if err := w.Flush(); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func appendRunEntry(b []byte, o *op) []byte {
+	b = binary.AppendUvarint(b, uint64(len(o.key)))
+	b = append(b, o.key...)
+	if o.del {
+		return binary.AppendUvarint(b, 1)
+	}
+	b = binary.AppendUvarint(b, uint64(len(o.val))<<1)
+	return append(b, o.val...)
+}
+
+// parseRunEntry reads the entry at the start of b and returns it and its
+// size; key and val alias b.
+func parseRunEntry(b []byte) (op, int, error) {
+	var o op
+	kl, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < kl {
+		return o, 0, errors.New("bulk record run is corrupt")
+	}
+	o.key = b[n : n+int(kl)]
+	pos := n + int(kl)
+	vl, n := binary.Uvarint(b[pos:])
+	if n <= 0 || uint64(len(b)-pos-n) < vl>>1 {
+		return o, 0, errors.New("bulk record run is corrupt")
+	}
+	pos += n
+	o.del = vl&1 == 1
+	o.val = b[pos : pos+int(vl>>1)]
+	return o, pos + int(vl>>1), nil
+}
+
+// get returns the run's entry of key (a record key), if it has one.
+func (r *bulkRun) get(key []byte) (val []byte, del, found bool, err error) {
+	if !r.keys.has(bloomHash(key)) {
+		return nil, false, false, nil
+	}
+	if r.f == nil {
+		i, ok := slices.BinarySearchFunc(r.ops, key, func(o op, k []byte) int { return bytes.Compare(o.key, k) })
+		if !ok {
+			return nil, false, false, nil
+		}
+		return r.ops[i].val, r.ops[i].del, true, nil
+	}
+	// The last mark at or before key starts the block that may hold it.
+	i, _ := slices.BinarySearchFunc(r.index, key, func(m bulkRunMark, k []byte) int {
+		if bytes.Compare(m.key, k) <= 0 {
+			return -1
+		}
+		return 1
+	})
+	if i == 0 {
+		return nil, false, false, nil
+	}
+	start, end := r.index[i-1].off, r.size
+	if i < len(r.index) {
+		end = r.index[i].off
+	}
+	block := make([]byte, end-start)
+	if _, err := r.f.ReadAt(block, start); err != nil {
+		return nil, false, false, err
+	}
+	for len(block) > 0 {
+		o, n, err := parseRunEntry(block)
+		if err != nil {
+			return nil, false, false, err
+		}
+		if c := bytes.Compare(o.key, key); c >= 0 {
+			if c > 0 {
+				break
+			}
+			return bytes.Clone(o.val), o.del, true, nil
+		}
+		block = block[n:]
+	}
+	return nil, false, false, nil
+}
+
+func (r *bulkRun) close() {
+	if r.f != nil {
+		r.f.Close()
+		os.Remove(r.f.Name())
+		r.f = nil
+	}
+	r.ops, r.index = nil, nil
+}
+
+// runReader reads one run's entries in order.
+type runReader struct {
+	run  int // the run's place: a later run's write of a key wins
+	ops  []op
+	r    *bufio.Reader
+	left int64 // bytes of the file not read yet
+	cur  op
+}
+
+func (rr *runReader) next() (bool, error) {
+	if rr.r == nil {
+		if len(rr.ops) == 0 {
+			return false, nil
+		}
+		rr.cur, rr.ops = rr.ops[0], rr.ops[1:]
+		return true, nil
+	}
+	if rr.left == 0 {
+		return false, nil
+	}
+	kl, err := binary.ReadUvarint(rr.r)
+	if err != nil {
+		return false, err
+	}
+	key := make([]byte, kl)
+	if _, err := io.ReadFull(rr.r, key); err != nil {
+		return false, err
+	}
+	vl, err := binary.ReadUvarint(rr.r)
+	if err != nil {
+		return false, err
+	}
+	val := make([]byte, vl>>1)
+	if _, err := io.ReadFull(rr.r, val); err != nil {
+		return false, err
+	}
+	rr.cur = op{key: key, val: val, del: vl&1 == 1}
+	rr.left -= int64(uvarintLen(kl) + len(key) + uvarintLen(vl) + len(val))
+	if rr.left < 0 {
+		return false, errors.New("bulk record run is corrupt")
+	}
+	return true, nil
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// runMerge merges runs into one sequence in key order.
+type runMerge []*runReader
+
+func (h runMerge) Len() int { return len(h) }
+func (h runMerge) Less(i, j int) bool {
+	if c := bytes.Compare(h[i].cur.key, h[j].cur.key); c != 0 {
+		return c < 0
+	}
+	return h[i].run > h[j].run
+}
+func (h runMerge) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *runMerge) Push(x any)   { *h = append(*h, x.(*runReader)) }
+func (h *runMerge) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func newRunMerge(runs []*bulkRun) (*runMerge, error) {
+	h := &runMerge{}
+	for i, r := range runs {
+		rr := &runReader{run: i, ops: r.ops}
+		if r.f != nil {
+			rr.r = bufio.NewReaderSize(io.NewSectionReader(r.f, 0, r.size), 256<<10)
+			rr.left = r.size
+		}
+		ok, err := rr.next()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			*h = append(*h, rr)
+		}
+	}
+	heap.Init(h)
+	return h, nil
+}
+
+// next returns the next key and its newest value, skipping deleted keys;
+// ok is false at the end.
+func (h *runMerge) next() (key, val []byte, ok bool, err error) {
+	for h.Len() > 0 {
+		top := (*h)[0].cur
+		// Skip the key's older writes, in the other runs.
+		for h.Len() > 0 && bytes.Equal((*h)[0].cur.key, top.key) {
+			more, err := (*h)[0].next()
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if more {
+				heap.Fix(h, 0)
+			} else {
+				heap.Pop(h)
+			}
+		}
+		if !top.del {
+			return top.key, top.val, true, nil
+		}
+	}
+	return nil, nil, false, nil
+}
+
+// The streams of a bulk load's StreamWriter: their key ranges must not
+// overlap, and each one's keys must come in order.
+const (
+	streamLeaves  uint32 = 1 // l/...
+	streamRecords uint32 = 2 // r/...
+)
+
+// bulkSink is where Commit writes the leaves and records, each stream in
+// key order.
+type bulkSink interface {
+	set(stream uint32, key, val []byte) error
+	flush() error // everything written and durable
+	cancel()
+}
+
+// newSink returns a StreamWriter sink if Badger holds nothing at all (its
+// Prepare drops everything) and every open read transaction reads at the
+// same timestamp, not 0 (see moveReadTs); otherwise one of write batches.
+func (b *Bulk) newSink() (bulkSink, error) {
+	db := b.s.db
+	txn := db.NewTransaction(false)
+	it := txn.NewIterator(badger.IteratorOptions{})
+	it.Rewind()
+	empty := !it.Valid()
+	it.Close()
+	readTs := txn.ReadTs()
+	txn.Discard()
+	b.s.mu.Lock()
+	same := b.s.snap.txn.ReadTs() == readTs && (b.oldSnap == nil || b.oldSnap.refs == 0)
+	b.s.mu.Unlock()
+	if !empty || !same || readTs == 0 {
+		return &batchSink{wb: db.NewWriteBatch()}, nil
+	}
+	sw := db.NewStreamWriter()
+	if err := sw.Prepare(); err != nil {
+		sw.Cancel()
+		return nil, err
+	}
+	return &streamSink{sw: sw, buf: z.NewBuffer(streamBatch+(1<<20), "store.bulk"), version: readTs}, nil
+}
+
+// streamBatch is how many bytes of entries a streamSink hands to the
+// StreamWriter at a time.
+const streamBatch = 16 << 20
+
+// streamSink writes through Badger's StreamWriter: sorted tables straight
+// into the last level. The entries get the version of the open read
+// transactions (see moveReadTs).
+type streamSink struct {
+	sw      *badger.StreamWriter
+	buf     *z.Buffer
+	kv      pb.KV
+	version uint64
+}
+
+func (k *streamSink) set(stream uint32, key, val []byte) error {
+	k.kv = pb.KV{Key: key, Value: val, Version: k.version, StreamId: stream}
+	badger.KVToBuffer(&k.kv, k.buf)
+	if k.buf.LenNoPadding() >= streamBatch {
+		return k.write()
+	}
+	return nil
+}
+
+func (k *streamSink) write() error {
+	err := k.sw.Write(k.buf)
+	k.buf.Reset()
+	return err
+}
+
+func (k *streamSink) flush() error {
+	err := k.write()
+	if err == nil {
+		err = k.sw.Flush()
+	} else {
+		k.sw.Cancel()
+	}
+	k.release()
+	return err
+}
+
+func (k *streamSink) cancel() {
+	k.sw.Cancel()
+	k.release()
+}
+
+func (k *streamSink) release() {
+	if k.buf != nil {
+		k.buf.Release() //nolint:errcheck // memory only
+		k.buf = nil
+	}
+}
+
+// batchSink writes through a Badger WriteBatch (a store that is not empty).
+type batchSink struct{ wb *badger.WriteBatch }
+
+func (k *batchSink) set(_ uint32, key, val []byte) error { return k.wb.Set(key, val) }
+func (k *batchSink) flush() error                        { return k.wb.Flush() }
+func (k *batchSink) cancel()                             { k.wb.Cancel() }

@@ -214,6 +214,7 @@ func TestCrashSubprocess(t *testing.T) {
 		{point: hookMidApply, nth: 1, newState: true, redo: true},
 		{point: hookAfterApply, nth: 1, newState: true, redo: true},
 		{point: hookMidBulk, nth: 1},
+		{point: hookBulkWritten, nth: 1},
 	} {
 		t.Run(crashName(c), func(t *testing.T) {
 			dir := t.TempDir()
@@ -241,7 +242,7 @@ func TestCrashSubprocess(t *testing.T) {
 			if c.newState {
 				m.apply(b2)
 			}
-			if c.point == hookMidBulk { // b1 was being bulk loaded: nothing committed
+			if c.point == hookMidBulk || c.point == hookBulkWritten { // b1 was being bulk loaded: nothing committed
 				want, m = emptyRoot(), model{}
 			}
 			if !bytes.Equal(s.AppHash(), want) {
@@ -266,7 +267,7 @@ func crashChild(dir, point string, c crashCase) {
 		}
 		return nil
 	}
-	if point == hookMidBulk {
+	if point == hookMidBulk || point == hookBulkWritten {
 		testHook = die
 		err := s.ImportRecords(1, nil, func(set func(k, v []byte, w uint64) error) error {
 			for _, ch := range b1 {

@@ -136,13 +136,26 @@
 // (Options.InMemory, for tests) skip the redo log: they cannot survive a
 // crash anyway.
 //
-// Bulk loads a large state into an empty store: records go to Badger in
-// large sorted batches as they come, the leaves are kept in memory, and
-// Commit sorts them, builds the trie from them (filling the bucket cache
-// with the buckets it makes, as many as fit), writes them and only then
-// m/height and m/root. A crash before that leaves records without a
-// committed height, which Open removes. ImportRecords (state sync) and the
-// app's BulkLink (benchmark pre-fills, in a test file) use it.
+// Bulk loads a large state into an empty store without Badger's memtable:
+// each Bulk.Flush sorts the records set since the one before into a run
+// (a temporary file in the store; in memory for in-memory stores) that
+// Bulk.Get searches through a Bloom filter and a sparse index, and the
+// leaves are kept per first path byte (spilled to temporary files beyond
+// a limit). Commit sorts the leaves, builds the trie from them (filling
+// the bucket cache with the buckets it makes, as many as fit), merges the
+// runs (the last write of a key wins, deleted keys are left out) and
+// writes leaves and records, now in key order, with Badger's StreamWriter
+// straight into the LSM tree's last level: no memtable inserts and no
+// compaction afterwards. The StreamWriter drops everything in Badger first
+// and restarts its timestamps, so it is used only when Badger holds
+// nothing and no reader holds an older read timestamp (a new store's
+// timestamp is first moved from 0 to 1, as Badger's point reads miss
+// entries of version 0); otherwise Commit writes through write batches.
+// Only after the StreamWriter's Flush are m/height and m/root written, in
+// an ordinary transaction: a crash before that leaves records without a
+// committed height, which Open removes (with the temporary files).
+// ImportRecords (state sync) and the app's BulkLink (benchmark pre-fills,
+// in a test file) use it.
 //
 // # Reads and concurrency
 //

@@ -274,7 +274,6 @@ func TestBulkLoad(t *testing.T) {
 	if err := b.wait(); err != nil {
 		t.Fatal(err)
 	}
-	b.txn.Discard()
 	b.done = true
 	s.commitMu.Unlock()
 	if err := s.Close(); err != nil {
@@ -342,7 +341,11 @@ func TestPrefetchNeverStale(t *testing.T) {
 // whether that batch is still being written in the background or not, and
 // nothing set after it.
 func TestBulkGetAcrossFlushes(t *testing.T) {
-	s := openDisk(t, t.TempDir(), Options{})
+	t.Run("disk", func(t *testing.T) { testBulkGetAcrossFlushes(t, openDisk(t, t.TempDir(), Options{})) })
+	t.Run("memory", func(t *testing.T) { testBulkGetAcrossFlushes(t, openMem(t)) })
+}
+
+func testBulkGetAcrossFlushes(t *testing.T, s *Store) {
 	b, err := s.Bulk(nil)
 	if err != nil {
 		t.Fatal(err)
