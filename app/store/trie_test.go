@@ -423,18 +423,7 @@ func TestBulkLoadWarmsTheCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, blk := range blocks {
-			for _, c := range blk {
-				if c.del {
-					err = b.Delete(c.key)
-				} else {
-					err = b.Set(c.key, c.value, c.weight)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		bulkLoadBlocks(t, b, blocks)
 		if _, err := b.Commit(2, nil); err != nil {
 			t.Fatal(err)
 		}
