@@ -72,13 +72,13 @@ func (x *exec) linkOne(sl *types.SignedLink, batchProvider string) (item, error)
 		}
 		live := x.liveJudged(cr.Judged)
 		if slices.ContainsFunc(live, func(j *types.JudgedRequest) bool { return bytes.Equal(j.Hash, h) }) {
-			return x.replayedLink(c, vl, &mykey)
+			return x.replayedLink(c, vl, &cr, &mykey)
 		}
 		if len(live) >= types.MaxJudgedRequests {
 			return types.ErrTooManyRequests.Wrapf("certificate %s has %d link requests judged that have not expired", certText(vl.idx), len(live))
 		}
 		hash = h
-		mykey, err = x.applyVerifiedLink(c, vl)
+		mykey, err = x.applyLinkWithCert(c, vl, &cr)
 		return err
 	})
 	if fatal != nil {
@@ -135,13 +135,11 @@ func (x *exec) recordJudged(idx, hash []byte, expires int64) error {
 // made it, is told already_linked with the person's MyKey ID, as the
 // first answer was; any other replay (its linkage voided or moved since,
 // or the request rejected the first time) is refused as replayed. Neither
-// changes anything.
-func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
+// changes anything. cr is the certificate's record, which holds the
+// request as judged.
+func (x *exec) replayedLink(c *cache, vl *verifiedLink, cr *types.CertRecord, mykey *string) error {
 	replayed := types.ErrReplayed.Wrapf("this signed link request was judged before, at an earlier height; sign a new one")
-	var cr types.CertRecord
-	if found, err := load(c, types.KeyCert(vl.idx), &cr); err != nil {
-		return err
-	} else if !found || cr.MykeyId == "" {
+	if cr.MykeyId == "" {
 		return replayed
 	}
 	l, err := getLink(c, vl.req.ProgramId, cr.MykeyId)
@@ -159,6 +157,16 @@ func (x *exec) replayedLink(c *cache, vl *verifiedLink, mykey *string) error {
 // certificate have been verified. It returns the person's MyKey ID
 // whenever it is known, also with a rejection.
 func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
+	var cr types.CertRecord
+	if _, err := load(c, types.KeyCert(vl.idx), &cr); err != nil {
+		return "", err
+	}
+	return x.applyLinkWithCert(c, vl, &cr)
+}
+
+// applyLinkWithCert is applyVerifiedLink with the certificate's record
+// already read from c (linkOne reads it to find the judged requests).
+func (x *exec) applyLinkWithCert(c *cache, vl *verifiedLink, cr *types.CertRecord) (string, error) {
 	req := vl.req
 	prog, err := getProgram(c, req.ProgramId)
 	if err != nil {
@@ -174,10 +182,6 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 	if prov.Status == types.ProviderStatus_PROVIDER_STATUS_SUSPENDED {
 		return "", types.ErrProviderSuspended.Wrapf("%q", prov.Id)
 	}
-	var cr types.CertRecord
-	if _, err := load(c, types.KeyCert(vl.idx), &cr); err != nil {
-		return "", err
-	}
 	if len(cr.IssuerKey) > 0 && vl.issuerKey != nil && !bytes.Equal(cr.IssuerKey, vl.issuerKey) {
 		return "", types.ErrCertConflict.Wrapf("certificate %s: the ledger holds a certificate with this issuer name and serial number from another CA key", certText(vl.idx))
 	}
@@ -189,7 +193,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 		// certificate of this CA key.
 		cr.IssuerKey = vl.issuerKey
 		if cr.MykeyId != "" {
-			if err := save(c, types.KeyCert(vl.idx), &cr, 0); err != nil {
+			if err := save(c, types.KeyCert(vl.idx), cr, 0); err != nil {
 				return "", err
 			}
 		}
@@ -200,7 +204,7 @@ func (x *exec) applyVerifiedLink(c *cache, vl *verifiedLink) (string, error) {
 			return "", err
 		}
 		cr.MykeyId = mk.Id
-		if err := save(c, types.KeyCert(vl.idx), &cr, 0); err != nil {
+		if err := save(c, types.KeyCert(vl.idx), cr, 0); err != nil {
 			return "", err
 		}
 	} else if mk, err = getMyKey(c, cr.MykeyId); err != nil {

@@ -240,6 +240,16 @@ type trieCtx struct {
 	warm *bucketCache
 }
 
+// newBucket makes the bucket of ls (sorted leaves under one prefix at
+// depth), and caches a copy of them if c warms a cache that has room.
+func (c *trieCtx) newBucket(ls []leaf, depth int) *rnode {
+	n := &rnode{d: build(ls, depth)}
+	if c.warm != nil {
+		c.warm.fill(&n.d, ls)
+	}
+	return n
+}
+
 func (c *trieCtx) ownedLeaves(n *rnode) ([]leaf, bool) {
 	if c.owned == nil {
 		return nil, false
@@ -335,10 +345,7 @@ func (sc *scanner) leaves(n *rnode, depth int, path *[pathSize]byte) ([]leaf, er
 // (unless c.owned is nil).
 func (c *trieCtx) makeBuckets(ls []leaf, depth int) *rnode {
 	if len(ls) <= c.bucket || depth == pathSize*8 {
-		n := &rnode{d: build(ls, depth)}
-		if c.warm != nil {
-			c.warm.fill(&n.d, ls)
-		}
+		n := c.newBucket(ls, depth)
 		if c.owned != nil {
 			c.mu.Lock()
 			c.owned[n] = ls
@@ -573,10 +580,7 @@ func (rb *rebuilder) build(depth int, prefix *[pathSize]byte) (*rnode, error) {
 		return nil, err
 	}
 	if len(ls) <= rb.c.bucket || depth == pathSize*8 {
-		n := &rnode{d: build(ls, depth)}
-		if rb.c.warm != nil {
-			rb.c.warm.fill(&n.d, ls)
-		}
+		n := rb.c.newBucket(ls, depth)
 		rb.ahead = rb.ahead[len(ls):]
 		if len(rb.ahead) == 0 {
 			rb.ahead = nil // let the backing array go

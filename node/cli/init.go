@@ -79,7 +79,7 @@ the government's key ceremony), and with --genesis none is generated.`,
 	f.StringVar(&opts.MetricsListen, "metrics-laddr", "", "Prometheus listen address (default 127.0.0.1:26660)")
 	f.StringVar(&opts.ReadyListen, "ready-laddr", "", "readiness endpoint listen address (default tcp://127.0.0.1:26680)")
 	f.StringVar(&opts.PublicListen, "public-laddr", "", "public endpoint listen address, for auditors (default tcp://127.0.0.1:26670)")
-	f.Int64Var(&opts.MemoryLimitMiB, "memory-limit-mib", 0, "the node's memory budget in MiB, from which the store's caches are sized (default 4096; mykey.memory_limit_mib)")
+	f.Int64Var(&opts.MemoryLimitMiB, "memory-limit-mib", 0, fmt.Sprintf("the node's memory budget in MiB, from which the store's caches are sized (default %d; mykey.memory_limit_mib)", node.DefaultMemoryLimitMiB))
 	f.StringVar(&opts.PseudonymKey, "pseudonym-key", "", "the network pseudonym key file to install (from the government's key ceremony)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (home, chain_id, node_id, validator_key, pseudonym_commitment)")
 	_ = cmd.MarkFlagRequired("chain-id")

@@ -174,11 +174,14 @@ func personProgram(ctx context.Context, src Source, t *Totals, program, id, into
 	}
 	sort.Strings(sorted)
 	for _, other := range sorted {
-		events := []*types.LinkEvent(nil)
-		if other == id && pp.Link != nil {
+		var events []*types.LinkEvent
+		switch {
+		case other != id:
+			if events, err = linkEvents(ctx, src, program, other); err != nil {
+				return nil, err
+			}
+		case pp.Link != nil: // read above, with its proof
 			events = pp.Link.History
-		} else if events, err = linkEvents(ctx, src, program, other); err != nil {
-			return nil, err
 		}
 		for _, e := range events {
 			providers[e.ProviderId] = true
